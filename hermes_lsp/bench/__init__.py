@@ -1,0 +1,27 @@
+"""``hermes-lsp bench``: the project's own performance figures.
+
+Each benchmark is a module with ``add_arguments(parser)`` and ``run(args) -> int``; they
+print medians and percentiles, never pass/fail verdicts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+# name -> (module, one-line help)
+BENCHES: dict[str, tuple[str, str]] = {
+    "overhead": ("hermes_lsp.bench.overhead", "LSP overhead of inline completion over a replayed typing session"),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="bench", metavar="BENCH", required=True)
+    for name, (module, help_text) in BENCHES.items():
+        bench_parser = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).add_arguments(bench_parser)
+        bench_parser.set_defaults(_bench_module=module)
+
+
+def run(args: argparse.Namespace) -> int:
+    return int(importlib.import_module(args._bench_module).run(args) or 0)

@@ -1,0 +1,100 @@
+"""The ``hermes-lsp`` command: the language server itself, and its subcommands.
+
+With no subcommand it runs the server (stdio by default). Each subcommand lives in its
+own module, imported only when used, so that starting the server stays fast; a module
+provides ``add_arguments(parser)`` and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from hermes_lsp import __version__
+
+# name -> (module, one-line help). The module is imported only when the command runs.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "complete": ("hermes_lsp.commands.complete", "run one inline completion against the model server"),
+    "doctor": ("hermes_lsp.commands.doctor", "check settings, grammars, index cache and the model server"),
+    "bench": ("hermes_lsp.bench", "print the project's own performance figures"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hermes-lsp",
+        description="A language server for a self-hosted Hermes 4 model. "
+        "Without a subcommand it serves LSP on stdio.",
+    )
+    parser.add_argument("--version", action="version", version=f"hermes-lsp {__version__}")
+    parser.add_argument("--stdio", action="store_true", help="serve LSP on stdin/stdout (the default)")
+    parser.add_argument("--tcp", metavar="HOST:PORT", help="serve LSP on a TCP socket instead")
+    parser.add_argument("--log-file", metavar="FILE", help="write logs to FILE (stderr otherwise)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        sub_parser.set_defaults(_module=module)
+        # Arguments are added lazily in main(); keep --help cheap for the common case.
+    return parser
+
+
+def _setup_logging(log_file: str | None, verbose: bool) -> None:
+    handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # httpx logs every request URL at INFO; keep it quiet unless debugging.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def _parse_hostport(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise SystemExit(f"hermes-lsp: --tcp expects HOST:PORT, got {value!r}")
+    return host, int(port)
+
+
+def _find_command(argv: list[str]) -> str | None:
+    """The first positional argument, skipping the values of global options."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--tcp", "--log-file"):
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # Find the subcommand (if any) before parsing, so only its module is imported.
+    command = _find_command(argv)
+    if command in SUBCOMMANDS:
+        module = importlib.import_module(SUBCOMMANDS[command][0])
+        sub_actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        module.add_arguments(sub_actions[0].choices[command])
+    args = parser.parse_args(argv)
+    _setup_logging(args.log_file, args.verbose)
+    if args.command:
+        return int(importlib.import_module(args._module).run(args) or 0)
+
+    from hermes_lsp.server import create_server
+
+    server = create_server()
+    if args.tcp:
+        host, port = _parse_hostport(args.tcp)
+        server.start_tcp(host, port)
+    else:
+        server.start_io()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of ``hermes-lsp`` that are not the server itself."""
