@@ -1,0 +1,1 @@
+"""The hermes-lsp test suite."""

@@ -1,0 +1,1 @@
+"""Shared test fixtures: scripted and real model servers, editors."""
