@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -175,11 +176,20 @@ class ScriptedServer:
         return self
 
     def stop(self) -> None:
-        if self._loop is not None and self._server is not None:
-            self._loop.call_soon_threadsafe(self._server.close)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(5)
+        if self._loop is None or self._thread is None:
+            return
+
+        async def shutdown() -> None:
+            if self._server is not None:
+                self._server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
 
     def __enter__(self) -> ScriptedServer:
         return self.start()
@@ -190,9 +200,7 @@ class ScriptedServer:
     def _run(self) -> None:
         self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
-        self._server = self._loop.run_until_complete(
-            asyncio.start_server(self._handle, self.host, self.port)
-        )
+        self._server = self._loop.run_until_complete(asyncio.start_server(self._handle, self.host, self.port))
         self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         try:
@@ -336,9 +344,10 @@ class ScriptedServer:
         await writer.drain()
 
         async def watch_hangup() -> None:
-            # The client sends nothing while a response is in flight, so any read that
-            # returns means it closed the connection.
-            await reader.read(1)
+            # Polling the EOF flag (set by the transport when the peer closes) rather than
+            # reading: a read could swallow the next keep-alive request.
+            while not reader.at_eof():
+                await asyncio.sleep(0.002)
             record.disconnected_at = time.monotonic()
 
         watcher = asyncio.ensure_future(watch_hangup())
@@ -369,6 +378,8 @@ class ScriptedServer:
             return False
         finally:
             watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
 
 
 def _events(model: str, reply: Reply, chat: bool) -> list[str]:
@@ -444,7 +455,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.script:
         with open(args.script, encoding="utf-8") as fh:
             data = json.load(fh)
-        server.script(*[Reply(**r) for r in data.get("replies", [])], default=Reply(**data.get("default", {})))
+        server.script(
+            *[Reply(**r) for r in data.get("replies", [])], default=Reply(**data.get("default", {}))
+        )
 
     async def serve() -> None:
         task = asyncio.ensure_future(server.serve_forever())

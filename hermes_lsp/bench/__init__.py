@@ -11,7 +11,10 @@ import importlib
 
 # name -> (module, one-line help)
 BENCHES: dict[str, tuple[str, str]] = {
-    "overhead": ("hermes_lsp.bench.overhead", "LSP overhead of inline completion over a replayed typing session"),
+    "overhead": (
+        "hermes_lsp.bench.overhead",
+        "LSP overhead of inline completion over a replayed typing session",
+    ),
 }
 
 

@@ -1,0 +1,1 @@
+"""LSP features built on the model: completion, code actions."""

@@ -1,0 +1,216 @@
+"""Inline completion: debounce, one request per document, caches, streaming with early stop.
+
+The service is independent of LSP types: the server hands it a document's text and a
+code-point offset and gets back the text to insert (or None). What it guarantees:
+
+- a keystroke waits ``debounceMs`` before the model is asked, and a newer keystroke in
+  the same document cancels the older request, closing its HTTP stream;
+- a prompt seen before is answered from a cache;
+- when the user types the first characters of the suggestion on screen, the rest of it
+  is served without asking the model again (type-ahead);
+- the stream is closed as soon as post-processing says the rest is not needed;
+- a failure never shows half an answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from contextlib import aclosing
+
+import attrs
+
+from hermes_lsp.config import CompletionSettings
+from hermes_lsp.context.types import ContextEngine, Piece
+from hermes_lsp.features.postprocess import decide_multiline, postprocess
+from hermes_lsp.model.client import ModelClient, ModelError
+from hermes_lsp.model.hermes import COMPLETION_STOP, CompletionRequest, completion_messages
+
+log = logging.getLogger(__name__)
+
+
+@attrs.define
+class CompletionStats:
+    """Counters that the benchmark and the tests read."""
+
+    requests: int = 0
+    model_calls: int = 0
+    cache_hits: int = 0
+    typeahead_hits: int = 0
+    superseded: int = 0
+    errors: int = 0
+
+
+@attrs.frozen
+class Shown:
+    """The last suggestion offered in a document, for type-ahead."""
+
+    prefix: str
+    suffix: str
+    text: str
+
+
+@attrs.frozen
+class Cursor:
+    """Where to complete, as the service needs it."""
+
+    key: str
+    """Identifies the document (its URI): one in-flight request per key."""
+    text: str
+    offset: int
+    path: str
+    language: str
+
+
+def typeahead(shown: Shown | None, prefix: str, suffix: str) -> str | None:
+    """The rest of a shown suggestion, if the user has been typing its first characters."""
+    if shown is None or suffix != shown.suffix or not prefix.startswith(shown.prefix):
+        return None
+    typed = prefix[len(shown.prefix) :]
+    if typed and shown.text.startswith(typed) and len(typed) < len(shown.text):
+        return shown.text[len(typed) :]
+    return None
+
+
+class CompletionService:
+    """Answers inline-completion requests for all open documents."""
+
+    def __init__(
+        self,
+        model: Callable[[], ModelClient],
+        settings: Callable[[], CompletionSettings],
+        context: Callable[[], ContextEngine],
+        on_error: Callable[[ModelError], None],
+        on_success: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._model = model
+        self._settings = settings
+        self._context = context
+        self._on_error = on_error
+        self._on_success = on_success
+        self._inflight: dict[str, asyncio.Task[str | None]] = {}
+        self._shown: dict[str, Shown] = {}
+        self._cache: OrderedDict[str, str] = OrderedDict()
+        self.stats = CompletionStats()
+
+    def forget(self, key: str) -> None:
+        """Drop per-document state (the document was closed)."""
+        self._shown.pop(key, None)
+        task = self._inflight.pop(key, None)
+        if task is not None:
+            task.cancel()
+
+    def clear_cache(self) -> None:
+        """Forget cached answers (the model or endpoint changed)."""
+        self._cache.clear()
+        self._shown.clear()
+
+    async def complete(self, cursor: Cursor, node_types: Sequence[str] = ()) -> str | None:
+        """The text to insert at the cursor, or None.
+
+        Raises ``CancelledError`` only when the caller itself is cancelled; a request
+        superseded by a newer keystroke returns None.
+        """
+        settings = self._settings()
+        self.stats.requests += 1
+        prefix, suffix = cursor.text[: cursor.offset], cursor.text[cursor.offset :]
+        older = self._inflight.pop(cursor.key, None)
+        if older is not None and not older.done():
+            older.cancel()
+            self.stats.superseded += 1
+        if not settings.enable:
+            return None
+        ahead = typeahead(self._shown.get(cursor.key), prefix, suffix)
+        if ahead is not None:
+            self.stats.typeahead_hits += 1
+            return ahead
+
+        task = asyncio.ensure_future(self._complete(cursor, prefix, suffix, node_types, settings))
+        self._inflight[cursor.key] = task
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and current is not None and not current.cancelling():
+                return None  # superseded by a newer keystroke
+            raise
+        finally:
+            if self._inflight.get(cursor.key) is task:
+                del self._inflight[cursor.key]
+
+    async def _complete(
+        self,
+        cursor: Cursor,
+        prefix: str,
+        suffix: str,
+        node_types: Sequence[str],
+        settings: CompletionSettings,
+    ) -> str | None:
+        if settings.debounce_ms:
+            await asyncio.sleep(settings.debounce_ms / 1000)
+        multiline = decide_multiline(cursor.text, cursor.offset, settings.multiline, node_types)
+        pieces: list[Piece] = []
+        if settings.context_budget:
+            try:
+                pieces = self._context().context(
+                    cursor.key, cursor.text, cursor.offset, settings.context_budget, "completion"
+                )
+            except Exception:
+                # Context is an improvement, never a reason to fail a completion.
+                log.exception("context retrieval failed; completing from the document only")
+        request = CompletionRequest(cursor.path, cursor.language, prefix, suffix, multiline)
+        messages = completion_messages(request, pieces)
+        key = hashlib.blake2b(repr((messages, settings.max_tokens)).encode(), digest_size=16).hexdigest()
+        text = self._cache.get(key)
+        if text is not None:
+            self._cache.move_to_end(key)
+            self.stats.cache_hits += 1
+        else:
+            text = await self._ask(messages, prefix, suffix, multiline, settings)
+            if text is None:
+                return None
+            self._remember(key, text, settings.cache_size)
+        if text:
+            self._shown[cursor.key] = Shown(prefix, suffix, text)
+        return text or None
+
+    async def _ask(
+        self,
+        messages: list[dict[str, str]],
+        prefix: str,
+        suffix: str,
+        multiline: bool,
+        settings: CompletionSettings,
+    ) -> str | None:
+        self.stats.model_calls += 1
+        raw = ""
+        try:
+            stream = self._model().stream_chat(
+                messages,
+                max_tokens=settings.max_tokens,
+                temperature=settings.temperature,
+                stop=COMPLETION_STOP,
+            )
+            async with aclosing(stream) as deltas:
+                async for delta in deltas:
+                    raw += delta
+                    if postprocess(
+                        raw, prefix, suffix, multiline=multiline, max_lines=settings.max_lines
+                    ).truncated:
+                        break  # the rest is not needed: closing the stream frees the GPU
+        except ModelError as exc:
+            self.stats.errors += 1
+            self._on_error(exc)
+            return None
+        self._on_success()
+        return postprocess(raw, prefix, suffix, multiline=multiline, max_lines=settings.max_lines).text
+
+    def _remember(self, key: str, text: str, size: int) -> None:
+        if size <= 0:
+            return
+        self._cache[key] = text
+        while len(self._cache) > size:
+            self._cache.popitem(last=False)

@@ -1,0 +1,1 @@
+"""Talking to OpenAI-compatible model servers, in the Hermes 4 format."""

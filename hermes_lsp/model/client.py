@@ -1,0 +1,302 @@
+"""The HTTP client for an OpenAI-compatible model server (trtllm-serve, vLLM, llama.cpp...).
+
+One :class:`ModelClient` per language server holds one ``httpx.AsyncClient``, so that
+keep-alive connections are reused across keystrokes. Streams are consumed with ``async
+for``; cancelling the consuming task closes the HTTP response, which closes the
+connection, which is how trtllm-serve learns to stop generating. Every failure becomes a
+:class:`ModelError` whose message tells the user what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import attrs
+import httpx
+
+from hermes_lsp import __version__
+from hermes_lsp.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ModelError(Exception):
+    """A failure talking to the model server; ``str()`` is meant for the user."""
+
+
+class ModelUnreachable(ModelError):
+    """No connection could be made."""
+
+
+class ModelTimeout(ModelError):
+    """The server accepted the request but did not answer in time."""
+
+
+class ModelAuthError(ModelError):
+    """The server refused the API key."""
+
+
+class ModelNotFound(ModelError):
+    """The configured model is not served there."""
+
+
+class ModelHTTPError(ModelError):
+    """The server answered with an error status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ModelProtocolError(ModelError):
+    """The server answered something that is not the OpenAI protocol (garbage, a cut stream)."""
+
+
+@attrs.frozen
+class ModelConfig:
+    """The part of the settings the client needs; a change rebuilds the client."""
+
+    endpoint: str
+    model: str
+    api_key: str = attrs.field(repr=False)
+    connect_timeout: float
+    read_timeout: float
+    retries: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ModelConfig:
+        return cls(
+            endpoint=settings.endpoint.rstrip("/"),
+            model=settings.model,
+            api_key=settings.api_key,
+            connect_timeout=settings.connect_timeout_ms / 1000,
+            read_timeout=settings.read_timeout_ms / 1000,
+            retries=settings.retries,
+        )
+
+
+# Backoff between connection attempts, in seconds; short because a user is waiting.
+_BACKOFF = (0.1, 0.3, 0.9, 2.0)
+
+
+class ModelClient:
+    """Talks to one OpenAI-compatible endpoint."""
+
+    def __init__(self, config: ModelConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.config = config
+        headers = {"user-agent": f"hermes-lsp/{__version__}"}
+        if config.api_key:
+            headers["authorization"] = f"Bearer {config.api_key}"
+        self._http = httpx.AsyncClient(
+            base_url=config.endpoint,
+            headers=headers,
+            timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+            transport=transport,
+        )
+        self._model: str | None = config.model or None
+        self._model_lock = asyncio.Lock()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- discovery -----------------------------------------------------------------------
+
+    async def list_models(self) -> list[str]:
+        """Model ids the server serves (``GET /models``)."""
+        response = await self._send("GET", "/models")
+        try:
+            data = response.json()
+            return [str(m["id"]) for m in data["data"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelProtocolError(
+                f"{self.config.endpoint}/models did not return an OpenAI model list; "
+                "is the endpoint an OpenAI-compatible /v1 URL?"
+            ) from exc
+
+    async def model(self) -> str:
+        """The configured model, or the first one the server lists."""
+        if self._model:
+            return self._model
+        async with self._model_lock:
+            if not self._model:
+                models = await self.list_models()
+                if not models:
+                    raise ModelNotFound(f"The model server at {self.config.endpoint} serves no model.")
+                self._model = models[0]
+                log.info("using model %s (first listed by the server)", self._model)
+        return self._model
+
+    # -- generation ----------------------------------------------------------------------
+
+    async def stream_chat(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: list[str] | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> AsyncIterator[str]:
+        """Stream the text deltas of a chat completion."""
+        body: dict[str, Any] = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature}
+        if stop:
+            body["stop"] = stop
+        async for delta in self._stream("/chat/completions", body, extra_body, chat=True):
+            yield delta
+
+    async def stream_completion(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: list[str] | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> AsyncIterator[str]:
+        """Stream the text deltas of a plain completion."""
+        body: dict[str, Any] = {"prompt": prompt, "max_tokens": max_tokens, "temperature": temperature}
+        if stop:
+            body["stop"] = stop
+        async for delta in self._stream("/completions", body, extra_body, chat=False):
+            yield delta
+
+    async def chat(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: list[str] | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> str:
+        """A whole chat answer (streamed underneath, so cancellation still closes it)."""
+        parts = [
+            delta
+            async for delta in self.stream_chat(
+                messages, max_tokens=max_tokens, temperature=temperature, stop=stop, extra_body=extra_body
+            )
+        ]
+        return "".join(parts)
+
+    async def _stream(
+        self, path: str, body: dict[str, Any], extra_body: dict[str, Any] | None, *, chat: bool
+    ) -> AsyncIterator[str]:
+        body = {**body, **(extra_body or {}), "model": await self.model(), "stream": True}
+        request = self._http.build_request("POST", path, json=body)
+        response = await self._send_request(request, stream=True)
+        finished = False
+        try:
+            async for line in response.aiter_lines():
+                if not line.startswith("data:"):
+                    continue  # comments, event names, blank separators
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    finished = True
+                    break
+                delta, done = _parse_event(data, chat, self.config.endpoint)
+                if delta:
+                    yield delta
+                if done:
+                    finished = True
+        except httpx.ReadTimeout as exc:
+            raise ModelTimeout(
+                f"The model server stopped sending for {self.config.read_timeout:g} s; "
+                "it may be overloaded (raise hermes.readTimeoutMs if it is just slow)."
+            ) from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise ModelProtocolError("The model server cut the answer off mid-stream.") from exc
+        finally:
+            # Closing the response closes its connection when the body was not fully read:
+            # that is what tells the server to stop generating.
+            await response.aclose()
+        if not finished:
+            raise ModelProtocolError("The model server ended the stream without finishing the answer.")
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    async def _send(self, method: str, path: str) -> httpx.Response:
+        response = await self._send_request(self._http.build_request(method, path), stream=False)
+        return response
+
+    async def _send_request(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.send(request, stream=stream)
+                break
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                # Only connection failures are retried: once the server has the request,
+                # retrying could start a second generation.
+                if attempt >= self.config.retries:
+                    raise ModelUnreachable(
+                        f"Cannot reach the model server at {self.config.endpoint}: start it "
+                        "(see `hermes-serve run`) or set hermes.endpoint / HERMES_LSP_ENDPOINT."
+                    ) from exc
+                await asyncio.sleep(_BACKOFF[min(attempt, len(_BACKOFF) - 1)])
+                attempt += 1
+            except httpx.TimeoutException as exc:
+                raise ModelTimeout(
+                    f"The model server at {self.config.endpoint} did not answer within "
+                    f"{self.config.read_timeout:g} s."
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise ModelProtocolError(f"HTTP error talking to {self.config.endpoint}: {exc}") from exc
+        if response.status_code >= 400:
+            if stream:
+                await response.aread()
+                await response.aclose()
+            raise self._status_error(response)
+        return response
+
+    def _status_error(self, response: httpx.Response) -> ModelError:
+        detail = _error_detail(response)
+        status = response.status_code
+        if status in (401, 403):
+            return ModelAuthError(
+                f"The model server refused the API key ({status}); set hermes.apiKey or HERMES_LSP_API_KEY."
+            )
+        if status == 404 and "model" in detail.lower():
+            return ModelNotFound(
+                f"The model server does not serve {self._model!r}: {detail}. Set hermes.model to one "
+                "of the ids `hermes-lsp doctor` lists, or leave it empty to use the first."
+            )
+        if status == 404:
+            return ModelHTTPError(
+                f"{response.request.url} is not found (404); hermes.endpoint should end in /v1.", status
+            )
+        return ModelHTTPError(f"The model server answered {status}: {detail}", status)
+
+
+def _error_detail(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+        error = data.get("error", data)
+        message = error.get("message") if isinstance(error, dict) else error
+        return str(message or data)[:300]
+    except ValueError:
+        return response.text[:300] or response.reason_phrase
+
+
+def _parse_event(data: str, chat: bool, endpoint: str) -> tuple[str, bool]:
+    """One SSE ``data:`` payload -> (text delta, finished)."""
+    try:
+        event = json.loads(data)
+        if "error" in event:
+            error = event["error"]
+            message = error.get("message") if isinstance(error, dict) else error
+            raise ModelHTTPError(f"The model server reported an error mid-stream: {message}", 500)
+        choices = event.get("choices") or []
+        if not choices:
+            return "", False  # e.g. a usage-only event
+        choice = choices[0]
+        text = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
+        return (text or ""), choice.get("finish_reason") is not None
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise ModelProtocolError(
+            f"The model server at {endpoint} sent a malformed stream event: {data[:80]!r}"
+        ) from exc

@@ -1,0 +1,329 @@
+"""The language server: capabilities, settings life cycle and thin LSP handlers.
+
+Handlers translate LSP types to plain values and call the feature modules; the logic
+lives in ``features/``, ``model/`` and ``context/``. Feature modules that add their own
+LSP methods (code actions, commands) do so from a ``register(server)`` function called
+by :func:`create_server`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+from collections.abc import Coroutine
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from hermes_lsp import __version__
+from hermes_lsp.config import Settings, merge_settings
+from hermes_lsp.context.types import ContextEngine, NullContext
+from hermes_lsp.features.completion import CompletionService, Cursor
+from hermes_lsp.model.client import ModelClient, ModelConfig, ModelError, ModelUnreachable
+from hermes_lsp.progress import ProgressReporter
+from hermes_lsp.text import code_units, line_at, offset_at
+
+log = logging.getLogger(__name__)
+
+STATUS_NOTIFICATION = "hermes/status"
+_WORD_END = re.compile(r"\w*$")
+
+
+def uri_to_path(uri: str) -> str:
+    """A file path from a ``file://`` URI (other schemes keep their URI)."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return uri
+    return unquote(parsed.path)
+
+
+class HermesLanguageServer(LanguageServer):
+    """pygls server holding the settings, the model client and the feature services."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "hermes-lsp", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental
+        )
+        self.settings = Settings()
+        self.root: str | None = None
+        self.context_engine: ContextEngine = NullContext()
+        self._model: ModelClient | None = None
+        self._reported: set[str] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._status: tuple[str, str] | None = None
+        self._sent_status: tuple[str, str] | None = None
+        self._indexing: str | None = None
+        self.completions = CompletionService(
+            model=lambda: self.model,
+            settings=lambda: self.settings.completion,
+            context=lambda: self.context_engine,
+            on_error=self.report_model_error,
+            on_success=lambda: self.set_status("ready", "Hermes is ready"),
+        )
+
+    # -- model client --------------------------------------------------------------------
+
+    @property
+    def model(self) -> ModelClient:
+        """The model client for the current settings (rebuilt when they change)."""
+        config = ModelConfig.from_settings(self.settings)
+        if self._model is None or self._model.config != config:
+            if self._model is not None:
+                self.spawn(self._model.aclose())
+                self.completions.clear_cache()
+            self._model = ModelClient(config)
+        return self._model
+
+    def report_model_error(self, error: ModelError) -> None:
+        """Tell the user about a model failure once, until the model works again."""
+        state = "unreachable" if isinstance(error, ModelUnreachable) else "error"
+        self.set_status(state, str(error))
+        self.report_once(str(error), types.MessageType.Error)
+
+    # -- messages, status, background tasks ----------------------------------------------
+
+    def report_once(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        """``window/showMessage``, at most once per distinct message until the next success."""
+        if message in self._reported:
+            return
+        self._reported.add(message)
+        log.warning("%s", message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=f"hermes-lsp: {message}"))
+
+    def set_status(self, state: str, message: str) -> None:
+        """Record the model's state (ready, unreachable, error) and tell the client."""
+        if state == "ready":
+            self._reported.clear()  # the model works again: say the next failure again
+        self._status = (state, message)
+        self._send_status()
+
+    def set_indexing(self, message: str | None) -> None:
+        """Indexing progress shows in the status until it ends (``None``)."""
+        self._indexing = message
+        self._send_status()
+
+    def _send_status(self) -> None:
+        state, message = self._status or ("ready", "Hermes")
+        if self._indexing and state == "ready":
+            state, message = "indexing", self._indexing
+        if self._sent_status == (state, message):
+            return
+        self._sent_status = (state, message)
+        self.protocol.notify(STATUS_NOTIFICATION, {"state": state, "message": message})
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run ``coro`` in the background, keeping a reference and logging its failure."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("background task failed", exc_info=t.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    # -- settings ------------------------------------------------------------------------
+
+    def apply_settings(self, raw: Any) -> None:
+        """Merge a ``hermes`` settings object; bad values are reported once, by key."""
+        if raw is None:
+            return
+        settings, errors = merge_settings(raw, self.settings)
+        for error in errors:
+            self.report_once(f"setting {error}")
+        self.settings = settings
+
+    async def pull_settings(self) -> None:
+        """Ask the client for the ``hermes`` section (``workspace/configuration``)."""
+        caps = self.client_capabilities.workspace
+        if caps is None or not caps.configuration:
+            return
+        try:
+            result = await self.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section="hermes")])
+            )
+        except Exception as exc:
+            log.warning("workspace/configuration failed: %s", exc)
+            return
+        if result and isinstance(result[0], dict):
+            self.apply_settings(result[0])
+
+    async def check_model(self) -> None:
+        """Probe the model server once so the status bar is right before the first keystroke."""
+        try:
+            model = await self.model.model()
+        except ModelError as exc:
+            self.report_model_error(exc)
+            return
+        self.set_status("ready", f"Hermes is ready ({model})")
+
+    async def start_context(self) -> None:
+        """Start the context engine, showing its indexing as progress and status."""
+        progress = ProgressReporter(self, "Hermes: indexing")
+
+        loop = asyncio.get_running_loop()
+
+        def report(message: str | None, percentage: int | None) -> None:
+            progress(message, percentage)
+            loop.call_soon_threadsafe(self.set_indexing, message)
+
+        await self.context_engine.start(self.root, report)
+
+    # -- documents -----------------------------------------------------------------------
+
+    def cursor(self, uri: str, position: types.Position) -> Cursor | None:
+        """A completion cursor for an open document, with the position clamped if needed."""
+        try:
+            document = self.workspace.get_text_document(uri)
+            text = document.source
+        except Exception:
+            return None  # not open and not readable: nothing to complete
+        located = offset_at(text, position.line, position.character, self.position_encoding)
+        if located.clamped:
+            log.info("position %s:%s is past the end of %s; clamped", position.line, position.character, uri)
+        path = uri_to_path(uri)
+        if self.root and path.startswith(self.root + os.sep):
+            path = os.path.relpath(path, self.root)
+        return Cursor(uri, text, located.offset, path, document.language_id or _language_of(path))
+
+    @property
+    def position_encoding(self) -> str:
+        encoding = self.workspace.position_encoding if self.workspace else None
+        return str(encoding or types.PositionEncodingKind.Utf16)
+
+
+def _language_of(path: str) -> str:
+    return os.path.splitext(path)[1].lstrip(".") or "text"
+
+
+def create_server() -> HermesLanguageServer:
+    """Build the server and register every feature."""
+    server = HermesLanguageServer()
+    _register_core(server)
+    return server
+
+
+def _register_core(server: HermesLanguageServer) -> None:
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: HermesLanguageServer, params: types.InitializeParams) -> None:
+        root = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
+        ls.root = uri_to_path(root) if root else params.root_path
+        ls.apply_settings(params.initialization_options)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: HermesLanguageServer, params: types.InitializedParams) -> None:
+        await ls.pull_settings()
+        ls.spawn(ls.check_model())
+        ls.spawn(ls.start_context())
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: HermesLanguageServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        # Clients either push the new values or just say "something changed" (pull model).
+        pushed = params.settings.get("hermes") if isinstance(params.settings, dict) else None
+        if pushed is not None:
+            ls.apply_settings(pushed)
+        else:
+            await ls.pull_settings()
+        ls.spawn(ls.check_model())
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: HermesLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+        doc = params.text_document
+        ls.context_engine.open_document(doc.uri, doc.text, doc.language_id, doc.version)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: HermesLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+        document = ls.workspace.get_text_document(params.text_document.uri)
+        ls.context_engine.change_document(
+            document.uri,
+            params.content_changes,
+            params.text_document.version,
+            document.position_codec,
+            document.source,
+        )
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: HermesLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.completions.forget(params.text_document.uri)
+        ls.context_engine.close_document(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: HermesLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
+        ls.context_engine.files_changed([uri_to_path(params.text_document.uri)])
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(ls: HermesLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
+        ls.context_engine.files_changed([uri_to_path(change.uri) for change in params.changes])
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(
+        ls: HermesLanguageServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList | None:
+        cursor = ls.cursor(params.text_document.uri, params.position)
+        if cursor is None:
+            return None
+        text = await ls.completions.complete(cursor)
+        if not text:
+            return types.InlineCompletionList(items=[])
+        here = types.Position(params.position.line, _character(cursor, ls.position_encoding))
+        item = types.InlineCompletionItem(insert_text=text, range=types.Range(here, here))
+        return types.InlineCompletionList(items=[item])
+
+    @server.feature(
+        types.TEXT_DOCUMENT_COMPLETION,
+        types.CompletionOptions(trigger_characters=[".", "(", " ", "\n"], resolve_provider=False),
+    )
+    async def completion(ls: HermesLanguageServer, params: types.CompletionParams) -> types.CompletionList:
+        empty = types.CompletionList(is_incomplete=True, items=[])
+        if not ls.settings.completion.fallback:
+            return empty
+        cursor = ls.cursor(params.text_document.uri, params.position)
+        if cursor is None:
+            return empty
+        text = await ls.completions.complete(cursor)
+        if not text:
+            return empty
+        return types.CompletionList(is_incomplete=True, items=[_completion_item(cursor, text, params, ls)])
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: HermesLanguageServer, params: None) -> None:
+        await ls.context_engine.stop()
+        if ls._model is not None:
+            await ls._model.aclose()
+
+
+def _character(cursor: Cursor, encoding: str) -> int:
+    before, _ = line_at(cursor.text, cursor.offset)
+    return code_units(before, encoding)
+
+
+def _completion_item(
+    cursor: Cursor, text: str, params: types.CompletionParams, ls: HermesLanguageServer
+) -> types.CompletionItem:
+    """A classic completion item whose edit replaces the word being typed."""
+    before, _ = line_at(cursor.text, cursor.offset)
+    word = _WORD_END.search(before).group(0)
+    encoding = ls.position_encoding
+    end = _character(cursor, encoding)
+    start = types.Position(params.position.line, end - code_units(word, encoding))
+    first_line = text.split("\n", 1)[0].strip() or text.strip()
+    return types.CompletionItem(
+        label=(word + first_line)[:60] or "…",
+        kind=types.CompletionItemKind.Text,
+        detail="Hermes",
+        documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```\n{word}{text}\n```"),
+        filter_text=word + text,
+        sort_text="0",
+        insert_text_format=types.InsertTextFormat.PlainText,
+        text_edit=types.TextEdit(
+            range=types.Range(start, types.Position(params.position.line, end)), new_text=word + text
+        ),
+    )

@@ -1,0 +1,107 @@
+"""Helpers for driving hermes-lsp through a real LSP client (pytest-lsp) over stdio."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+SERVER_COMMAND = [sys.executable, "-m", "hermes_lsp", "--stdio"]
+
+
+def server_config(**env: str) -> ClientServerConfig:
+    """Start ``hermes-lsp --stdio`` as a subprocess, as an editor would."""
+    import os
+
+    return ClientServerConfig(server_command=SERVER_COMMAND, server_env={**os.environ, **env})
+
+
+def capabilities(encodings: tuple[str, ...] = ("utf-16",)) -> types.ClientCapabilities:
+    """What a modern editor (VS Code 1.100-like) announces."""
+    return types.ClientCapabilities(
+        general=types.GeneralClientCapabilities(position_encodings=list(encodings)),
+        window=types.WindowClientCapabilities(work_done_progress=True),
+        workspace=types.WorkspaceClientCapabilities(
+            configuration=True,
+            apply_edit=True,
+            did_change_configuration=types.DidChangeConfigurationClientCapabilities(
+                dynamic_registration=True
+            ),
+            workspace_edit=types.WorkspaceEditClientCapabilities(
+                document_changes=True, change_annotation_support=types.ChangeAnnotationsSupportOptions()
+            ),
+        ),
+        text_document=types.TextDocumentClientCapabilities(
+            inline_completion=types.InlineCompletionClientCapabilities(),
+            completion=types.CompletionClientCapabilities(),
+            code_action=types.CodeActionClientCapabilities(
+                code_action_literal_support=types.ClientCodeActionLiteralOptions(
+                    code_action_kind=types.ClientCodeActionKindOptions(
+                        value_set=["quickfix", "refactor", "source"]
+                    )
+                ),
+                resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]),
+                data_support=True,
+            ),
+        ),
+    )
+
+
+async def initialize(
+    client: LanguageClient,
+    options: dict[str, Any],
+    root_uri: str | None = None,
+    encodings: tuple[str, ...] = ("utf-16",),
+) -> types.InitializeResult:
+    return await client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities(encodings), initialization_options=options, root_uri=root_uri
+        )
+    )
+
+
+def open_document(client: LanguageClient, uri: str, text: str, language: str = "python") -> None:
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)
+        )
+    )
+
+
+def insert(client: LanguageClient, uri: str, version: int, line: int, character: int, text: str) -> None:
+    """Type ``text`` at a position (an incremental didChange)."""
+    here = types.Position(line, character)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(range=types.Range(here, here), text=text)
+            ],
+        )
+    )
+
+
+async def inline(
+    client: LanguageClient, uri: str, line: int, character: int
+) -> types.InlineCompletionList | None:
+    return await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line, character),
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+        )
+    )
+
+
+async def until(predicate: Any, timeout: float = 5.0) -> bool:
+    """Wait (without blocking the event loop) until ``predicate()`` holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.01)
+    return bool(predicate())
