@@ -53,6 +53,7 @@ class HermesLanguageServer(LanguageServer):
         self.context_engine: ContextEngine = NullContext()
         self._model: ModelClient | None = None
         self._reported: set[str] = set()
+        self._model_errors_shown: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._status: tuple[str, str] | None = None
         self._sent_status: tuple[str, str] | None = None
@@ -82,22 +83,27 @@ class HermesLanguageServer(LanguageServer):
         """Tell the user about a model failure once, until the model works again."""
         state = "unreachable" if isinstance(error, ModelUnreachable) else "error"
         self.set_status(state, str(error))
-        self.report_once(str(error), types.MessageType.Error)
+        if str(error) not in self._model_errors_shown:
+            self._model_errors_shown.add(str(error))
+            self.show_message(str(error), types.MessageType.Error)
 
     # -- messages, status, background tasks ----------------------------------------------
 
     def report_once(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
-        """``window/showMessage``, at most once per distinct message until the next success."""
+        """``window/showMessage``, at most once per distinct message for the server's life."""
         if message in self._reported:
             return
         self._reported.add(message)
+        self.show_message(message, kind)
+
+    def show_message(self, message: str, kind: types.MessageType) -> None:
         log.warning("%s", message)
         self.window_show_message(types.ShowMessageParams(type=kind, message=f"hermes-lsp: {message}"))
 
     def set_status(self, state: str, message: str) -> None:
         """Record the model's state (ready, unreachable, error) and tell the client."""
         if state == "ready":
-            self._reported.clear()  # the model works again: say the next failure again
+            self._model_errors_shown.clear()  # the model works again: say the next failure again
         self._status = (state, message)
         self._send_status()
 
@@ -305,6 +311,16 @@ def _character(cursor: Cursor, encoding: str) -> int:
     return code_units(before, encoding)
 
 
+def _documentation(ls: HermesLanguageServer, code: str) -> types.MarkupContent | str:
+    """The whole suggestion, as markdown where the client renders it."""
+    completion = ls.client_capabilities.text_document and ls.client_capabilities.text_document.completion
+    item = completion and completion.completion_item
+    formats = (item and item.documentation_format) or ()
+    if types.MarkupKind.Markdown in formats:
+        return types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```\n{code}\n```")
+    return code
+
+
 def _completion_item(
     cursor: Cursor, text: str, params: types.CompletionParams, ls: HermesLanguageServer
 ) -> types.CompletionItem:
@@ -319,7 +335,7 @@ def _completion_item(
         label=(word + first_line)[:60] or "…",
         kind=types.CompletionItemKind.Text,
         detail="Hermes",
-        documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```\n{word}{text}\n```"),
+        documentation=_documentation(ls, word + text),
         filter_text=word + text,
         sort_text="0",
         insert_text_format=types.InsertTextFormat.PlainText,

@@ -169,3 +169,110 @@ async def test_completion_fallback_replaces_the_word_being_typed(
     item = result.items[0]
     assert item.text_edit.new_text == "compute_total(items)"
     assert item.text_edit.range == types.Range(types.Position(0, 9), types.Position(0, 13))
+
+
+def push_settings(client: LanguageClient, settings: dict) -> None:
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"hermes": settings})
+    )
+
+
+async def test_model_server_down_gives_empty_result_and_one_clear_message(
+    client: LanguageClient, scripted: ScriptedServer
+):
+    uri = doc("down.py")
+    open_document(client, uri, "x = \n")
+    client.messages.clear()
+    push_settings(client, {"endpoint": "http://127.0.0.1:9/v1", "retries": 1})
+    try:
+        for version in (2, 3):
+            result = await inline(client, uri, 0, 4)
+            assert result is not None and len(result.items) == 0
+            insert(client, uri, version, 0, 4, " ")
+        errors = [m for m in client.messages if "Cannot reach the model server" in m.message]
+        assert len(errors) == 1, client.messages
+        assert errors[0].type == types.MessageType.Error
+        assert "127.0.0.1:9" in errors[0].message and "HERMES_LSP_ENDPOINT" in errors[0].message
+    finally:
+        push_settings(client, {"endpoint": scripted.url, "retries": 2})
+    scripted.script(Reply(text="1"))
+    assert await until(lambda: True)
+    back = await inline(client, uri, 0, 6)
+    assert back.items[0].insert_text == "1"
+
+
+async def test_settings_change_applies_live(client: LanguageClient, scripted: ScriptedServer):
+    uri = doc("live.py")
+    open_document(client, uri, "name = \n")
+    scripted.script(Reply(text="'hermes'"))
+    push_settings(client, {"completion": {"maxTokens": 7, "temperature": 0.5}})
+    try:
+        await inline(client, uri, 0, 7)
+        body = scripted.model_requests()[-1].body
+        assert body["max_tokens"] == 7 and body["temperature"] == 0.5
+        # The pull model: the client only says "changed"; the server asks workspace/configuration.
+        client.set_configuration({"hermes": {"completion": {"maxTokens": 9}}})
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+        insert(client, uri, 2, 0, 7, " ")
+        await asyncio.sleep(0.2)
+        await inline(client, uri, 0, 8)
+        assert scripted.model_requests()[-1].body["max_tokens"] == 9
+    finally:
+        push_settings(client, {"completion": {"maxTokens": 128, "temperature": 0.2}})
+
+
+async def test_disabling_completion_stops_model_calls(client: LanguageClient, scripted: ScriptedServer):
+    uri = doc("disabled.py")
+    open_document(client, uri, "y = \n")
+    scripted.script(Reply(text="2"))
+    push_settings(client, {"completion": {"enable": False}})
+    try:
+        result = await inline(client, uri, 0, 4)
+        assert result is not None and len(result.items) == 0
+        assert scripted.model_requests() == []
+    finally:
+        push_settings(client, {"completion": {"enable": True}})
+
+
+async def test_bad_setting_is_reported_once_by_key_and_default_kept(
+    client: LanguageClient, scripted: ScriptedServer
+):
+    client.messages.clear()
+    for _ in range(2):
+        push_settings(client, {"completion": {"debounceMs": "soon"}})
+    assert await until(lambda: any("debounceMs" in m.message for m in client.messages))
+    await asyncio.sleep(0.2)
+    reported = [m for m in client.messages if "debounceMs" in m.message]
+    assert len(reported) == 1
+    assert "hermes.completion.debounceMs" in reported[0].message and "75" in reported[0].message
+
+
+async def test_position_past_end_of_line_is_clamped(client: LanguageClient, scripted: ScriptedServer):
+    uri = doc("clamp.py")
+    open_document(client, uri, "short = \n")
+    scripted.script(Reply(text="1"))
+    result = await inline(client, uri, 0, 400)
+    assert result.items[0].insert_text == "1"
+    assert result.items[0].range.start == types.Position(0, 8)
+    assert "short = <CURSOR>" in scripted.model_requests()[0].prompt
+
+
+@pytest_lsp.fixture(scope="module", config=server_config())
+async def utf8_client(lsp_client: LanguageClient, scripted_session: ScriptedServer):
+    result = await initialize(
+        lsp_client, {"endpoint": scripted_session.url}, ROOT, encodings=("utf-8", "utf-16")
+    )
+    assert result.capabilities.position_encoding == "utf-8"
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_utf8_client_gets_utf8_ranges(utf8_client: LanguageClient, scripted: ScriptedServer):
+    uri = doc("utf8.py")
+    line = 'label = "naïve 😀 漢字" + '
+    open_document(utf8_client, uri, line + "\n")
+    scripted.script(Reply(text="suffix"))
+    end = len(line.encode("utf-8"))
+    result = await inline(utf8_client, uri, 0, end)
+    assert result.items[0].range.start == types.Position(0, end)
+    assert f"{line}<CURSOR>" in scripted.model_requests()[0].prompt
