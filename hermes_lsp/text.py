@@ -31,13 +31,15 @@ def _index_of_units(line: str, units: int, encoding: str) -> int:
         return min(units, len(line))
     count = 0
     for index, ch in enumerate(line):
-        if count >= units:
-            return index
         cp = ord(ch)
         if encoding == "utf-8":
-            count += 1 if cp < 0x80 else 2 if cp < 0x800 else 3 if cp < 0x10000 else 4
+            step = 1 if cp < 0x80 else 2 if cp < 0x800 else 3 if cp < 0x10000 else 4
         else:
-            count += 2 if cp > 0xFFFF else 1
+            step = 2 if cp > 0xFFFF else 1
+        # A position inside a character's code units (half a surrogate pair) snaps back.
+        if count + step > units:
+            return index
+        count += step
     return len(line)
 
 

@@ -16,12 +16,10 @@ from hermes_lsp.text import line_at
 
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = {v: k for k, v in _OPENERS.items()}
-# What may follow the cursor on its line while a multi-line completion still makes sense.
-_TRAILING_OK = set(")]}'\";,` \t")
 # Node types (from the tree-sitter grammars) inside which only one line makes sense.
 _SINGLE_LINE_NODES = ("string", "comment", "template_string", "heredoc", "raw_string", "char_literal")
 # Line endings that open a block: a new line after them wants a body.
-_BLOCK_OPENERS = (":", "{", "(", "[", "=>", "->", " do", " then", "=")
+_BLOCK_OPENERS = (":", "{", "(", "[", "=>", "->", " do", " then")
 
 
 def decide_multiline(text: str, offset: int, mode: str, node_types: Sequence[str] = ()) -> bool:
@@ -33,7 +31,7 @@ def decide_multiline(text: str, offset: int, mode: str, node_types: Sequence[str
     if mode in ("always", "never"):
         return mode == "always"
     before, after = line_at(text, offset)
-    if any(ch not in _TRAILING_OK for ch in after):
+    if after.strip():
         return False  # mid-line: finish this line only
     if any(t.endswith(_SINGLE_LINE_NODES) for t in node_types[:3]):
         return False
@@ -54,9 +52,15 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
-def _cut_unbalanced(text: str) -> tuple[str, bool]:
-    """Cut at the first closing bracket that the completion itself did not open."""
+def _open_brackets(line: str) -> list[str]:
+    """Brackets left open in ``line`` (a rough scan: quotes are skipped, not parsed)."""
     stack: list[str] = []
+    _scan(line, stack)
+    return stack
+
+
+def _scan(text: str, stack: list[str]) -> int | None:
+    """Push and pop brackets of ``text`` on ``stack``; the index of a closer with no opener."""
     quote: str | None = None
     escaped = False
     for index, ch in enumerate(text):
@@ -74,9 +78,32 @@ def _cut_unbalanced(text: str) -> tuple[str, bool]:
             stack.append(ch)
         elif ch in _CLOSERS:
             if not stack or stack[-1] != _CLOSERS[ch]:
-                return text[:index], True
+                return index
             stack.pop()
-    return text, False
+    return None
+
+
+def _unmatched_closers(text: str) -> int:
+    """How many closing brackets in ``text`` close something opened before it."""
+    count = 0
+    while (index := _scan(text, [])) is not None:
+        count += 1
+        text = text[index + 1 :]
+    return count
+
+
+def _cut_unbalanced(text: str, before: str, rest_of_line: str) -> tuple[str, bool]:
+    """Cut at the first closing bracket that has nothing to close.
+
+    The completion may close brackets opened earlier on the line, except those that the
+    text after the cursor already closes.
+    """
+    stack = _open_brackets(before)
+    closed_after = _unmatched_closers(rest_of_line)
+    if closed_after:
+        del stack[-closed_after:]
+    index = _scan(text, stack)
+    return (text, False) if index is None else (text[:index], True)
 
 
 def _strip_echoed_line_start(text: str, before: str) -> str:
@@ -108,12 +135,12 @@ def postprocess(answer: str, prefix: str, suffix: str, *, multiline: bool, max_l
     else:
         text, truncated = _cut_at_block_end(text, before, suffix, max_lines)
 
-    text, cut = _cut_unbalanced(text)
-    truncated = truncated or cut
     # The model repeated what already follows the cursor on this line.
     tail = rest_of_line.strip()
     if tail and text.rstrip().endswith(tail):
         text = text.rstrip()[: -len(tail)]
+    text, cut = _cut_unbalanced(text, before, rest_of_line)
+    truncated = truncated or cut
     text = "\n".join(line.rstrip() for line in text.split("\n")) if multiline else text.rstrip()
     return Processed(text.rstrip("\n") if multiline else text, truncated)
 

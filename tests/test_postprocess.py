@@ -1,0 +1,119 @@
+"""Post-processing of completion answers: what the user sees as ghost text."""
+
+from __future__ import annotations
+
+import pytest
+
+from hermes_lsp.features.completion import Shown, typeahead
+from hermes_lsp.features.postprocess import decide_multiline, postprocess
+from hermes_lsp.model.hermes import clean_completion, strip_code_fences, strip_think
+
+
+def test_think_blocks_and_fences_are_removed():
+    answer = "<think>the user wants a sum</think>\n```python\nreturn a + b\n```\nThis adds."
+    assert clean_completion(answer) == "return a + b"
+
+
+def test_unfinished_think_hides_everything_after_it():
+    assert strip_think("x = 1<think>still going") == "x = 1"
+    assert strip_think("reasoning without an opening tag</think>\nresult") == "result"
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("```\ncode\n```", "code"),
+        ("```js\nlet a = 1;\n", "let a = 1;\n"),  # closing fence not streamed yet
+        ("plain", "plain"),
+        ("````\nhas ``` inside\n````", "has ``` inside"),
+    ],
+)
+def test_code_fences(answer: str, expected: str):
+    assert strip_code_fences(answer) == expected
+
+
+def test_single_line_stops_at_the_first_line_and_says_so():
+    result = postprocess("total += x\nprint(total)", "for x in xs:\n    ", "\n", multiline=False)
+    assert result.text == "total += x" and result.truncated
+
+
+def test_single_line_slot_answered_with_a_new_line_shows_nothing():
+    assert postprocess("\nfoo()", "x = ", "", multiline=False).text == ""
+
+
+def test_repeated_rest_of_line_is_dropped():
+    # Cursor inside "print(|)": the model repeats the closing parenthesis.
+    result = postprocess("'hello')", "print(", ")\n", multiline=False)
+    assert result.text == "'hello'"
+
+
+def test_echo_of_the_line_start_is_dropped():
+    assert postprocess("    return a + b", "def f(a, b):\n    ", "\n", multiline=True).text == "return a + b"
+    assert postprocess("result = compute()", "    result = ", "", multiline=False).text == "compute()"
+
+
+def test_multiline_stops_at_the_end_of_the_enclosing_block():
+    prefix = "class A:\n    def f(self):\n        "
+    answer = "x = 1\n        return x\n\n    def g(self):\n        pass"
+    result = postprocess(answer, prefix, "\n", multiline=True)
+    assert result.text == "x = 1\n        return x"
+    assert result.truncated
+
+
+def test_multiline_braces_stop_before_the_existing_closing_brace():
+    prefix = "function f() {\n  "
+    answer = "const a = 1;\n  return a;\n}\n\nfunction g() {}"
+    result = postprocess(answer, prefix, "\n}\n", multiline=True)
+    assert result.text == "const a = 1;\n  return a;"
+
+
+def test_multiline_respects_max_lines():
+    answer = "\n".join(f"x{i} = {i}" for i in range(30))
+    result = postprocess(answer, "", "", multiline=True, max_lines=5)
+    assert result.text.count("\n") == 4 and result.truncated
+
+
+def test_rewriting_the_code_below_is_cut():
+    prefix = "def f():\n    "
+    suffix = "\n    return value\n"
+    result = postprocess("value = 2\n    return value", prefix, suffix, multiline=True)
+    assert result.text == "value = 2"
+
+
+def test_unbalanced_closer_is_cut_but_strings_are_respected():
+    # Closing what the line opened is fine, unless the text after the cursor closes it.
+    assert postprocess("a, b)) + 1", "f(g(", "", multiline=False).text == "a, b)) + 1"
+    assert postprocess("a, b)) + 1", "f(g(", ")", multiline=False).text == "a, b)"
+    assert postprocess("x]", "f(", ")", multiline=False).text == "x"
+    assert postprocess("')' + x)", "f(", ")", multiline=False).text == "')' + x"
+
+
+@pytest.mark.parametrize(
+    ("text", "offset_marker", "node_types", "expected"),
+    [
+        ("def f():\n    |\n", "|", (), True),  # empty line in a body
+        ("if ready:|\n", "|", (), True),  # after a block opener
+        ("x = compute(|)\n", "|", (), False),  # text after the cursor: finish this line
+        ("value = foo|bar\n", "|", (), False),  # mid-word
+        ("s = 'abc|'\n", "|", ("string_content", "string"), False),  # inside a string
+        ("x = |\n", "|", (), False),
+    ],
+)
+def test_multiline_decision(text: str, offset_marker: str, node_types: tuple[str, ...], expected: bool):
+    offset = text.index(offset_marker)
+    text = text.replace(offset_marker, "")
+    assert decide_multiline(text, offset, "auto", node_types) is expected
+
+
+def test_multiline_mode_can_be_forced():
+    assert decide_multiline("x = foo", 3, "always") is True
+    assert decide_multiline("def f():\n    ", 13, "never") is False
+
+
+def test_typeahead_serves_the_rest_of_the_shown_suggestion():
+    shown = Shown(prefix="x = ", suffix="\n", text="compute(1)")
+    assert typeahead(shown, "x = comp", "\n") == "ute(1)"
+    assert typeahead(shown, "x = cx", "\n") is None  # typed something else
+    assert typeahead(shown, "x = comp", "\nmore") is None  # the rest of the file changed
+    assert typeahead(shown, "x = compute(1)", "\n") is None  # fully typed: nothing left
+    assert typeahead(shown, "x = ", "\n") is None  # nothing typed: ask again
