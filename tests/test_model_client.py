@@ -1,0 +1,153 @@
+"""The OpenAI-compatible client against the scripted server over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from hermes_lsp.model.client import (
+    ModelAuthError,
+    ModelClient,
+    ModelConfig,
+    ModelHTTPError,
+    ModelNotFound,
+    ModelProtocolError,
+    ModelTimeout,
+    ModelUnreachable,
+)
+from hermes_lsp.scripted_server import Reply, ScriptedServer
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+def make_client(url: str, **overrides: object) -> ModelClient:
+    fields: dict[str, object] = {
+        "endpoint": url,
+        "model": "",
+        "api_key": "",
+        "connect_timeout": 1.0,
+        "read_timeout": 5.0,
+        "retries": 1,
+    }
+    return ModelClient(ModelConfig(**{**fields, **overrides}))  # type: ignore[arg-type]
+
+
+async def collect(client: ModelClient) -> str:
+    return "".join([d async for d in client.stream_chat(MESSAGES, max_tokens=8, temperature=0)])
+
+
+async def test_streams_deltas_and_uses_the_first_listed_model(scripted: ScriptedServer):
+    scripted.models = ["hermes-4-70b", "other"]
+    scripted.script(Reply(text="hello world", chunk_size=3))
+    client = make_client(scripted.url)
+    try:
+        assert await collect(client) == "hello world"
+        body = scripted.model_requests()[0].body
+        assert body["model"] == "hermes-4-70b" and body["stream"] is True
+    finally:
+        scripted.models = ["hermes-4-14b"]
+        await client.aclose()
+
+
+async def test_plain_completions_endpoint(scripted: ScriptedServer):
+    scripted.script(Reply(text="def f(): pass"))
+    client = make_client(scripted.url)
+    try:
+        text = "".join([d async for d in client.stream_completion("def", max_tokens=8, temperature=0)])
+        assert text == "def f(): pass"
+        assert scripted.model_requests()[0].path == "/v1/completions"
+    finally:
+        await client.aclose()
+
+
+async def test_api_key_is_sent_as_bearer_and_never_logged(caplog: pytest.LogCaptureFixture):
+    with ScriptedServer(api_key="sk-top-secret") as server:
+        server.script(Reply(text="ok"))
+        caplog.set_level(logging.DEBUG)
+        good = make_client(server.url, api_key="sk-top-secret")
+        bad = make_client(server.url, api_key="wrong-key")
+        try:
+            assert await collect(good) == "ok"
+            with pytest.raises(ModelAuthError, match="hermes.apiKey"):
+                await collect(bad)
+        finally:
+            await good.aclose()
+            await bad.aclose()
+    assert "sk-top-secret" not in caplog.text
+    assert "sk-top-secret" not in repr(good.config)
+
+
+async def test_unknown_model_says_what_to_do(scripted: ScriptedServer):
+    client = make_client(scripted.url, model="hermes-9-1t")
+    try:
+        with pytest.raises(ModelNotFound, match="Set hermes.model"):
+            await collect(client)
+    finally:
+        await client.aclose()
+
+
+async def test_server_errors_are_not_retried(scripted: ScriptedServer):
+    scripted.script(Reply(status=500, body="engine exploded"))
+    client = make_client(scripted.url, retries=3)
+    try:
+        with pytest.raises(ModelHTTPError, match="500: engine exploded"):
+            await collect(client)
+        assert len(scripted.model_requests()) == 1
+    finally:
+        await client.aclose()
+
+
+async def test_unreachable_server_after_retries():
+    client = make_client("http://127.0.0.1:9/v1", retries=2)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        with pytest.raises(ModelUnreachable, match="Cannot reach the model server at http://127.0.0.1:9/v1"):
+            await collect(client)
+    finally:
+        await client.aclose()
+    assert loop.time() - started >= 0.4  # backed off 0.1 s then 0.3 s between the attempts
+
+
+async def test_slow_server_times_out(scripted: ScriptedServer):
+    scripted.script(Reply(text="late", first_delay=2.0))
+    client = make_client(scripted.url, read_timeout=0.3)
+    try:
+        with pytest.raises(ModelTimeout, match="readTimeoutMs"):
+            await collect(client)
+    finally:
+        await client.aclose()
+
+
+async def test_cut_stream_and_garbage_are_protocol_errors(scripted: ScriptedServer):
+    scripted.script(Reply(text="abcdefgh", chunk_size=2, cut_after=2, times=1), Reply(body="data: {oops\n\n"))
+    client = make_client(scripted.url)
+    try:
+        with pytest.raises(ModelProtocolError, match="cut the answer off|without finishing"):
+            await collect(client)
+        with pytest.raises(ModelProtocolError, match="malformed stream event"):
+            await collect(client)
+    finally:
+        await client.aclose()
+
+
+async def test_cancelling_the_consumer_closes_the_connection(scripted: ScriptedServer):
+    scripted.script(Reply(text="x" * 400, chunk_size=1, chunk_delay=0.01))
+    client = make_client(scripted.url)
+    try:
+        task = asyncio.ensure_future(collect(client))
+        await asyncio.sleep(0.3)
+        request = scripted.model_requests()[0]
+        assert request.events_sent > 0 and not request.disconnected
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(100):
+            if request.disconnected:
+                break
+            await asyncio.sleep(0.01)
+        assert request.disconnected and request.events_sent < 400
+    finally:
+        await client.aclose()
