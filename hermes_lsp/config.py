@@ -26,6 +26,20 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+def _env_endpoint() -> str:
+    # An unusable variable must not stop the server from starting; env_problems() reports it.
+    value = _env("HERMES_LSP_ENDPOINT", DEFAULT_ENDPOINT)
+    return value if value.startswith(("http://", "https://")) else DEFAULT_ENDPOINT
+
+
+def env_problems() -> list[str]:
+    """Environment variables whose values cannot be used (their defaults are used instead)."""
+    value = os.environ.get("HERMES_LSP_ENDPOINT")
+    if value is not None and not value.startswith(("http://", "https://")):
+        return [f"HERMES_LSP_ENDPOINT must start with http:// or https:// (got {value!r})"]
+    return []
+
+
 def _non_negative(instance: object, attribute: attrs.Attribute, value: float) -> None:
     if value < 0:
         raise ValueError("must not be negative")
@@ -105,9 +119,7 @@ class IndexSettings:
 class Settings:
     """The whole ``hermes`` settings section."""
 
-    endpoint: str = attrs.field(
-        factory=lambda: _env("HERMES_LSP_ENDPOINT", DEFAULT_ENDPOINT), validator=_http_url
-    )
+    endpoint: str = attrs.field(factory=_env_endpoint, validator=_http_url)
     """Base URL of the OpenAI-compatible model server, ending in ``/v1``."""
     model: str = attrs.field(factory=lambda: _env("HERMES_LSP_MODEL"))
     """Model id; empty means the first model the server lists."""

@@ -20,7 +20,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from hermes_lsp import __version__
-from hermes_lsp.config import Settings, merge_settings
+from hermes_lsp.config import Settings, env_problems, merge_settings
 from hermes_lsp.context.types import ContextEngine, NullContext
 from hermes_lsp.features.completion import CompletionService, Cursor
 from hermes_lsp.model.client import ModelClient, ModelConfig, ModelError, ModelUnreachable
@@ -220,6 +220,8 @@ def _register_core(server: HermesLanguageServer) -> None:
     def initialize(ls: HermesLanguageServer, params: types.InitializeParams) -> None:
         root = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
         ls.root = uri_to_path(root) if root else params.root_path
+        for problem in env_problems():
+            ls.report_once(problem)
         ls.apply_settings(params.initialization_options)
 
     @server.feature(types.INITIALIZED)

@@ -1,0 +1,90 @@
+"""``hermes-lsp complete PATH:LINE:COL``: one inline completion, outside any editor.
+
+It runs the same completion path as the server (prompt, context, model call,
+post-processing), so it is the quickest way to see what the model would suggest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+import attrs
+
+from hermes_lsp.config import Settings, merge_settings
+from hermes_lsp.context.types import ContextEngine, NullContext
+from hermes_lsp.features.completion import CompletionService, Cursor
+from hermes_lsp.model.client import ModelClient, ModelConfig, ModelError
+from hermes_lsp.text import offset_at
+
+
+def parse_location(value: str) -> tuple[str, int, int]:
+    """``PATH:LINE:COL`` (1-based) -> (path, line, col)."""
+    path, line, col = [*value.rsplit(":", 2), "", ""][:3]
+    if not path or not line.isdigit() or not col.isdigit() or int(line) < 1 or int(col) < 1:
+        raise argparse.ArgumentTypeError(f"expected PATH:LINE:COL with 1-based numbers, got {value!r}")
+    return path, int(line), int(col)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "location", type=parse_location, metavar="PATH:LINE:COL", help="1-based line and column"
+    )
+    parser.add_argument("--stdin", action="store_true", help="read the (unsaved) buffer of PATH from stdin")
+    parser.add_argument("--endpoint", help="model server URL (default: $HERMES_LSP_ENDPOINT)")
+    parser.add_argument("--model", help="model id (default: $HERMES_LSP_MODEL or the first listed)")
+    parser.add_argument("--multiline", choices=["auto", "always", "never"], default="auto")
+
+
+def run(args: argparse.Namespace) -> int:
+    path, line, col = args.location
+    try:
+        if args.stdin:
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+                text = fh.read()
+    except OSError as exc:
+        print(f"hermes-lsp: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    overrides = {k: v for k, v in (("endpoint", args.endpoint), ("model", args.model)) if v}
+    settings, errors = merge_settings(overrides)
+    for error in errors:
+        print(f"hermes-lsp: {error}", file=sys.stderr)
+    settings = attrs.evolve(
+        settings, completion=attrs.evolve(settings.completion, debounce_ms=0, multiline=args.multiline)
+    )
+    located = offset_at(text, line - 1, col - 1, "utf-32")
+    if located.clamped:
+        print(
+            f"hermes-lsp: {line}:{col} is past the end of {path}; using the nearest position", file=sys.stderr
+        )
+    return asyncio.run(_complete(settings, text, located.offset, path, NullContext()))
+
+
+async def _complete(settings: Settings, text: str, offset: int, path: str, context: ContextEngine) -> int:
+    client = ModelClient(ModelConfig.from_settings(settings))
+    failures: list[ModelError] = []
+    service = CompletionService(
+        model=lambda: client,
+        settings=lambda: settings.completion,
+        context=lambda: context,
+        on_error=failures.append,
+    )
+    language = os.path.splitext(path)[1].lstrip(".") or "text"
+    try:
+        await context.start(None, lambda message, percent: None)
+        completion = await service.complete(Cursor(os.path.abspath(path), text, offset, path, language))
+    finally:
+        await context.stop()
+        await client.aclose()
+    if failures:
+        print(f"hermes-lsp: {failures[0]}", file=sys.stderr)
+        return 1
+    if completion:
+        sys.stdout.write(completion + "\n")
+    else:
+        print("hermes-lsp: the model had nothing to suggest here", file=sys.stderr)
+    return 0

@@ -1,0 +1,83 @@
+"""The command line as a user runs it: version, doctor, complete."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from hermes_lsp import __version__
+from hermes_lsp.scripted_server import Reply, ScriptedServer
+
+
+def hermes(*args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HERMES_LSP_")}
+    return subprocess.run(
+        [sys.executable, "-m", "hermes_lsp", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**environment, **env},
+    )
+
+
+def test_version():
+    result = hermes("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"hermes-lsp {__version__}"
+
+
+def test_doctor_passes_against_a_working_server(scripted: ScriptedServer):
+    scripted.script(Reply(text="ok"))
+    result = hermes("doctor", HERMES_LSP_ENDPOINT=scripted.url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "hermes-4-14b" in result.stdout and "Everything is in place." in result.stdout
+
+
+def test_doctor_says_what_to_do_when_the_server_is_down():
+    result = hermes("doctor", HERMES_LSP_ENDPOINT="http://127.0.0.1:9/v1")
+    assert result.returncode == 1
+    last = result.stdout.strip().splitlines()[-1]
+    assert "Start the model server" in last and "HERMES_LSP_ENDPOINT" in last
+
+
+def test_doctor_names_the_served_models_when_the_model_is_wrong(scripted: ScriptedServer):
+    result = hermes("doctor", "--model", "hermes-5", HERMES_LSP_ENDPOINT=scripted.url)
+    assert result.returncode == 1
+    assert "Set HERMES_LSP_MODEL (hermes.model in the editor) to one of: hermes-4-14b." in result.stdout
+
+
+def test_doctor_reports_an_unusable_environment_variable(scripted: ScriptedServer):
+    result = hermes("doctor", HERMES_LSP_ENDPOINT="localhost:8000")
+    assert result.returncode == 1
+    assert "HERMES_LSP_ENDPOINT must start with http:// or https://" in result.stdout
+
+
+def test_complete_reads_the_unsaved_buffer_from_stdin(scripted: ScriptedServer, tmp_path):
+    scripted.script(Reply(text="return [x * 2 for x in xs]"))
+    buffer = "def double(xs):\n    \n"
+    result = hermes(
+        "complete",
+        f"{tmp_path}/never_saved.py:2:5",
+        "--stdin",
+        stdin=buffer,
+        HERMES_LSP_ENDPOINT=scripted.url,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "return [x * 2 for x in xs]\n"
+    assert "def double(xs):\n    <CURSOR>\n" in scripted.model_requests()[0].prompt
+
+
+def test_complete_from_a_file_with_an_unreachable_server(tmp_path):
+    source = tmp_path / "a.py"
+    source.write_text("x = \n")
+    result = hermes(
+        "complete", f"{source}:1:5", HERMES_LSP_ENDPOINT="http://127.0.0.1:9/v1", HERMES_LSP_MODEL="m"
+    )
+    assert result.returncode == 1
+    assert "Cannot reach the model server" in result.stderr and result.stdout == ""
+
+
+def test_complete_rejects_a_malformed_location():
+    result = hermes("complete", "file.py:zero:1")
+    assert result.returncode == 2 and "PATH:LINE:COL" in result.stderr
