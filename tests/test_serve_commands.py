@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 from hermes_serve.cli import main
-from hermes_serve.gpus import known_gpu
-from hermes_serve.launch import ServeOptions, prepare_launch
+from hermes_serve.gpus import known_gpu, parse_nvidia_smi
+from hermes_serve.launch import LaunchError, ServeOptions, prepare_launch
 
 TRTLLM_SERVE_OPTIONS = {
     "--tokenizer", "--host", "--port", "--backend", "--log_level", "--max_beam_width",
@@ -338,3 +338,30 @@ def test_run_starts_the_server_waits_for_health_and_stops_it(tmp_path: Path):
         if process.poll() is None:
             process.kill()
             process.wait(5)
+
+
+def test_nvidia_smi_output_gives_model_and_count():
+    eight = "NVIDIA H100 80GB HBM3\n" * 8
+    assert parse_nvidia_smi(eight) == (known_gpu("h100-80gb"), 8)
+    assert parse_nvidia_smi(eight, visible="0,3") == (known_gpu("h100-80gb"), 2)
+    assert parse_nvidia_smi("NVIDIA H200\nNVIDIA H200\n") == (known_gpu("h200-141gb"), 2)
+    assert parse_nvidia_smi("Tesla T4\n") == (None, 1)
+    assert parse_nvidia_smi("") == (None, 0)
+
+
+@pytest.mark.parametrize(
+    ("visible", "gpus", "tp", "pp"), [(8, 8, 8, 1), (6, 4, 4, 1), (2, 2, 2, 1), (0, 1, 1, 1)]
+)
+def test_run_spans_the_visible_gpus_with_tp(tmp_path: Path, visible, gpus, tp, pp):
+    ckpt = checkpoint(
+        tmp_path, "Hermes-4-70B-FP8", {**LLAMA_70B, "quantization_config": {"quant_method": "fp8"}}
+    )
+    plan = prepare_launch(ServeOptions(ckpt, visible_gpus=visible)).plan
+    assert (plan.gpus, plan.tp, plan.pp) == (gpus, tp, pp)
+
+
+def test_run_refuses_a_model_larger_than_the_visible_gpus(tmp_path: Path):
+    # 70B in BF16 with a 32k context needs two H100s (58,623 KV tokens); one is not enough.
+    ckpt = checkpoint(tmp_path, "Hermes-4-70B", LLAMA_70B)
+    with pytest.raises(LaunchError, match=r"needs 2 x h100-80gb \(TP 2 x PP 1\), but this machine shows 1"):
+        prepare_launch(ServeOptions(ckpt, visible_gpus=1))

@@ -18,7 +18,7 @@ from pathlib import Path
 from hermes_serve import TRTLLM_VERSION, __version__
 from hermes_serve.bench import BenchConfig, BenchError, run_bench
 from hermes_serve.build import BuildOptions, execute, prepare_build
-from hermes_serve.gpus import GPUS, GpuError, known_gpu
+from hermes_serve.gpus import GPUS, Gpu, GpuError, detect, known_gpu
 from hermes_serve.launch import LaunchError, ServeOptions, prepare_launch, start, summary
 from hermes_serve.models import HERMES_4, ModelError, resolve_model
 from hermes_serve.plan import PlanError, advice, describe, make_plan, table
@@ -76,11 +76,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0 if all(p.fits for p in plans) else 1
 
 
+def local_gpus(name: str | None) -> tuple[Gpu, int]:
+    """The GPU model (the user's word first, then nvidia-smi's, then H100) and the visible count."""
+    found, count = detect()
+    gpu = known_gpu(name) if name else found or known_gpu("h100-80gb")
+    return gpu, count
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    gpu, visible = local_gpus(args.gpu)
     options = ServeOptions(
         checkpoint=Path(args.checkpoint).expanduser(),
         backend=args.backend,
-        gpu=known_gpu(args.gpu),
+        gpu=gpu,
+        visible_gpus=visible,
         gpus=args.gpus,
         tp=args.tp,
         pp=args.pp,
@@ -106,7 +115,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         tp=args.tp,
         pp=args.pp,
         dtype=args.dtype,
-        gpu=known_gpu(args.gpu),
+        gpu=local_gpus(args.gpu)[0],
         context=args.context,
         examples=Path(args.examples).expanduser() if args.examples else None,
     )
@@ -168,8 +177,10 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="write the trtllm-serve YAML and start trtllm-serve")
     run.add_argument("--checkpoint", required=True, help="Hugging Face checkpoint dir (or engine dir)")
     run.add_argument("--backend", choices=("pytorch", "tensorrt"), default="pytorch")
-    run.add_argument("--gpu", default="h100-80gb", help=f"GPU model for the plan: {', '.join(GPUS)}")
-    run.add_argument("--gpus", type=_positive, help="GPU count (default: the fewest that fit)")
+    run.add_argument("--gpu", help=f"GPU model: {', '.join(GPUS)} (default: nvidia-smi's, else h100-80gb)")
+    run.add_argument(
+        "--gpus", type=_positive, help="GPU count (default: all visible, else the fewest that fit)"
+    )
     run.add_argument("--tp", type=_positive, help="tensor-parallel size")
     run.add_argument("--pp", type=_positive, help="pipeline-parallel size")
     run.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
@@ -191,7 +202,7 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--tp", type=_positive, required=True)
     build.add_argument("--pp", type=_positive, default=1)
     build.add_argument("--dtype", choices=("bf16", "fp8"), default="bf16")
-    build.add_argument("--gpu", default="h100-80gb", help=f"GPU model: {', '.join(GPUS)}")
+    build.add_argument("--gpu", help=f"GPU model: {', '.join(GPUS)} (default: nvidia-smi's, else h100-80gb)")
     build.add_argument("--context", type=_positive, help="longest request in tokens (default 32768)")
     build.add_argument("--examples", help="TensorRT-LLM examples/ dir (default $TRTLLM_EXAMPLES)")
     build.add_argument("--dry-run", action="store_true", help="print the commands; run nothing")

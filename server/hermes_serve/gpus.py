@@ -49,3 +49,44 @@ def known_gpu(name: str) -> Gpu:
     if len(matches) == 1:
         return matches[0]
     raise GpuError(f"unknown GPU {name!r}; known: {', '.join(GPUS)}")
+
+
+# nvidia-smi names, e.g. "NVIDIA H100 80GB HBM3", "NVIDIA H200", "NVIDIA A100-SXM4-80GB".
+_NAME_HINTS = (("H200", "h200-141gb"), ("H100", "h100-80gb"), ("B200", "b200-180gb"),
+               ("A100", "a100-80gb"), ("L40S", "l40s-48gb"))  # fmt: skip
+
+
+def parse_nvidia_smi(text: str, visible: str | None = None) -> tuple[Gpu | None, int]:
+    """The GPU model and count from ``nvidia-smi --query-gpu=name --format=csv,noheader``.
+
+    ``visible`` is ``$CUDA_VISIBLE_DEVICES``: when set, only those GPUs count. The model is
+    None when the first GPU is not one ``plan`` knows.
+    """
+    names = [line.split(",")[0].strip() for line in text.splitlines() if line.strip()]
+    if visible is not None:
+        wanted = [v.strip() for v in visible.split(",") if v.strip()]
+        names = [n for i, n in enumerate(names) if str(i) in wanted] if wanted else []
+    if not names:
+        return None, 0
+    gpu = next((GPUS[key] for hint, key in _NAME_HINTS if hint in names[0].upper()), None)
+    return gpu, len(names)
+
+
+def detect() -> tuple[Gpu | None, int]:
+    """The GPUs of this machine, through ``nvidia-smi``; ``(None, 0)`` where there is none."""
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi") is None:
+        return None, 0
+    try:
+        result = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None, 0
+    if result.returncode != 0:
+        return None, 0
+    return parse_nvidia_smi(result.stdout, os.environ.get("CUDA_VISIBLE_DEVICES"))

@@ -35,7 +35,7 @@ import yaml
 
 from hermes_serve.gpus import Gpu
 from hermes_serve.models import ModelError, ModelShape, checkpoint_precision, read_checkpoint
-from hermes_serve.plan import KV_FRACTION, Plan, PlanError, advice, make_plan
+from hermes_serve.plan import KV_FRACTION, Plan, PlanError, advice, make_plan, tp_choices
 
 DEFAULT_CONTEXT = 32768
 """IDE prompts (context + file + instructions) stay far below this; one runaway request
@@ -68,6 +68,8 @@ class ServeOptions:
     context: int | None = None
     max_batch_size: int | None = None
     tokenizer: Path | None = None
+    visible_gpus: int = 0
+    """GPUs this machine shows (0: unknown, e.g. a dry run elsewhere)."""
     served_yaml: Path | None = None
     """Where to write the YAML (default: next to nothing the user owns, see ``default_yaml_path``)."""
 
@@ -136,17 +138,31 @@ def check_checkpoint(options: ServeOptions) -> ModelShape:
 
 
 def choose_plan(options: ServeOptions, shape: ModelShape, dtype: str) -> Plan:
-    """The plan behind the launch: the user's TP/PP, or the fewest GPUs that fit."""
+    """The plan behind the launch: the user's GPUs and TP/PP, else the visible GPUs, else the fewest.
+
+    With GPUs visible and no count given, TP spans as many of them as the KV heads allow
+    inside one node: idle GPUs do nothing, and every extra TP rank shortens each token.
+    """
     from hermes_serve.gpus import known_gpu
 
     gpu = options.gpu or known_gpu("h100-80gb")
     context = min(options.context or DEFAULT_CONTEXT, shape.max_context)
+    gpus = options.gpus
+    if gpus is None and options.tp is None and options.pp is None and options.visible_gpus:
+        widest = max(tp_choices(shape, min(options.visible_gpus, gpu.per_node)))
+        if make_plan(shape, gpu, widest, dtype, context).fits:
+            gpus = widest
     try:
-        plan = make_plan(shape, gpu, options.gpus, dtype, context, options.tp, options.pp)
+        plan = make_plan(shape, gpu, gpus, dtype, context, options.tp, options.pp)
     except PlanError as error:
         raise LaunchError(str(error)) from None
     if not plan.fits:
         raise LaunchError(f"does not fit: {plan.problem()}; {advice(plan)}")
+    if options.visible_gpus and plan.gpus > options.visible_gpus and plan.gpus <= gpu.per_node:
+        raise LaunchError(
+            f"{plan.model.name} in {dtype} needs {plan.gpus} x {gpu.name} (TP {plan.tp} x PP {plan.pp}),"
+            f" but this machine shows {options.visible_gpus}"
+        )
     return plan
 
 
