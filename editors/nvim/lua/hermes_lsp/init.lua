@@ -1,0 +1,121 @@
+--- hermes-lsp for Neovim 0.10+: require("hermes_lsp").setup{}.
+---
+--- Starts `hermes-lsp --stdio` through vim.lsp.config/vim.lsp.enable (0.11+) or a FileType
+--- autocommand with vim.lsp.start (0.10), shows inline completions as ghost text
+--- (vim.lsp.inline_completion on 0.12+, this plugin's extmarks before that), and adds
+--- :HermesRefactor, :HermesDebug, :HermesStatus and :checkhealth hermes_lsp.
+local config = require("hermes_lsp.config")
+local status = require("hermes_lsp.status")
+local util = require("hermes_lsp.util")
+
+local M = {}
+
+M.statusline = status.statusline
+
+--- The client configuration handed to vim.lsp.config / vim.lsp.start.
+function M.lsp_config(cmd)
+  local opts = config.options
+  local settings = next(opts.settings) and opts.settings or vim.empty_dict()
+  return {
+    cmd = cmd,
+    filetypes = opts.filetypes,
+    root_markers = opts.root_markers,
+    init_options = settings,
+    -- The server asks for the "hermes" section with workspace/configuration.
+    settings = { hermes = settings },
+    -- 0.10/0.11 do not announce inline completion; this plugin handles it for them.
+    capabilities = { textDocument = { inlineCompletion = { dynamicRegistration = false } } },
+    handlers = { ["hermes/status"] = status.handler },
+  }
+end
+
+local function native_inline_completion(bufnr, client)
+  local ic = vim.lsp.inline_completion
+  ic.enable(true, { bufnr = bufnr, client_id = client.id })
+  local ghost = require("hermes_lsp.ghost")
+  local keys = config.options.keymaps
+  ghost.map(bufnr, keys.accept, "accept the suggestion", function()
+    return ic.get({ bufnr = bufnr }) == true
+  end)
+  ghost.map(bufnr, keys.next, "next suggestion", function()
+    ic.select({ bufnr = bufnr, count = 1 })
+    return true
+  end)
+  ghost.map(bufnr, keys.prev, "previous suggestion", function()
+    ic.select({ bufnr = bufnr, count = -1 })
+    return true
+  end)
+end
+
+local function on_attach(bufnr, client)
+  if not config.options.ghost_text.enabled then
+    return
+  end
+  if vim.lsp.inline_completion and vim.lsp.inline_completion.enable then
+    native_inline_completion(bufnr, client)
+  else
+    require("hermes_lsp.ghost").attach(bufnr)
+  end
+end
+
+local function start_on_filetype(lsp_config)
+  -- Neovim 0.10: no vim.lsp.enable, so start (or reuse) the client per buffer.
+  vim.api.nvim_create_autocmd("FileType", {
+    group = vim.api.nvim_create_augroup("hermes_lsp_start", { clear = true }),
+    callback = function(ev)
+      local filetypes = config.options.filetypes
+      if vim.bo[ev.buf].buftype ~= "" or (filetypes and not vim.tbl_contains(filetypes, ev.match)) then
+        return
+      end
+      local root = vim.fs.root(ev.buf, config.options.root_markers) or vim.fn.getcwd()
+      vim.lsp.start(vim.tbl_extend("force", lsp_config, { name = util.NAME, root_dir = root }), { bufnr = ev.buf })
+    end,
+  })
+end
+
+local function user_commands()
+  local commands = require("hermes_lsp.commands")
+  vim.api.nvim_create_user_command("HermesRefactor", commands.refactor, {
+    range = true,
+    nargs = "*",
+    desc = "Hermes: refactor the selected lines as instructed",
+  })
+  vim.api.nvim_create_user_command("HermesDebug", commands.debug, {
+    range = true,
+    desc = "Hermes: diagnose the stack trace on the clipboard (or in the selected lines)",
+  })
+  vim.api.nvim_create_user_command("HermesStatus", function()
+    util.notify(("%s%s"):format(status.statusline(), status.message ~= "" and (": " .. status.message) or ""))
+  end, { desc = "Hermes: show the model server's state" })
+end
+
+---@param opts hermes_lsp.Options|nil
+function M.setup(opts)
+  config.options = vim.tbl_deep_extend("force", vim.deepcopy(config.defaults), opts or {})
+  vim.api.nvim_set_hl(0, "HermesGhostText", { link = "Comment", default = true })
+  user_commands()
+  local cmd, problem = config.server_cmd()
+  if not cmd then
+    status.state, status.message = "stopped", problem
+    util.notify(problem .. ": " .. config.install_hint, vim.log.levels.WARN)
+    return
+  end
+  vim.api.nvim_create_autocmd("LspAttach", {
+    group = vim.api.nvim_create_augroup("hermes_lsp_attach", { clear = true }),
+    callback = function(ev)
+      local client = vim.lsp.get_client_by_id(ev.data.client_id)
+      if client and client.name == util.NAME then
+        on_attach(ev.buf, client)
+      end
+    end,
+  })
+  local lsp_config = M.lsp_config(cmd)
+  if vim.lsp.config and vim.lsp.enable then
+    vim.lsp.config(util.NAME, lsp_config)
+    vim.lsp.enable(util.NAME)
+  else
+    start_on_filetype(lsp_config)
+  end
+end
+
+return M

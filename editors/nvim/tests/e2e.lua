@@ -1,0 +1,206 @@
+-- End-to-end check of the plugin inside a real (headless) Neovim, driven like a user:
+-- keys go through nvim_input, so insert mode, autocommands, timers and keymaps all run
+-- for real. Run by tests/test_editor_nvim.py:
+--   nvim --headless --clean --cmd 'set rtp^=editors/nvim' -c 'luafile editors/nvim/tests/e2e.lua' FILE
+-- Environment: HERMES_E2E_SCENARIO (ghost | action), HERMES_E2E_RESULT (JSON written at the
+-- end), HERMES_E2E_SERVER (hermes-lsp executable), HERMES_E2E_ENDPOINT (model server URL),
+-- HERMES_E2E_ACTION (code action kind to apply, action scenario).
+-- Every wait is bounded, and a watchdog writes what was seen and quits if anything hangs.
+local env = vim.env
+local results = { errors = {}, steps = {} }
+local done = false
+
+local function lines()
+  return vim.api.nvim_buf_get_lines(0, 0, -1, false)
+end
+
+local function finish()
+  if done then
+    return
+  end
+  done = true
+  local file = assert(io.open(env.HERMES_E2E_RESULT, "w"))
+  file:write(vim.json.encode(results))
+  file:close()
+  vim.cmd("qall!")
+end
+
+local function step(name)
+  results.steps[#results.steps + 1] = name
+end
+
+local function now()
+  return vim.uv.hrtime() / 1e6
+end
+
+local co
+local function sleep(ms)
+  vim.defer_fn(function()
+    local ok, err = coroutine.resume(co)
+    if not ok then
+      results.errors[#results.errors + 1] = tostring(err)
+      finish()
+    end
+  end, ms)
+  coroutine.yield()
+end
+
+local function wait_for(what, timeout_ms, predicate)
+  local deadline = now() + timeout_ms
+  while now() < deadline do
+    local value = predicate()
+    if value then
+      return value
+    end
+    sleep(20)
+  end
+  error("timed out after " .. timeout_ms .. " ms waiting for " .. what, 0)
+end
+
+local function input(keys)
+  vim.api.nvim_input(keys)
+  sleep(30) -- let the main loop consume the keys
+end
+
+local function setup()
+  require("hermes_lsp").setup({
+    cmd = { env.HERMES_E2E_SERVER, "--stdio" },
+    settings = { endpoint = env.HERMES_E2E_ENDPOINT, completion = { debounceMs = 0 } },
+    ghost_text = { debounce_ms = 30 },
+  })
+  results.client = wait_for("hermes-lsp to attach", 15000, function()
+    local client = vim.lsp.get_clients({ name = "hermes_lsp", bufnr = 0 })[1]
+    return client and client.initialized and { id = client.id, name = client.name } or nil
+  end)
+  step("attached")
+  results.status = wait_for("a hermes/status notification", 10000, function()
+    local status = require("hermes_lsp.status")
+    return status.state ~= "starting" and { state = status.state, message = status.message } or nil
+  end)
+end
+
+local function ghost_extmarks()
+  local ns = require("hermes_lsp.ghost").namespace
+  local marks = vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })
+  local seen = {}
+  for _, mark in ipairs(marks) do
+    local details = mark[4]
+    local text = {}
+    for _, chunk in ipairs(details.virt_text or {}) do
+      text[#text + 1] = chunk[1]
+    end
+    local virt_lines = {}
+    for _, vline in ipairs(details.virt_lines or {}) do
+      local parts = {}
+      for _, chunk in ipairs(vline) do
+        parts[#parts + 1] = chunk[1]
+      end
+      virt_lines[#virt_lines + 1] = table.concat(parts)
+    end
+    seen[#seen + 1] = {
+      row = mark[2],
+      col = mark[3],
+      virt_text = table.concat(text),
+      virt_lines = virt_lines,
+      hl_group = details.virt_text and details.virt_text[1] and details.virt_text[1][2] or nil,
+      pos = details.virt_text_pos,
+    }
+  end
+  return seen
+end
+
+local scenarios = {}
+
+-- Ghost text: open a line in insert mode and see the suggestion drawn; dismiss it; ask
+-- for it again; type part of it (the ghost text shrinks); accept the rest with <Tab>.
+function scenarios.ghost()
+  setup()
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  input("o")
+  results.mode_after_o = vim.api.nvim_get_mode().mode
+  results.ghost_shown = wait_for("ghost text", 10000, function()
+    local marks = ghost_extmarks()
+    return #marks > 0 and marks or nil
+  end)
+  results.cursor_when_shown = vim.api.nvim_win_get_cursor(0)
+  step("ghost shown")
+  input("<C-]>")
+  results.ghost_after_dismiss = ghost_extmarks()
+  results.line_after_dismiss = lines()[2]
+  input("<M-]>")
+  results.ghost_after_next = wait_for("ghost text on request", 10000, function()
+    local marks = ghost_extmarks()
+    return #marks > 0 and marks or nil
+  end)
+  input("re")
+  sleep(150)
+  results.ghost_after_typing = ghost_extmarks()
+  input("<Tab>")
+  wait_for("the suggestion to be inserted", 5000, function()
+    return #ghost_extmarks() == 0 and lines()[2] ~= "    re"
+  end)
+  results.mode_after_accept = vim.api.nvim_get_mode().mode
+  results.cursor_after_accept = vim.api.nvim_win_get_cursor(0)
+  input("<Esc>")
+  results.lines_after_accept = lines()
+  step("accepted")
+  -- The model has nothing for the next line: <Tab> is an ordinary key again.
+  input("o")
+  sleep(300)
+  results.line_before_plain_tab = lines()[3]
+  input("<Tab>x<Esc>")
+  results.line_after_plain_tab = lines()[3]
+end
+
+-- Code actions: list them for a range, then let Neovim resolve and apply the chosen one.
+function scenarios.action()
+  setup()
+  local client = vim.lsp.get_clients({ name = "hermes_lsp", bufnr = 0 })[1]
+  local params = vim.lsp.util.make_range_params(0, client.offset_encoding)
+  params.range = { start = { line = 0, character = 0 }, ["end"] = { line = #lines(), character = 0 } }
+  params.context = { diagnostics = {} }
+  local reply = client:request_sync("textDocument/codeAction", params, 10000, 0)
+  results.listed = {}
+  for _, action in ipairs((reply and reply.result) or {}) do
+    results.listed[#results.listed + 1] = { title = action.title, kind = action.kind, has_edit = action.edit ~= nil }
+  end
+  step("listed")
+  local before = table.concat(lines(), "\n")
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  vim.cmd("normal! VG")
+  vim.lsp.buf.code_action({
+    apply = true,
+    context = { only = { env.HERMES_E2E_ACTION }, diagnostics = {} },
+    filter = function(action)
+      return action.kind == env.HERMES_E2E_ACTION
+    end,
+  })
+  wait_for("the code action's edit", 20000, function()
+    return table.concat(lines(), "\n") ~= before
+  end)
+  results.lines = lines()
+  results.modified = vim.bo.modified
+  step("applied")
+end
+
+co = coroutine.create(function()
+  local ok, err = pcall(scenarios[env.HERMES_E2E_SCENARIO])
+  if not ok then
+    results.errors[#results.errors + 1] = tostring(err)
+  end
+  results.lines = results.lines or lines()
+  finish()
+end)
+
+vim.defer_fn(function()
+  results.errors[#results.errors + 1] = "watchdog: the scenario took longer than 60 s"
+  finish()
+end, 60000)
+
+vim.schedule(function()
+  local ok, err = coroutine.resume(co)
+  if not ok then
+    results.errors[#results.errors + 1] = tostring(err)
+    finish()
+  end
+end)

@@ -1,0 +1,262 @@
+/**
+ * The Hermes extension: starts `hermes-lsp --stdio` with vscode-languageclient (which
+ * registers inline completion, code actions and the server's commands), shows the
+ * server's state in the status bar, and adds the refactor and stack-trace commands.
+ */
+import * as fs from "node:fs";
+import * as vscode from "vscode";
+import {
+  DidChangeConfigurationNotification,
+  ExecuteCommandRequest,
+  LanguageClient,
+  type LanguageClientOptions,
+  type ServerOptions,
+  State,
+} from "vscode-languageclient/node";
+
+import { chooseTrace, debugRequest, type ExecuteCommandParams, refactorRequest } from "./commands";
+import { resolveServer } from "./serverCommand";
+import { affectsServer, needsRestart, serverSettings, type SettingsObject } from "./settings";
+import { parseStatus, type ServerState, statusView } from "./status";
+
+const STATUS_NOTIFICATION = "hermes/status";
+
+let client: LanguageClient | undefined;
+let log: vscode.LogOutputChannel;
+let statusItem: vscode.StatusBarItem;
+let serverState: ServerState = "starting";
+let serverMessage = "";
+let running = 0;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  log = vscode.window.createOutputChannel("Hermes", { log: true });
+  statusItem = vscode.window.createStatusBarItem("hermes.status", vscode.StatusBarAlignment.Right, 100);
+  statusItem.name = "Hermes";
+  statusItem.command = "hermes.showLog";
+  statusItem.show();
+  context.subscriptions.push(
+    log,
+    statusItem,
+    vscode.commands.registerCommand("hermes.refactorSelection", refactorSelection),
+    vscode.commands.registerCommand("hermes.debugStackTrace", debugStackTrace),
+    vscode.commands.registerCommand("hermes.restartServer", restart),
+    vscode.commands.registerCommand("hermes.showLog", () => log.show()),
+    vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
+  );
+  await startClient();
+}
+
+export async function deactivate(): Promise<void> {
+  await stopClient();
+}
+
+// -- the language client ------------------------------------------------------------------
+
+function readSetting(key: string): unknown {
+  const config = vscode.workspace.getConfiguration("hermes");
+  const inspected = config.inspect(key);
+  // Send only what the user set: the server's own defaults (and the environment) apply otherwise.
+  if (
+    inspected?.globalValue === undefined &&
+    inspected?.workspaceValue === undefined &&
+    inspected?.workspaceFolderValue === undefined
+  ) {
+    return undefined;
+  }
+  return config.get(key);
+}
+
+function currentSettings(): SettingsObject {
+  return serverSettings(readSetting);
+}
+
+async function startClient(): Promise<void> {
+  const config = vscode.workspace.getConfiguration("hermes");
+  const resolution = resolveServer(config.get<string>("serverPath", ""), config.get<string[]>("serverArgs", []), {
+    isExecutable,
+    pathVariable: process.env.PATH ?? "",
+    workspaceFolders: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+    platform: process.platform,
+  });
+  if (!resolution.ok) {
+    setState("stopped", resolution.message);
+    log.error(resolution.message);
+    void vscode.window.showErrorMessage(resolution.message, "Open Settings", "Show Log").then((choice) => {
+      if (choice === "Open Settings") {
+        void vscode.commands.executeCommand("workbench.action.openSettings", "hermes.serverPath");
+      } else if (choice === "Show Log") {
+        log.show();
+      }
+    });
+    return;
+  }
+  log.info(`starting ${resolution.server.command} ${resolution.server.args.join(" ")}`);
+  const serverOptions: ServerOptions = {
+    command: resolution.server.command,
+    args: resolution.server.args,
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
+    outputChannel: log,
+    traceOutputChannel: log,
+    initializationOptions: currentSettings(),
+    middleware: {
+      workspace: {
+        // The server asks for the "hermes" section; answer with the mapped settings so that
+        // editor-only keys (serverPath, trace) never reach it.
+        configuration: async (params, token, next) => {
+          const answers = await next(params, token);
+          if (!Array.isArray(answers)) {
+            return answers;
+          }
+          return params.items.map((item, i): unknown => (item.section === "hermes" ? currentSettings() : answers[i]));
+        },
+      },
+    },
+  };
+  const created = new LanguageClient("hermes", "Hermes", serverOptions, clientOptions);
+  client = created;
+  created.onDidChangeState((event) => {
+    if (event.newState === State.Starting) {
+      setState("starting", "");
+    } else if (event.newState === State.Stopped) {
+      setState("stopped", "");
+    } else if (serverState === "starting" || serverState === "stopped") {
+      setState("ready", "");
+    }
+  });
+  created.onNotification(STATUS_NOTIFICATION, (params: unknown) => {
+    const { state, message } = parseStatus(params);
+    setState(state, message);
+  });
+  setState("starting", "");
+  try {
+    await created.start();
+  } catch (error) {
+    const message = `hermes-lsp failed to start: ${String(error)}`;
+    setState("stopped", message);
+    log.error(message);
+    void vscode.window.showErrorMessage(message);
+  }
+}
+
+async function stopClient(): Promise<void> {
+  const current = client;
+  client = undefined;
+  if (current !== undefined && current.isRunning()) {
+    await current.stop();
+  }
+}
+
+async function restart(): Promise<void> {
+  await stopClient();
+  await startClient();
+}
+
+function onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
+  const affects = (section: string): boolean => event.affectsConfiguration(section);
+  if (needsRestart(affects)) {
+    void restart();
+    return;
+  }
+  if (affectsServer(affects) && client?.isRunning()) {
+    void client.sendNotification(DidChangeConfigurationNotification.type, {
+      settings: { hermes: currentSettings() },
+    });
+  }
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+// -- status bar ---------------------------------------------------------------------------
+
+function setState(state: ServerState, message: string): void {
+  serverState = state;
+  serverMessage = message;
+  render();
+}
+
+function render(): void {
+  const view = statusView(serverState, serverMessage, running);
+  statusItem.text = view.text;
+  statusItem.tooltip = view.tooltip;
+  statusItem.backgroundColor = view.background ? new vscode.ThemeColor(view.background) : undefined;
+}
+
+// -- commands -----------------------------------------------------------------------------
+
+/** Send one of the server's commands, showing progress; the server applies the edits. */
+async function runServerCommand(title: string, params: ExecuteCommandParams): Promise<void> {
+  const current = client;
+  if (current === undefined || !current.isRunning()) {
+    void vscode.window.showErrorMessage("hermes-lsp is not running. Run “Hermes: Restart Language Server”.");
+    return;
+  }
+  running += 1;
+  render();
+  try {
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+      (_progress, token) => current.sendRequest(ExecuteCommandRequest.type, params, token),
+    );
+  } catch (error) {
+    if (!(error instanceof vscode.CancellationError)) {
+      const message = error instanceof Error ? error.message : String(error);
+      log.error(`${params.command} failed: ${message}`);
+      void vscode.window.showErrorMessage(`Hermes: ${message}`);
+    }
+  } finally {
+    running -= 1;
+    render();
+  }
+}
+
+async function refactorSelection(): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (editor === undefined || editor.selection.isEmpty || client === undefined) {
+    void vscode.window.showInformationMessage("Select the code you want Hermes to change first.");
+    return;
+  }
+  const instruction = await vscode.window.showInputBox({
+    title: "Hermes: Refactor Selection",
+    prompt: "How should the selected code change?",
+    placeHolder: "e.g. extract the loop body into a function named parse_row",
+    ignoreFocusOut: true,
+  });
+  const request = refactorRequest(
+    client.code2ProtocolConverter.asUri(editor.document.uri),
+    client.code2ProtocolConverter.asRange(editor.selection),
+    instruction ?? "",
+  );
+  if (request !== undefined) {
+    await runServerCommand("Hermes: refactoring…", request);
+  }
+}
+
+async function debugStackTrace(): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  const selection = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection) : "";
+  const source = chooseTrace(selection, await vscode.env.clipboard.readText());
+  if (source.from === "ask") {
+    // An input box is a single line; a trace needs an editor to be pasted into.
+    const doc = await vscode.workspace.openTextDocument({ language: "plaintext", content: "" });
+    await vscode.window.showTextDocument(doc);
+    void vscode.window.showInformationMessage(
+      "Paste the stack trace here, select it, and run “Hermes: Debug a Stack Trace…” again.",
+    );
+    return;
+  }
+  const uri = editor && editor.document.uri.scheme === "file" ? editor.document.uri.toString() : undefined;
+  const request = debugRequest(source.trace, uri);
+  if (request !== undefined) {
+    log.info(`debugging a stack trace from the ${source.from}`);
+    await runServerCommand("Hermes: debugging the stack trace…", request);
+  }
+}

