@@ -365,3 +365,25 @@ def test_run_refuses_a_model_larger_than_the_visible_gpus(tmp_path: Path):
     ckpt = checkpoint(tmp_path, "Hermes-4-70B", LLAMA_70B)
     with pytest.raises(LaunchError, match=r"needs 2 x h100-80gb \(TP 2 x PP 1\), but this machine shows 1"):
         prepare_launch(ServeOptions(ckpt, visible_gpus=1))
+
+
+def test_run_reports_a_server_that_dies_before_it_is_ready(tmp_path: Path):
+    ckpt = checkpoint(tmp_path, "Hermes-4-70B", LLAMA_70B)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stand_in = bin_dir / "trtllm-serve"
+    stand_in.write_text(
+        f"#!{sys.executable}\nimport sys\nprint('bad option', file=sys.stderr)\nsys.exit(3)\n"
+    )
+    stand_in.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    command = [sys.executable, "-m", "hermes_serve.cli", "run", "--checkpoint", str(ckpt)]
+    result = subprocess.run(
+        [*command, "--port", str(free_port()), "--config", str(tmp_path / "c.yaml")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3
+    assert "trtllm-serve exited with status 3 before it was ready" in result.stdout

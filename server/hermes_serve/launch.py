@@ -299,6 +299,8 @@ def start(launch: LaunchPlan, ready_timeout_s: float, out: Callable[[str], None]
             out(f"ready: {launch.url}/v1 (model {launch.argv[launch.argv.index('trtllm-serve') + 1]})")
         elif process.poll() is None:
             out(f"not healthy after {ready_timeout_s:.0f} s; still waiting on the server (Ctrl-C stops it)")
+        else:
+            out(f"trtllm-serve exited with status {process.returncode} before it was ready; its log is above")
         return process.wait()
     finally:
         for sig, handler in previous.items():
