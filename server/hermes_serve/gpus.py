@@ -7,6 +7,10 @@ part; decode at batch 1 cannot beat weight bytes divided by it.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
 import attrs
 
 MIB = 1024 * 1024
@@ -74,10 +78,6 @@ def parse_nvidia_smi(text: str, visible: str | None = None) -> tuple[Gpu | None,
 
 def detect() -> tuple[Gpu | None, int]:
     """The GPUs of this machine, through ``nvidia-smi``; ``(None, 0)`` where there is none."""
-    import os
-    import shutil
-    import subprocess
-
     if shutil.which("nvidia-smi") is None:
         return None, 0
     try:

@@ -33,7 +33,7 @@ import attrs
 import httpx
 import yaml
 
-from hermes_serve.gpus import Gpu
+from hermes_serve.gpus import Gpu, known_gpu
 from hermes_serve.models import ModelError, ModelShape, checkpoint_precision, read_checkpoint
 from hermes_serve.plan import KV_FRACTION, Plan, PlanError, advice, make_plan, tp_choices
 
@@ -143,8 +143,6 @@ def choose_plan(options: ServeOptions, shape: ModelShape, dtype: str) -> Plan:
     With GPUs visible and no count given, TP spans as many of them as the KV heads allow
     inside one node: idle GPUs do nothing, and every extra TP rank shortens each token.
     """
-    from hermes_serve.gpus import known_gpu
-
     gpu = options.gpu or known_gpu("h100-80gb")
     context = min(options.context or DEFAULT_CONTEXT, shape.max_context)
     gpus = options.gpus
