@@ -49,8 +49,10 @@ def _setup_logging(log_file: str | None, verbose: bool) -> None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    # httpx logs every request URL at INFO; keep it quiet unless debugging.
-    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # pygls logs every message (document text included) and httpx every URL at INFO:
+    # noise, and code in the logs, unless debugging.
+    for noisy in ("pygls", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def _parse_hostport(value: str) -> tuple[str, int]:

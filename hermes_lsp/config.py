@@ -83,6 +83,13 @@ class CompletionSettings:
     """Answer ``textDocument/completion`` for editors without inline completion."""
     context_budget: int = attrs.field(default=2048, validator=_non_negative)
     """Tokens of repository context added to the prompt (0 disables it)."""
+    prefix_tokens: int = attrs.field(default=3000, validator=_positive)
+    """Most tokens of the current file before the cursor put in the prompt."""
+    suffix_tokens: int = attrs.field(default=1000, validator=_non_negative)
+    """Most tokens of the current file after the cursor put in the prompt."""
+    adaptive_debounce: bool = True
+    """Stretch the debounce to the user's own typing rhythm (up to 350 ms), so that a pause
+    in typing, not a slow keystroke, is what asks the model."""
     cache_size: int = attrs.field(default=256, validator=_non_negative)
     """How many recent completions are kept for reuse."""
 

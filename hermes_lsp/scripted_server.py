@@ -136,6 +136,11 @@ class ScriptedServer:
             self.default = Reply(text="pass")
             self.requests = []
 
+    def reset_log(self) -> None:
+        """Forget the request log, keeping the script."""
+        with self._lock:
+            self.requests = []
+
     def model_requests(self) -> list[RecordedRequest]:
         """Requests that asked the model for tokens (not discovery or health checks)."""
         with self._lock:
@@ -221,8 +226,8 @@ class ScriptedServer:
         try:
             while await self._one_request(reader, writer):
                 pass
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass  # the client went away, or the server is stopping
         finally:
             writer.close()
 

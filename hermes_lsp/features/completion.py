@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
 
@@ -27,9 +28,14 @@ from hermes_lsp.config import CompletionSettings
 from hermes_lsp.context.types import ContextEngine, Piece
 from hermes_lsp.features.postprocess import decide_multiline, postprocess
 from hermes_lsp.model.client import ModelClient, ModelError
-from hermes_lsp.model.hermes import COMPLETION_STOP, CompletionRequest, completion_messages
+from hermes_lsp.model.hermes import COMPLETION_STOP, CompletionRequest, completion_messages, prompt_window
 
 log = logging.getLogger(__name__)
+
+# Gaps between requests longer than this are pauses, not typing rhythm.
+TYPING_GAP = 0.6
+# The adaptive debounce never waits longer than this.
+MAX_ADAPTIVE_DEBOUNCE = 0.35
 
 
 @attrs.define
@@ -94,11 +100,33 @@ class CompletionService:
         self._inflight: dict[str, asyncio.Task[str | None]] = {}
         self._shown: dict[str, Shown] = {}
         self._cache: OrderedDict[str, str] = OrderedDict()
+        self._rhythm: dict[str, deque[float]] = {}
+        self._last_request: dict[str, float] = {}
         self.stats = CompletionStats()
+
+    def _debounce(self, key: str, settings: CompletionSettings) -> float:
+        """Seconds to wait before asking the model, from the settings and the typing rhythm."""
+        base = settings.debounce_ms / 1000
+        gaps = self._rhythm.get(key)
+        if not settings.adaptive_debounce or not base or not gaps or len(gaps) < 5:
+            return base
+        # Most of this user's keystrokes come within the 90th percentile of their gaps;
+        # waiting a little longer than that means waiting for a real pause.
+        typical = sorted(gaps)[int(len(gaps) * 0.9) - 1]
+        return min(max(base, typical * 1.2), MAX_ADAPTIVE_DEBOUNCE)
+
+    def _note_keystroke(self, key: str) -> None:
+        now = time.monotonic()
+        last = self._last_request.get(key)
+        self._last_request[key] = now
+        if last is not None and now - last < TYPING_GAP:
+            self._rhythm.setdefault(key, deque(maxlen=30)).append(now - last)
 
     def forget(self, key: str) -> None:
         """Drop per-document state (the document was closed)."""
         self._shown.pop(key, None)
+        self._rhythm.pop(key, None)
+        self._last_request.pop(key, None)
         task = self._inflight.pop(key, None)
         if task is not None:
             task.cancel()
@@ -116,6 +144,7 @@ class CompletionService:
         """
         settings = self._settings()
         self.stats.requests += 1
+        self._note_keystroke(cursor.key)
         prefix, suffix = cursor.text[: cursor.offset], cursor.text[cursor.offset :]
         older = self._inflight.pop(cursor.key, None)
         if older is not None and not older.done():
@@ -149,8 +178,9 @@ class CompletionService:
         node_types: Sequence[str],
         settings: CompletionSettings,
     ) -> str | None:
-        if settings.debounce_ms:
-            await asyncio.sleep(settings.debounce_ms / 1000)
+        delay = self._debounce(cursor.key, settings)
+        if delay:
+            await asyncio.sleep(delay)
         multiline = decide_multiline(cursor.text, cursor.offset, settings.multiline, node_types)
         pieces: list[Piece] = []
         if settings.context_budget:
@@ -161,7 +191,10 @@ class CompletionService:
             except Exception:
                 # Context is an improvement, never a reason to fail a completion.
                 log.exception("context retrieval failed; completing from the document only")
-        request = CompletionRequest(cursor.path, cursor.language, prefix, suffix, multiline)
+        shown_prefix, shown_suffix = prompt_window(
+            prefix, suffix, settings.prefix_tokens, settings.suffix_tokens
+        )
+        request = CompletionRequest(cursor.path, cursor.language, shown_prefix, shown_suffix, multiline)
         messages = completion_messages(request, pieces)
         key = hashlib.blake2b(repr((messages, settings.max_tokens)).encode(), digest_size=16).hexdigest()
         text = self._cache.get(key)

@@ -72,6 +72,34 @@ def format_pieces(pieces: Sequence[Piece]) -> str:
     return "\n\n".join(blocks)
 
 
+# The prefix window starts on a multiple of this many lines, so that it stays put while
+# the user types and the server can reuse the KV cache of everything before the cursor.
+WINDOW_ALIGN_LINES = 32
+
+
+def prompt_window(prefix: str, suffix: str, prefix_tokens: int, suffix_tokens: int) -> tuple[str, str]:
+    """The parts of the file around the cursor that fit the budgets (about 4 characters a token).
+
+    The prefix is cut at a line boundary that only moves in steps of
+    ``WINDOW_ALIGN_LINES`` lines; the suffix is cut at the end of a line.
+    """
+    max_prefix = prefix_tokens * 4
+    if len(prefix) > max_prefix:
+        cut = len(prefix) - max_prefix
+        first_line = prefix.count("\n", 0, cut) + 1  # the first whole line after the cut
+        start = prefix.find("\n", cut) + 1
+        for _ in range(-(-first_line // WINDOW_ALIGN_LINES) * WINDOW_ALIGN_LINES - first_line):
+            start = prefix.find("\n", start) + 1
+            if start == 0:
+                break
+        prefix = prefix[start:] if start else prefix[cut:]
+    max_suffix = suffix_tokens * 4
+    if len(suffix) > max_suffix:
+        end = suffix.rfind("\n", 0, max_suffix)
+        suffix = suffix[: end if end != -1 else max_suffix]
+    return prefix, suffix
+
+
 def completion_messages(request: CompletionRequest, pieces: Sequence[Piece] = ()) -> list[dict[str, Any]]:
     """The chat messages for one inline completion, stable parts first."""
     fence = _fence_for(request.prefix + request.suffix)

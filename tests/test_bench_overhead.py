@@ -1,0 +1,41 @@
+"""``hermes-lsp bench overhead`` runs end to end and reports what it measured."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_bench_overhead_reports_its_figures():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hermes_lsp",
+            "bench",
+            "overhead",
+            "--keystrokes",
+            "20",
+            "--bursts",
+            "4",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    overhead = figures["overhead"]
+    # Debounce off and a fresh prompt at every keystroke: one model request each.
+    assert overhead["model_requests"] == overhead["keystrokes"] == 20
+    assert (
+        overhead["overhead"]["n"] == 20
+        and 0 < overhead["overhead"]["p50_ms"] <= overhead["overhead"]["p99_ms"]
+    )
+    assert 1 <= figures["bursts"]["model_requests"] <= figures["bursts"]["keystrokes"]
+    assert figures["supersede"]["stream_closed_after"]["n"] == figures["supersede"]["rounds"]
+    typeahead = figures["type_ahead"]
+    assert typeahead["suggestion_shown"] and typeahead["served_from_type_ahead"] == typeahead["keystrokes"]
+    assert typeahead["model_requests"] == 1
