@@ -133,3 +133,21 @@ def test_bench_against_llama_cpp(llama_server: LlamaServer):
     timed = [s for level in report.levels for s in level.samples if s.ttft_s is not None]
     assert timed and all(0 < s.ttft_s <= s.total_s for s in timed)
     assert sum(s.tokens for s in timed) > 0
+
+
+def test_cut_and_garbled_streams_count_as_errors(scripted: ScriptedServer):
+    scripted.script(
+        Reply(text="warm", times=1),  # the unmeasured warm-up
+        Reply(body="data: [1, 2]\n\n", path="/chat/completions"),
+        Reply(text="abcdefgh" * 4, cut_after=3, match="(shared prefix)", path="/v1/completions"),
+        default=Reply(text="fine"),
+    )
+    config = BenchConfig(endpoint=scripted.url, concurrency=(1,), requests=2, prefix_tokens=40)
+    report = asyncio.run(run_bench(config))
+    by = {r.workload: r for r in report.levels}
+    assert by["inline/shuffled"].errors == 0
+    assert by["inline/shared"].errors == 2
+    assert "RemoteProtocolError" in by["inline/shared"].to_dict()["first_error"]
+    assert by["refactor"].errors == 2
+    assert "not a JSON object" in by["refactor"].to_dict()["first_error"]
+    assert "inline/shared at 1: 2 failed" in report.table()

@@ -252,7 +252,10 @@ async def discover_model(client: httpx.AsyncClient, base: str) -> str:
         raise BenchError(f"cannot reach {base}/models: {error!r}") from None
     if response.status_code != 200:
         raise BenchError(f"{base}/models answered {response.status_code}: {response.text[:200]}")
-    models = response.json().get("data") or []
+    try:
+        models = response.json().get("data") or []
+    except (ValueError, AttributeError):
+        raise BenchError(f"{base}/models did not answer with an OpenAI model list") from None
     if not models:
         raise BenchError(f"{base}/models lists no model")
     return str(models[0]["id"])
@@ -271,6 +274,7 @@ async def measure(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> 
     last = start
     chunks = 0
     usage_tokens: int | None = None
+    done = False
     try:
         async with client.stream("POST", url, json=body) as response:
             if response.status_code != 200:
@@ -283,8 +287,11 @@ async def measure(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> 
                     continue
                 data = line[5:].strip()
                 if data == "[DONE]":
+                    done = True
                     break
                 event = json.loads(data)
+                if not isinstance(event, dict):
+                    raise ValueError(f"event is not a JSON object: {data[:80]}")
                 usage = event.get("usage")
                 if usage and usage.get("completion_tokens") is not None:
                     usage_tokens = int(usage["completion_tokens"])
@@ -296,6 +303,8 @@ async def measure(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> 
     except (httpx.HTTPError, ValueError) as error:
         return Sample(None, time.perf_counter() - start, 0, 0.0, f"{type(error).__name__}: {error}")
     total = time.perf_counter() - start
+    if not done:
+        return Sample(None, total, chunks, 0.0, "the stream ended before [DONE]")
     tokens = usage_tokens if usage_tokens is not None and usage_tokens >= chunks else chunks
     ttft = None if first is None else first - start
     return Sample(ttft, total, tokens, 0.0 if first is None else last - first)
