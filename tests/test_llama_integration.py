@@ -1,0 +1,119 @@
+"""hermes-lsp against a server nobody here wrote: llama.cpp's OpenAI-compatible server
+serving a tiny random-weight model. Its text is junk, so these tests assert on protocol
+and structure only."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+import psutil
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from hermes_lsp.model.client import ModelClient, ModelConfig
+from tests.support.llama import LlamaServer
+from tests.support.lsp import initialize, inline, open_document, server_config
+
+pytestmark = pytest.mark.llama
+
+
+def client_for(server: LlamaServer) -> ModelClient:
+    return ModelClient(
+        ModelConfig(
+            endpoint=server.url, model="", api_key="", connect_timeout=2.0, read_timeout=60.0, retries=0
+        )
+    )
+
+
+async def test_streaming_chat_arrives_in_several_deltas(llama_server: LlamaServer):
+    client = client_for(llama_server)
+    try:
+        assert await client.model() == llama_server.model  # discovered from /v1/models
+        deltas = [
+            d
+            async for d in client.stream_chat(
+                [{"role": "user", "content": "def add(a, b):"}], max_tokens=12, temperature=0.6
+            )
+        ]
+    finally:
+        await client.aclose()
+    assert len(deltas) >= 2 and all(isinstance(d, str) for d in deltas)
+
+
+def _open_connections_to(port: int) -> list[psutil._common.pconn]:
+    return [
+        c
+        for c in psutil.Process(os.getpid()).net_connections(kind="tcp")
+        if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+    ]
+
+
+async def test_cancelling_a_stream_closes_its_connection(llama_server: LlamaServer):
+    port = int(llama_server.url.rsplit(":", 1)[1].split("/")[0])
+    client = client_for(llama_server)
+    first_delta = asyncio.Event()
+
+    async def consume() -> None:
+        async for _ in client.stream_chat(
+            [{"role": "user", "content": "Write a long story."}], max_tokens=800, temperature=1.0
+        ):
+            first_delta.set()
+
+    try:
+        task = asyncio.ensure_future(consume())
+        await asyncio.wait_for(first_delta.wait(), 60)
+        assert len(_open_connections_to(port)) == 1  # the stream is open
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(100):
+            if not _open_connections_to(port):
+                break
+            await asyncio.sleep(0.01)
+        assert _open_connections_to(port) == []  # closed, not parked in the pool
+        # The server is free again: a new request is answered.
+        again = await asyncio.wait_for(
+            client.chat([{"role": "user", "content": "x"}], max_tokens=2, temperature=0.0), 60
+        )
+        assert isinstance(again, str)
+    finally:
+        await client.aclose()
+
+
+def test_complete_command_against_llama_cpp(llama_server: LlamaServer, tmp_path):
+    source = tmp_path / "calc.py"
+    source.write_text("def add(a, b):\n    \n")
+    result = subprocess.run(
+        [sys.executable, "-m", "hermes_lsp", "complete", f"{source}:2:5", "--multiline", "always"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HERMES_LSP_ENDPOINT": llama_server.url, "HERMES_LSP_MODEL": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    # Junk text, but either a suggestion or the sentence saying there is none; never an error.
+    assert result.stdout.strip() or "nothing to suggest" in result.stderr
+    assert "Cannot reach" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest_lsp.fixture(scope="module", config=server_config())
+async def lsp(lsp_client: LanguageClient, llama_server: LlamaServer):
+    await initialize(lsp_client, {"endpoint": llama_server.url, "completion": {"maxTokens": 16}})
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_inline_completion_through_the_server(lsp: LanguageClient, llama_server: LlamaServer):
+    uri = "file:///tmp/llama-e2e/mod.py"
+    open_document(lsp, uri, "import math\n\ndef area(r):\n    return \n")
+    result = await inline(lsp, uri, 3, 11)
+    assert isinstance(result, types.InlineCompletionList)
+    for item in result.items:
+        assert isinstance(item.insert_text, str) and item.insert_text
+        assert item.range.start == types.Position(3, 11)
+    assert not [m for m in lsp.messages if m.type == types.MessageType.Error], lsp.messages
