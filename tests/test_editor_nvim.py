@@ -4,6 +4,7 @@ insert mode, autocommands, debounce timers and keymaps run as they do for a user
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +89,34 @@ def test_multi_line_ghost_text_uses_virtual_lines(tmp_path: Path, scripted: Scri
     assert shown["virt_lines"] == ["    for v in values:", "        total += v", "    return total"]
     # "re" does not continue this suggestion, so the ghost text goes; <Tab> then indents.
     assert seen["ghost_after_typing"] == []
+
+
+def test_a_missing_server_is_reported_with_the_fix(tmp_path: Path, scripted: ScriptedServer):
+    source = tmp_path / "a.py"
+    source.write_text("x = 1\n", encoding="utf-8")
+
+    seen = run_nvim("missing", source, scripted, HERMES_E2E_SERVER=str(tmp_path / "no" / "hermes-lsp"))
+
+    [warning] = seen["messages"]
+    assert "is not an executable" in warning["message"]
+    assert "pip install hermes-lsp" in warning["message"]
+    assert seen["clients"] == 0
+    assert seen["statusline"] == "Hermes ✗"
+    assert seen["commands"] is True
+
+
+def test_unreachable_model_shows_in_statusline_and_checkhealth(tmp_path: Path, scripted: ScriptedServer):
+    source = tmp_path / "a.py"
+    source.write_text("x = 1\n", encoding="utf-8")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+
+    seen = run_nvim("health", source, scripted, HERMES_E2E_ENDPOINT=closed)
+
+    assert seen["status"]["state"] == "unreachable"
+    assert seen["statusline"] == "Hermes ✗ model unreachable"
+    report = "\n".join(seen["health"])
+    assert "hermes-lsp" in report and "--version" not in report  # the version check passed
+    assert "client 1 is running" in report
+    assert "model server:" in report and "ERROR" in report

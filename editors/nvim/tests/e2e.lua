@@ -183,6 +183,28 @@ function scenarios.action()
   step("applied")
 end
 
+-- A server that is not installed: the user is told what to do, and nothing breaks.
+function scenarios.missing()
+  results.messages = {}
+  vim.notify = function(message, level)
+    results.messages[#results.messages + 1] = { message = message, level = level }
+  end
+  require("hermes_lsp").setup({ cmd = { env.HERMES_E2E_SERVER, "--stdio" } })
+  sleep(200)
+  results.clients = #vim.lsp.get_clients()
+  results.statusline = require("hermes_lsp").statusline()
+  results.commands = vim.fn.exists(":HermesRefactor") == 2 and vim.fn.exists(":HermesDebug") == 2
+end
+
+-- The model server does not answer: the statusline and :checkhealth say so.
+function scenarios.health()
+  setup()
+  results.statusline = require("hermes_lsp").statusline()
+  vim.cmd("checkhealth hermes_lsp")
+  results.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  vim.cmd("bwipeout!")
+end
+
 co = coroutine.create(function()
   local ok, err = pcall(scenarios[env.HERMES_E2E_SCENARIO])
   if not ok then

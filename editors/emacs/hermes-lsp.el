@@ -1,0 +1,143 @@
+;;; hermes-lsp.el --- Hermes 4 assistant through eglot  -*- lexical-binding: t -*-
+
+;; Version: 0.1.0
+;; Package-Requires: ((emacs "28.1") (eglot "1.9"))
+;; Keywords: languages, tools
+
+;;; Commentary:
+
+;; Registers `hermes-lsp --stdio' with eglot for the modes in `hermes-lsp-modes', and adds:
+;; - `hermes-lsp-refactor': rewrite the region as instructed (the server's hermes.refactor);
+;; - `hermes-lsp-debug': diagnose a stack trace from the region or the kill ring (hermes.debug);
+;; - the model server's state in the mode line (the server's hermes/status notification).
+;; Completions arrive through `completion-at-point' (company, corfu or the default UI);
+;; code actions through `eglot-code-actions'.  Eglot runs one server per buffer: modes
+;; listed here use hermes-lsp instead of another language server.
+
+;;; Code:
+
+(require 'eglot)
+(require 'subr-x)
+
+(defgroup hermes-lsp nil
+  "Hermes 4 coding assistant through the hermes-lsp language server."
+  :group 'tools
+  :prefix "hermes-lsp-")
+
+(defcustom hermes-lsp-command '("hermes-lsp" "--stdio")
+  "Command line that starts the server.
+Use the full path when hermes-lsp is not on `exec-path', for example
+\\='(\"~/hermes-lsp/.venv/bin/hermes-lsp\" \"--stdio\")."
+  :type '(repeat string))
+
+(defcustom hermes-lsp-modes
+  '(python-mode python-ts-mode js-mode js-ts-mode typescript-mode typescript-ts-mode
+    go-mode go-ts-mode rust-mode rust-ts-mode java-mode java-ts-mode c-mode c-ts-mode
+    c++-mode c++-ts-mode csharp-mode ruby-mode ruby-ts-mode php-mode lua-mode sh-mode)
+  "Major modes whose buffers use hermes-lsp."
+  :type '(repeat symbol))
+
+(defcustom hermes-lsp-settings nil
+  "The `hermes' settings section, as a plist with the server's camelCase keys.
+For example (:endpoint \"http://gpu-box:8000/v1\" :completion (:debounceMs 120)).
+Empty: the server's defaults, including $HERMES_LSP_ENDPOINT."
+  :type 'plist)
+
+(defcustom hermes-lsp-timeout 300
+  "Seconds to wait for a refactor, fix or debug answer.
+Model actions take longer than eglot's usual 10-second request timeout."
+  :type 'integer)
+
+(defvar hermes-lsp-status nil
+  "The last (STATE . MESSAGE) the server reported.")
+
+(defun hermes-lsp--contact (&optional _interactive)
+  "The eglot contact: the command line, with the settings as initializationOptions."
+  (append (let ((program (car hermes-lsp-command)))
+            (list (if (string-prefix-p "~" program) (expand-file-name program) program)))
+          (cdr hermes-lsp-command)
+          (list :initializationOptions (or hermes-lsp-settings eglot--{}))))
+
+(defun hermes-lsp--workspace-configuration (_server)
+  "Answer the server's workspace/configuration request for the `hermes' section."
+  (list :hermes (or hermes-lsp-settings eglot--{})))
+
+;;;###autoload
+(defun hermes-lsp-register ()
+  "Make eglot start hermes-lsp for `hermes-lsp-modes'."
+  (add-to-list 'eglot-server-programs (cons hermes-lsp-modes #'hermes-lsp--contact))
+  (setq-default eglot-workspace-configuration #'hermes-lsp--workspace-configuration))
+
+(cl-defmethod eglot-handle-notification
+  (_server (_method (eql hermes/status)) &key state message &allow-other-keys)
+  "Remember the state the server reports and show it in the mode line."
+  (setq hermes-lsp-status (cons state message))
+  (force-mode-line-update t))
+
+(defun hermes-lsp-mode-line ()
+  "A short mode-line string: Hermes, and the state when it is not ready."
+  (pcase (car hermes-lsp-status)
+    ((or 'nil "ready") " Hermes")
+    ("unreachable" (propertize " Hermes:unreachable" 'face 'error
+                               'help-echo (cdr hermes-lsp-status)))
+    (state (propertize (format " Hermes:%s" state) 'help-echo (cdr hermes-lsp-status)))))
+
+(add-to-list 'mode-line-misc-info
+             '(:eval (when (and (bound-and-true-p eglot--managed-mode) hermes-lsp-status)
+                       (hermes-lsp-mode-line))))
+
+(defun hermes-lsp--long-timeout (execute server command arguments)
+  "Call EXECUTE with a longer timeout when COMMAND is one of hermes-lsp's.
+EXECUTE is `eglot-execute-command' with SERVER, COMMAND and ARGUMENTS.
+Code actions picked with `eglot-code-actions' run through here too."
+  (if (string-prefix-p "hermes." (format "%s" command))
+      (let ((jsonrpc-default-request-timeout hermes-lsp-timeout))
+        (funcall execute server command arguments))
+    (funcall execute server command arguments)))
+
+(advice-add 'eglot-execute-command :around #'hermes-lsp--long-timeout)
+
+(defun hermes-lsp--execute (command argument)
+  "Run the server's COMMAND with ARGUMENT; the server applies the edit itself."
+  (let ((server (eglot--current-server-or-lose)))
+    (message "Hermes: working on it...")
+    (eglot-execute-command server command (vector argument))
+    (message "Hermes: done")))
+
+;;;###autoload
+(defun hermes-lsp-refactor (beg end instruction)
+  "Rewrite the code between BEG and END as INSTRUCTION says."
+  (interactive
+   (if (use-region-p)
+       (list (region-beginning) (region-end)
+             (read-string "Hermes: how should this code change? "))
+     (user-error "Select the code to refactor first")))
+  (when (string-empty-p (string-trim instruction))
+    (user-error "No instruction given"))
+  (hermes-lsp--execute
+   'hermes.refactor
+   (list :uri (eglot--path-to-uri (buffer-file-name))
+         :range (list :start (eglot--pos-to-lsp-position beg)
+                      :end (eglot--pos-to-lsp-position end))
+         :instruction (string-trim instruction))))
+
+;;;###autoload
+(defun hermes-lsp-debug (trace)
+  "Diagnose TRACE, a stack trace: the region if active, else the last kill."
+  (interactive
+   (list (string-trim
+          (if (use-region-p)
+              (buffer-substring-no-properties (region-beginning) (region-end))
+            (or (current-kill 0 t) "")))))
+  (when (string-empty-p trace)
+    (user-error "No stack trace: select one, or copy it first"))
+  (hermes-lsp--execute
+   'hermes.debug
+   (append (list :trace trace)
+           (when (buffer-file-name)
+             (list :uri (eglot--path-to-uri (buffer-file-name)))))))
+
+(hermes-lsp-register)
+
+(provide 'hermes-lsp)
+;;; hermes-lsp.el ends here

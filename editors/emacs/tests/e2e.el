@@ -1,0 +1,78 @@
+;;; e2e.el --- drive hermes-lsp.el in a real (batch) Emacs  -*- lexical-binding: t -*-
+
+;;; Commentary:
+
+;; Run by tests/test_editor_emacs.py:
+;;   emacs -q --batch -l editors/emacs/hermes-lsp.el -l editors/emacs/tests/e2e.el
+;; Environment: HERMES_E2E_FILE (the file to visit), HERMES_E2E_RESULT (JSON written at the
+;; end), HERMES_E2E_SERVER (hermes-lsp executable), HERMES_E2E_ENDPOINT (model server URL),
+;; HERMES_E2E_ACTION (kind of the code action to apply; empty: only attach and list).
+;; Every wait is bounded; errors are recorded in the JSON instead of hanging.
+
+;;; Code:
+
+(require 'json)
+(require 'cl-lib)
+
+(defvar e2e-results nil "An alist written as JSON at the end.")
+(defvar e2e-prompts nil "Questions Emacs asked the user (answered yes).")
+
+(defun e2e-put (key value)
+  (setq e2e-results (cons (cons key value) (assq-delete-all key e2e-results))))
+
+(defun e2e-wait (what seconds predicate)
+  (let ((deadline (+ (float-time) seconds)) value)
+    (while (and (not (setq value (funcall predicate))) (< (float-time) deadline))
+      (accept-process-output nil 0.05))
+    (or value (error "Timed out after %ss waiting for %s" seconds what))))
+
+;; A user would answer eglot's "apply this server-initiated edit?" question; say yes and
+;; record that it was asked.
+(advice-add 'y-or-n-p :override (lambda (prompt) (push prompt e2e-prompts) t))
+
+(defun e2e-code-action (server kind)
+  "List the code actions for the whole buffer, then apply the one of KIND as eglot does."
+  (let ((actions (eglot-code-actions (point-min) (point-max) nil nil))
+        (before (buffer-string)))
+    (e2e-put 'listed (vconcat (mapcar (lambda (a)
+                                        (list (cons 'title (plist-get a :title))
+                                              (cons 'kind (plist-get a :kind))
+                                              (cons 'command (plist-get (plist-get a :command) :command))
+                                              (cons 'has-edit (and (plist-get a :edit) t))))
+                                      actions)))
+    (let ((chosen (cl-find kind actions :key (lambda (a) (plist-get a :kind)) :test #'equal)))
+      (unless chosen (error "No %s code action was listed" kind))
+      (e2e-put 'chosen (plist-get chosen :title))
+      ;; Eglot's own path for a picked action: apply its edit and/or run its command.
+      (eglot--read-execute-code-action (list chosen) server kind)
+      (e2e-wait "the action's edit" 30 (lambda () (not (equal before (buffer-string)))))
+      (e2e-put 'modified (buffer-modified-p)))))
+
+(setq hermes-lsp-command (list (getenv "HERMES_E2E_SERVER") "--stdio"))
+(setq hermes-lsp-settings (list :endpoint (getenv "HERMES_E2E_ENDPOINT")))
+
+(condition-case err
+    (progn
+      (find-file (getenv "HERMES_E2E_FILE"))
+      (e2e-put 'major-mode (symbol-name major-mode))
+      (apply #'eglot (eglot--guess-contact))
+      (let ((server (e2e-wait "eglot to connect" 20 #'eglot-current-server)))
+        (e2e-put 'server-name (plist-get (eglot--server-info server) :name))
+        (e2e-put 'managed (and eglot--managed-mode t))
+        (e2e-wait "a hermes/status notification" 10 (lambda () hermes-lsp-status))
+        (e2e-put 'status (list (cons 'state (car hermes-lsp-status))
+                               (cons 'message (cdr hermes-lsp-status))))
+        (e2e-put 'mode-line (substring-no-properties (hermes-lsp-mode-line)))
+        (let ((kind (getenv "HERMES_E2E_ACTION")))
+          (when (and kind (not (string-empty-p kind)))
+            (e2e-code-action server kind)))))
+  (error (e2e-put 'error (error-message-string err))))
+
+(e2e-put 'text (buffer-substring-no-properties (point-min) (point-max)))
+(e2e-put 'prompts (vconcat e2e-prompts))
+(with-temp-file (getenv "HERMES_E2E_RESULT")
+  (insert (json-encode e2e-results)))
+(ignore-errors (eglot-shutdown (eglot-current-server)))
+(kill-emacs 0)
+
+;;; e2e.el ends here

@@ -1,0 +1,71 @@
+"""Emacs + eglot with editors/emacs/hermes-lsp.el, in a real batch Emacs, against hermes-lsp
+over stdio and the scripted model server."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hermes_lsp.scripted_server import ScriptedServer
+from tests.support.editors import EDITORS, HERMES_LSP, run_scenario, tool
+
+pytestmark = pytest.mark.editor
+
+EMACS_HINT = "run ./install.sh --test (it installs emacs-nox and elpa-eglot)"
+
+
+def run_emacs(path: Path, endpoint: str, action: str = "") -> dict[str, Any]:
+    result = path.parent / "emacs.json"
+    argv = [
+        tool("emacs", EMACS_HINT),
+        "-q",
+        "--batch",
+        "-l",
+        str(EDITORS / "emacs" / "hermes-lsp.el"),
+        "-l",
+        str(EDITORS / "emacs" / "tests" / "e2e.el"),
+    ]
+    env = {
+        "HERMES_E2E_FILE": str(path),
+        "HERMES_E2E_RESULT": str(result),
+        "HERMES_E2E_SERVER": str(HERMES_LSP),
+        "HERMES_E2E_ENDPOINT": endpoint,
+        "HERMES_E2E_ACTION": action,
+    }
+    return run_scenario(argv, result, env, cwd=path.parent)
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def test_eglot_starts_hermes_lsp_for_python_and_shows_its_state(tmp_path: Path, scripted: ScriptedServer):
+    source = tmp_path / "add.py"
+    source.write_text("def add(a, b):\n    return a - b\n", encoding="utf-8")
+
+    seen = run_emacs(source, scripted.url)
+
+    assert "error" not in seen, seen
+    assert seen["major-mode"] == "python-mode"
+    assert seen["server-name"] == "hermes-lsp" and seen["managed"] is True
+    assert seen["status"] == {"state": "ready", "message": "Hermes is ready (hermes-4-14b)"}
+    assert seen["mode-line"] == " Hermes"
+    # The settings reached the server: it asked the scripted server which models it has.
+    assert any(r.path.endswith("/models") for r in scripted.requests)
+
+
+def test_an_unreachable_model_server_shows_in_the_mode_line(tmp_path: Path):
+    source = tmp_path / "add.py"
+    source.write_text("x = 1\n", encoding="utf-8")
+
+    seen = run_emacs(source, closed_port_url())
+
+    assert "error" not in seen, seen
+    assert seen["status"]["state"] == "unreachable"
+    assert seen["mode-line"] == " Hermes:unreachable"
