@@ -46,6 +46,8 @@ if [ "$want_test" = 1 ]; then
   if [ ! -f $vsc/node_modules/.package-lock.json ] || [ $vsc/package-lock.json -nt $vsc/node_modules/.package-lock.json ]; then
     (cd $vsc && npm ci --no-audit --no-fund --loglevel=error)
   fi
+  step "a real VS Code for the extension's end-to-end test: code-server, playwright-core, chromium"
+  $vsc/e2e/run.sh --install-only
 fi
 
 step "done: .venv/bin/hermes-lsp is ready"

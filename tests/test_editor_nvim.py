@@ -30,7 +30,9 @@ def run_nvim(scenario: str, path: Path, scripted: ScriptedServer, **extra: str) 
         f"luafile {EDITORS / 'nvim' / 'tests' / 'e2e.lua'}",
         str(path),
     ]
+    home = path.parent / "nvim-home"  # logs, swap files and shada stay out of the real $HOME
     env = {
+        **{f"XDG_{kind}_HOME": str(home / kind.lower()) for kind in ("CONFIG", "DATA", "STATE", "CACHE")},
         "HERMES_E2E_SCENARIO": scenario,
         "HERMES_E2E_RESULT": str(result),
         "HERMES_E2E_SERVER": str(HERMES_LSP),

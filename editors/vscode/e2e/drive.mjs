@@ -1,0 +1,279 @@
+// Drives the packaged extension in a real VS Code (code-server) from a headless Chromium:
+// ghost text is shown and accepted with Tab, a quick fix is picked from Ctrl+. and applied.
+// Started by run.sh, which installs code-server and playwright-core and builds the .vsix.
+//
+// Environment: E2E_MODULES (folder whose node_modules has playwright-core), CODE_SERVER (binary), VSIX, HERMES_LSP (server binary), PYTHON (to run the
+// scripted model server), CHROMIUM, OUT (screenshots and the JSON report), QUICK_FIX
+// (title of the quick fix to apply; empty skips that part).
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { createRequire } from "node:module";
+
+const env = process.env;
+// playwright-core lives with code-server in run.sh's cache folder, not in the extension.
+const { chromium } = createRequire(path.join(env.E2E_MODULES ?? process.cwd(), "node_modules", "x.js"))(
+  "playwright-core",
+);
+const OUT = env.OUT ?? fs.mkdtempSync(path.join(os.tmpdir(), "hermes-vscode-e2e-"));
+const report = { steps: [], screenshots: [] };
+const children = [];
+
+function log(message) {
+  const line = `[e2e ${new Date().toISOString().slice(11, 19)}] ${message}`;
+  report.steps.push(line);
+  console.log(line);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+/** Start a process; resolve with it once `ready` matches its output. */
+function start(name, command, args, ready, options = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...options });
+    children.push(child);
+    const logFile = fs.createWriteStream(path.join(OUT, `${name}.log`));
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in 60 s:\n${seen.slice(-2000)}`)), 60000);
+    const onData = (chunk) => {
+      logFile.write(chunk);
+      seen += chunk.toString();
+      const match = seen.match(ready);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, match });
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => reject(new Error(`${name} exited with ${code}:\n${seen.slice(-2000)}`)));
+  });
+}
+
+function run(command, args, options = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...options });
+    let output = "";
+    child.stdout.on("data", (c) => (output += c));
+    child.stderr.on("data", (c) => (output += c));
+    child.on("exit", (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} failed:\n${output}`))));
+  });
+}
+
+async function script(modelUrl, replies, fallback) {
+  const base = modelUrl.replace(/\/v1$/, "");
+  const response = await fetch(`${base}/_control/script`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ replies, default: fallback }),
+  });
+  if (!response.ok) {
+    throw new Error(`scripting the model server failed: ${response.status}`);
+  }
+}
+
+async function shot(page, name) {
+  const file = path.join(OUT, `${name}.png`);
+  await page.screenshot({ path: file });
+  report.screenshots.push(file);
+  log(`screenshot ${file}`);
+}
+
+/** Text of the file on disk after saving it from the editor. */
+async function savedText(page, file) {
+  await page.keyboard.press("Control+S");
+  const before = Date.now();
+  while (Date.now() - before < 10000) {
+    await page.waitForTimeout(200);
+    const text = fs.readFileSync(file, "utf8");
+    const dirty = await page.locator(".tab.active.dirty").count();
+    if (dirty === 0) {
+      return text;
+    }
+  }
+  return fs.readFileSync(file, "utf8");
+}
+
+async function main() {
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-ws-"));
+  const userData = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-cs-user-"));
+  // code-server and Chromium write config and caches under the XDG folders: keep them out of $HOME.
+  const isolated = {
+    ...process.env,
+    XDG_CONFIG_HOME: path.join(userData, "config"),
+    XDG_CACHE_HOME: path.join(userData, "cache"),
+    XDG_DATA_HOME: path.join(userData, "data"),
+  };
+  const extensions = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-cs-ext-"));
+  const source = path.join(workspace, "shapes.py");
+  fs.writeFileSync(source, "import math\n\n\ndef area(r):\n    \n");
+
+  const model = await start("model-server", env.PYTHON, ["-m", "hermes_lsp.scripted_server", "--port", "0"], /(http:\/\/127\.0\.0\.1:\d+\/v1)/);
+  const modelUrl = model.match[1];
+  log(`model server at ${modelUrl}`);
+  await script(modelUrl, [{ text: "return math.pi * r * r", match: "def area(r):\n    <CURSOR>" }], { text: "" });
+
+  fs.mkdirSync(path.join(userData, "User"), { recursive: true });
+  fs.writeFileSync(
+    path.join(userData, "User", "settings.json"),
+    JSON.stringify(
+      {
+        "hermes.serverPath": env.HERMES_LSP,
+        "hermes.endpoint": modelUrl,
+        "hermes.completion.debounceMs": 0,
+        "hermes.trace.server": "messages",
+        "security.workspace.trust.enabled": false,
+        "workbench.startupEditor": "none",
+        "workbench.tips.enabled": false,
+        "editor.inlineSuggest.enabled": true,
+        "editor.quickSuggestions": { other: false, comments: false, strings: false },
+        "extensions.autoCheckUpdates": false,
+        "telemetry.telemetryLevel": "off",
+      },
+      null,
+      2,
+    ),
+  );
+  log(
+    await run(env.CODE_SERVER, ["--install-extension", env.VSIX, "--user-data-dir", userData, "--extensions-dir", extensions], {
+      env: isolated,
+    }),
+  );
+
+  const port = await freePort();
+  await start(
+    "code-server",
+    env.CODE_SERVER,
+    [
+      "--auth", "none",
+      "--bind-addr", `127.0.0.1:${port}`,
+      "--disable-telemetry",
+      "--disable-update-check",
+      "--disable-workspace-trust",
+      "--user-data-dir", userData,
+      "--extensions-dir", extensions,
+      workspace,
+    ],
+    /HTTP server listening/,
+    { env: isolated },
+  );
+  log(`code-server on port ${port}`);
+
+  const browser = await chromium.launch({
+    executablePath: env.CHROMIUM ?? "/usr/bin/chromium",
+    env: isolated,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  try {
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+    await page.locator(".monaco-workbench").waitFor({ timeout: 60000 });
+    log("workbench loaded");
+
+    // Open the file with Quick Open.
+    await page.locator(".monaco-workbench").click({ position: { x: 640, y: 400 } });
+    await page.keyboard.press("Control+P");
+    await page.locator(".quick-input-widget input").waitFor({ timeout: 20000 });
+    await page.keyboard.type("shapes.py");
+    await page.locator(".quick-input-list .monaco-list-row").first().waitFor({ timeout: 20000 });
+    await page.keyboard.press("Enter");
+    await page.locator(".monaco-editor .view-lines").first().waitFor({ timeout: 20000 });
+    log("shapes.py open");
+
+    const status = page.locator(".statusbar-item[id$='hermes.status']").first();
+    await status.waitFor({ timeout: 60000 });
+    await page.waitForFunction(
+      () => {
+        const item = document.querySelector(".statusbar-item[id$='hermes.status']");
+        return item && /Hermes/.test(item.textContent ?? "") && !/loading|spin/.test(item.innerHTML);
+      },
+      null,
+      { timeout: 60000 },
+    );
+    report.status = (await status.textContent())?.trim();
+    report.statusTooltip = await status.getAttribute("aria-label");
+    log(`status bar: ${report.status} (${report.statusTooltip})`);
+
+    // Ghost text: put the cursor on the empty body line (line 5, after the indent) and type.
+    await page.locator(".monaco-editor .view-lines").first().click();
+    await page.keyboard.press("Control+G");
+    await page.keyboard.type("5:5");
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("End");
+    await page.keyboard.type(" ");
+    await page.keyboard.press("Backspace");
+    const ghost = page.locator(".ghost-text-decoration, .ghost-text");
+    await ghost.first().waitFor({ timeout: 30000 });
+    report.ghostText = (await ghost.allTextContents()).join("").replace(/\u00a0/g, " ");
+    log(`ghost text: ${report.ghostText}`);
+    await shot(page, "ghost-text");
+    await page.keyboard.press("Tab");
+    await page.waitForTimeout(300);
+    report.afterAccept = await savedText(page, source);
+    log(`after Tab:\n${report.afterAccept}`);
+
+    if (env.QUICK_FIX) {
+      await script(modelUrl, JSON.parse(env.QUICK_FIX_SCRIPT ?? "[]"), { text: "" });
+      await page.keyboard.press("Control+G");
+      await page.keyboard.type(env.QUICK_FIX_LINE ?? "5");
+      await page.keyboard.press("Enter");
+      await page.keyboard.press("Control+.");
+      const item = page.locator(".action-widget .monaco-list-row", { hasText: env.QUICK_FIX }).first();
+      await item.waitFor({ timeout: 30000 });
+      report.quickFixes = (await page.locator(".action-widget .monaco-list-row").allTextContents()).map((t) => t.trim());
+      log(`code actions: ${report.quickFixes.join(" | ")}`);
+      await shot(page, "quick-fix-menu");
+      await item.click();
+      const before = fs.readFileSync(source, "utf8");
+      const deadline = Date.now() + 60000;
+      let text = before;
+      while (text === before && Date.now() < deadline) {
+        await page.waitForTimeout(500);
+        text = await savedText(page, source);
+      }
+      report.afterQuickFix = text;
+      log(`after the quick fix:\n${text}`);
+      await shot(page, "quick-fix-applied");
+    }
+  } catch (error) {
+    await shot(page, "failure").catch(() => undefined);
+    throw error;
+  } finally {
+    await browser.close();
+  }
+}
+
+let code = 0;
+try {
+  await main();
+} catch (error) {
+  report.error = String(error?.stack ?? error);
+  console.error(report.error);
+  code = 1;
+} finally {
+  for (const child of children) {
+    child.kill("SIGTERM");
+  }
+  fs.writeFileSync(path.join(OUT, "report.json"), JSON.stringify(report, null, 2));
+  console.log(`report: ${path.join(OUT, "report.json")}`);
+}
+process.exit(code);

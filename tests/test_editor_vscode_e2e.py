@@ -1,0 +1,51 @@
+"""The packaged VS Code extension in a real VS Code (code-server 4.100.3 = VS Code 1.100.3),
+driven by headless Chromium (editors/vscode/e2e/run.sh): the status bar reports the model
+server, ghost text is shown and accepted with Tab. Screenshots stay under the test's
+temporary folder (/tmp), never in the repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.editors import EDITORS
+
+pytestmark = pytest.mark.editor
+
+RUN = EDITORS / "vscode" / "e2e" / "run.sh"
+
+
+def run_code_server(out: Path, **env: str) -> dict[str, Any]:
+    completed = subprocess.run(
+        [str(RUN)],
+        env={**os.environ, "OUT": str(out), **env},
+        capture_output=True,
+        text=True,
+        timeout=420,
+        stdin=subprocess.DEVNULL,
+    )
+    report_file = out / "report.json"
+    assert report_file.exists(), (
+        f"run.sh wrote no report:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+    )
+    report: dict[str, Any] = json.loads(report_file.read_text(encoding="utf-8"))
+    assert completed.returncode == 0 and "error" not in report, (
+        f"{report.get('error')}\n" + "\n".join(report["steps"]) + f"\nscreenshots: {report['screenshots']}"
+    )
+    return report
+
+
+def test_ghost_text_in_vs_code(tmp_path: Path):
+    report = run_code_server(tmp_path)
+
+    assert report["status"] == "Hermes"
+    assert "Hermes is ready" in report["statusTooltip"]
+    assert report["ghostText"] == "return math.pi * r * r"
+    assert report["afterAccept"] == "import math\n\n\ndef area(r):\n    return math.pi * r * r\n"
+    assert [Path(p).name for p in report["screenshots"]] == ["ghost-text.png"]
+    assert all(Path(p).stat().st_size > 10_000 for p in report["screenshots"])
