@@ -17,7 +17,9 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcMethodNotFound
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 
 from hermes_lsp import __version__
 from hermes_lsp.config import Settings, env_problems, merge_settings
@@ -41,12 +43,44 @@ def uri_to_path(uri: str) -> str:
     return unquote(parsed.path)
 
 
+class _Unreadable:
+    """Stands in for a message that could not be read; it has been answered already."""
+
+    jsonrpc = None
+
+
+class HermesProtocol(LanguageServerProtocol):
+    """pygls's protocol, answering requests it cannot read instead of leaving them pending.
+
+    pygls drops a request whose fields do not fit its type (an unknown method without
+    ``params``, say) without replying, and the client then waits forever.
+    """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if "id" not in data or "method" not in data:
+                raise
+            known = self.get_message_type(data["method"]) is not None
+            error = exc if known else JsonRpcMethodNotFound(f"Unknown method: {data['method']}")
+            self._send_response(data["id"], error=error.to_response_error())
+            return _Unreadable()
+
+    def handle_message(self, message: Any) -> None:
+        if not isinstance(message, _Unreadable):
+            super().handle_message(message)
+
+
 class HermesLanguageServer(LanguageServer):
     """pygls server holding the settings, the model client and the feature services."""
 
     def __init__(self) -> None:
         super().__init__(
-            "hermes-lsp", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental
+            "hermes-lsp",
+            __version__,
+            protocol_cls=HermesProtocol,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
         self.settings = Settings()
         self.root: str | None = None
@@ -88,6 +122,13 @@ class HermesLanguageServer(LanguageServer):
             self.show_message(str(error), types.MessageType.Error)
 
     # -- messages, status, background tasks ----------------------------------------------
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Unreadable traffic from the client goes to the log, not to the user's screen."""
+        if isinstance(error, JsonRpcException | ValueError):
+            log.error("unreadable message from the client: %s", error)
+            return
+        super().report_server_error(error, source)
 
     def report_once(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         """``window/showMessage``, at most once per distinct message for the server's life."""
