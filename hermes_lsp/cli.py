@@ -19,6 +19,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "complete": ("hermes_lsp.commands.complete", "run one inline completion against the model server"),
     "doctor": ("hermes_lsp.commands.doctor", "check settings, grammars, index cache and the model server"),
     "bench": ("hermes_lsp.bench", "print the project's own performance figures"),
+    "index": ("hermes_lsp.commands.index", "build or refresh the workspace index and print its figures"),
+    "context": ("hermes_lsp.commands.context", "print the repository context for a cursor (PATH:LINE:COL)"),
 }
 
 

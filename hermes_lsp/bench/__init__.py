@@ -15,6 +15,10 @@ BENCHES: dict[str, tuple[str, str]] = {
         "hermes_lsp.bench.overhead",
         "LSP overhead of inline completion over a replayed typing session",
     ),
+    "context": (
+        "hermes_lsp.bench.context",
+        "context engine: cold and warm index, context latency, re-parse, memory, definition recall",
+    ),
 }
 
 

@@ -16,8 +16,8 @@ from pygls.workspace.position_codec import PositionCodec
 
 Purpose = Literal["completion", "refactor", "debug"]
 
-# A progress callback: (message, percentage or None).
-ProgressCallback = Callable[[str, int | None], None]
+# A progress callback: (message, percentage or None); a message of None ends the report.
+ProgressCallback = Callable[[str | None, int | None], None]
 
 
 def estimate_tokens(text: str) -> int:

@@ -1,0 +1,262 @@
+"""``hermes-lsp bench context ROOT``: the context engine's figures on a real tree.
+
+1. cold index: a fresh cache, scanned by ``--workers`` processes (1 by default: the
+   target is for one core), run as ``hermes-lsp index`` in a child process;
+2. warm start: a new engine opening that cache and checking every file for changes;
+3. context assembly: p50/p99 over ``--positions`` cursor positions in files of the tree;
+4. incremental re-parse: one-character edits in the file nearest 6,000 lines;
+5. memory: resident set of this process with the index loaded (peak and now);
+6. definition recall@B: hide a line that uses identifiers defined only in other files,
+   ask for context at its start under B tokens, count the definitions the context holds;
+   next to a baseline that spends the same budget on the lines around the cursor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from lsprotocol import types
+
+from hermes_lsp.bench.overhead import percentile
+from hermes_lsp.config import IndexSettings
+from hermes_lsp.context.engine import WorkspaceContext
+from hermes_lsp.context.index import Def
+from hermes_lsp.context.rank import BUILTIN_NAMES
+from hermes_lsp.context.retrieve import IDENTIFIER, KEYWORDS
+from hermes_lsp.context.types import Piece, estimate_tokens
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("root", metavar="ROOT", help="the tree to measure (e.g. the standard library)")
+    parser.add_argument(
+        "--exclude", action="append", default=[], metavar="PATTERN", help="extra ignore pattern"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes for the cold index (default 1)"
+    )
+    parser.add_argument("--positions", type=int, default=300, help="cursor positions for the latency figure")
+    parser.add_argument("--samples", type=int, default=300, help="hidden lines for the recall figure")
+    parser.add_argument("--budget", type=int, default=2048, help="token budget B (default 2048)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cold_index(root: str, cache: str, workers: int, exclude: Sequence[str]) -> dict[str, Any]:
+    command = [sys.executable, "-m", "hermes_lsp", "index", root, "--json", "--workers", str(workers)]
+    for pattern in exclude:
+        command += ["--exclude", pattern]
+    env = {**os.environ, "HERMES_LSP_CACHE_DIR": cache}
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - started
+    report = json.loads(done.stdout)
+    return {
+        "wall_s": wall,
+        "index_s": report["seconds"],
+        "files": report["files"],
+        "defs": report["definitions"],
+    }
+
+
+def _sample_files(engine: WorkspaceContext, rng: random.Random, count: int) -> list[str]:
+    assert engine.index is not None
+    paths = sorted(engine.index.by_path)
+    return rng.sample(paths, min(count, len(paths)))
+
+
+def _read(root: str, rel: str) -> str:
+    with open(os.path.join(root, rel), encoding="utf-8", errors="replace") as fh:
+        return fh.read()
+
+
+def latency(
+    engine: WorkspaceContext, root: str, rng: random.Random, positions: int, budget: int
+) -> list[float]:
+    times: list[float] = []
+    files = _sample_files(engine, rng, 30)
+    per_file = max(1, positions // max(1, len(files)))
+    for rel in files:
+        text = _read(root, rel)
+        uri = os.path.join(root, rel)
+        engine.open_document(uri, text, "", 1)
+        for _ in range(per_file):
+            offset = rng.randrange(len(text) + 1)
+            started = time.perf_counter()
+            engine.context(uri, text, offset, budget, "completion")
+            times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def reparse(engine: WorkspaceContext, root: str, rng: random.Random) -> tuple[str, int, list[float]]:
+    assert engine.index is not None
+    best = ""
+    best_gap = None
+    for rel in engine.index.by_path:
+        if not rel.endswith(".py"):
+            continue
+        lines = engine.index.by_path[rel][-1].end_line
+        if best_gap is None or abs(lines - 6000) < best_gap:
+            best, best_gap = rel, abs(lines - 6000)
+    text = _read(root, best)
+    uri = "bench://" + best
+    engine.open_document(uri, text, "python", 1)
+    document = engine.documents[uri]
+    lines = text.split("\n")
+    times = []
+    for version in range(2, 202):
+        row = rng.randrange(len(lines))
+        ends = [m.end() for m in re.finditer(r"[A-Za-z_]\w*", lines[row])]
+        if not ends:
+            continue
+        col = rng.choice(ends)
+        change = types.TextDocumentContentChangePartial(
+            range=types.Range(types.Position(row, col), types.Position(row, col)), text="x"
+        )
+        started = time.perf_counter()
+        document.apply([change], version, "utf-32")
+        times.append((time.perf_counter() - started) * 1000)
+        lines[row] = lines[row][:col] + "x" + lines[row][col:]
+    engine.close_document(uri)
+    return best, len(lines), times
+
+
+def _holds(pieces: Sequence[Piece], defs: Sequence[Def]) -> bool:
+    return any(
+        p.path == d.path and p.start_line <= d.start_line <= p.end_line and p.kind in ("definition", "map")
+        for p in pieces
+        for d in defs
+    )
+
+
+def _baseline(rel: str, lines: list[str], row: int, budget: int) -> list[Piece]:
+    """The lines around the cursor that fit the budget (two thirds before, one third after)."""
+    start, end, spent = row, row, 0
+    while spent < budget and (start > 0 or end < len(lines) - 1):
+        if start > 0 and (end >= len(lines) - 1 or (row - start) <= 2 * (end - row)):
+            start -= 1
+            spent += estimate_tokens(lines[start]) + 1
+        else:
+            end += 1
+            spent += estimate_tokens(lines[end]) + 1
+    text = "\n".join(lines[start : end + 1])
+    return [Piece("lines", rel, start + 1, end + 1, text, estimate_tokens(text))]
+
+
+def recall(
+    engine: WorkspaceContext, root: str, rng: random.Random, samples: int, budget: int
+) -> dict[str, float | int]:
+    assert engine.index is not None
+    by_name, by_path = engine.index.by_name, engine.index.by_path
+    files = sorted(
+        p for p in by_path if os.path.splitext(p)[1] in (".py", ".js", ".ts", ".go", ".rs", ".java")
+    )
+    rng.shuffle(files)
+    held = base_held = total = lines_used = 0
+    for rel in files:
+        if lines_used >= samples:
+            break
+        text = _read(root, rel)
+        lines = text.split("\n")
+        local = {d.name for d in by_path.get(rel, ())}
+        candidates = []
+        for row, line in enumerate(lines):
+            names = {
+                n
+                for n in IDENTIFIER.findall(line)
+                if n not in KEYWORDS and n not in BUILTIN_NAMES and n not in local and n in by_name
+            }
+            if names and not line.lstrip().startswith(("#", "import ", "from ")):
+                candidates.append((row, names))
+        for row, names in rng.sample(candidates, min(2, len(candidates))):
+            indent = lines[row][: len(lines[row]) - len(lines[row].lstrip())]
+            hidden = "\n".join([*lines[:row], indent, *lines[row + 1 :]])
+            offset = sum(len(x) + 1 for x in lines[:row]) + len(indent)
+            uri = os.path.join(root, rel)
+            engine.open_document(uri, hidden, "", 1)
+            pieces = engine.context(uri, hidden, offset, budget, "completion")
+            engine.close_document(uri)
+            baseline = _baseline(rel, hidden.split("\n"), row, budget)
+            for name in sorted(names):
+                total += 1
+                held += _holds(pieces, by_name[name])
+                base_held += _holds(baseline, by_name[name])
+            lines_used += 1
+    return {
+        "lines": lines_used,
+        "identifiers": total,
+        "recall": held / total if total else float("nan"),
+        "baseline": base_held / total if total else float("nan"),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    root = os.path.abspath(args.root)
+    if not os.path.isdir(root):
+        print(f"hermes-lsp: {root} is not a folder", file=sys.stderr)
+        return 2
+    rng = random.Random(args.seed)
+    figures: dict[str, Any] = {"root": root, "workers": args.workers, "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="hermes-bench-") as cache:
+        figures["cold"] = cold_index(root, cache, args.workers, args.exclude)
+        engine = WorkspaceContext(
+            IndexSettings(exclude=list(args.exclude)), cache_dir=cache, workers=args.workers
+        )
+        started = time.perf_counter()
+        report = engine.start_sync(root)
+        figures["warm_s"] = time.perf_counter() - started
+        figures["warm_rescanned"] = report.indexed if report else None
+        times = latency(engine, root, rng, args.positions, args.budget)
+        figures["context_ms"] = {"p50": percentile(times, 50), "p99": percentile(times, 99), "n": len(times)}
+        path, nlines, edits = reparse(engine, root, rng)
+        figures["reparse_ms"] = {
+            "file": path,
+            "lines": nlines,
+            "p50": percentile(edits, 50),
+            "p99": percentile(edits, 99),
+        }
+        figures["rss_mb"] = {
+            "now": _rss_mb(),
+            "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+        figures["recall"] = recall(engine, root, rng, args.samples, args.budget)
+        figures["recall"]["budget"] = args.budget
+        engine.close()
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    cold, ctx, rp, rss, rc = (figures[k] for k in ("cold", "context_ms", "reparse_ms", "rss_mb", "recall"))
+    rows = [
+        ("tree", f"{root}: {cold['files']:,} files, {cold['defs']:,} definitions"),
+        ("cold index", f"{cold['index_s']:.2f} s, {args.workers} worker(s) ({cold['wall_s']:.2f} s in all)"),
+        ("warm start", f"{figures['warm_s']:.2f} s ({figures['warm_rescanned']} files re-scanned)"),
+        ("context assembly", f"p50 {ctx['p50']:.2f} ms, p99 {ctx['p99']:.2f} ms over {ctx['n']} positions"),
+        ("re-parse", f"p50 {rp['p50']:.2f} ms, p99 {rp['p99']:.2f} ms ({rp['file']}, {rp['lines']:,} lines)"),
+        ("memory", f"{rss['now']:.0f} MB resident, {rss['peak']:.0f} MB peak"),
+        (
+            f"recall@{rc['budget']}",
+            f"{rc['recall']:.3f}; baseline (lines around the cursor) {rc['baseline']:.3f};"
+            f" {rc['identifiers']} identifiers in {rc['lines']} hidden lines",
+        ),
+    ]
+    for label, value in rows:
+        print(f"{label:<20}{value}")
+    return 0

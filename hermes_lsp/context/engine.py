@@ -1,0 +1,428 @@
+"""The repository context engine the language server talks to (:class:`WorkspaceContext`).
+
+It keeps one incrementally parsed tree per open document, an :class:`~.index.Index` of
+the workspace built in the background (worker processes, ``$/progress``), and answers
+:meth:`WorkspaceContext.context` on the event loop in a few milliseconds from memory.
+Index writes happen on one background thread, in order; the event loop only reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+from pygls.workspace.position_codec import PositionCodec
+
+from hermes_lsp.config import IndexSettings
+from hermes_lsp.context import retrieve, tags
+from hermes_lsp.context.index import Index, IndexReport
+from hermes_lsp.context.languages import language_for, language_for_path
+from hermes_lsp.context.parsing import Document
+from hermes_lsp.context.store import Store, database_path
+from hermes_lsp.context.types import Piece, ProgressCallback, Purpose, Symbol, estimate_tokens
+from hermes_lsp.context.walk import Scanned
+
+log = logging.getLogger(__name__)
+
+RECENT_DOCUMENTS = 12
+"""How many recently used documents feed snippets."""
+IDLE_REFRESH_S = 1.5
+"""After this long without typing, an edited document's definitions go into the index."""
+MAX_REFERENCES = 200
+
+# Node types that open a scope worth showing as a header (the root is never one).
+SCOPE_TYPES = frozenset(
+    {
+        "class_definition",
+        "function_definition",
+        "decorated_definition",
+        "function_declaration",
+        "method_definition",
+        "class_declaration",
+        "method_declaration",
+        "interface_declaration",
+        "function_item",
+        "impl_item",
+        "trait_item",
+        "mod_item",
+        "class_specifier",
+        "struct_specifier",
+        "namespace_definition",
+        "constructor_declaration",
+        "namespace_declaration",
+        "method",
+        "singleton_method",
+        "class",
+        "module",
+        "generator_function_declaration",
+        "internal_module",
+        "struct_item",
+        "enum_item",
+        "record_declaration",
+        "struct_declaration",
+        "trait_declaration",
+    }
+)
+
+
+def uri_path(uri: str) -> str:
+    """A filesystem path for a ``file://`` URI; anything else (a plain path) is returned as is."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return unquote(parsed.path)
+    return uri
+
+
+class WorkspaceContext:
+    """Tree-sitter context engine: open documents, workspace index, retrieval."""
+
+    def __init__(
+        self,
+        settings: IndexSettings | None = None,
+        cache_dir: str | None = None,
+        *,
+        workers: int | None = None,
+        on_problem: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings or IndexSettings()
+        self.cache_dir = cache_dir
+        self.workers = workers
+        self.on_problem = on_problem
+        """Told (once per problem) what the user should know: a rebuilt cache, unreadable folders."""
+        self.root: str | None = None
+        self.index: Index | None = None
+        self.report: IndexReport | None = None
+        self.documents: OrderedDict[str, Document] = OrderedDict()
+        self._windows: dict[str, tuple[int, list[retrieve.Window]]] = {}
+        self._said: set[str] = set()
+        self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hermes-index")
+        self._cancelled = threading.Event()
+        self._build: concurrent.futures.Future[IndexReport | None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def start(self, root: str | None, progress: ProgressCallback) -> None:
+        """Start indexing ``root`` in the background and return at once."""
+        self._loop = asyncio.get_running_loop()
+        if root is None or not self.settings.enable:
+            return
+        self.root = os.path.abspath(root)
+        self._build = self._writer.submit(self._open_and_refresh, progress)
+
+    def start_sync(self, root: str, progress: ProgressCallback | None = None) -> IndexReport | None:
+        """Index ``root`` now, in this thread (the command line and benchmarks)."""
+        self.root = os.path.abspath(root)
+        return self._open_and_refresh(progress or (lambda message, percent: None))
+
+    def _open_and_refresh(self, progress: ProgressCallback) -> IndexReport | None:
+        assert self.root is not None
+        if not os.path.isdir(self.root):
+            self._problem(f"the workspace folder {self.root} does not exist; indexing only open files")
+            return None
+        try:
+            store = Store(database_path(self.root, self.cache_dir))
+            if store.problem:
+                self._problem(store.problem)
+            index = Index(
+                self.root, store, self.settings.max_file_kb * 1024, self.settings.exclude, self.workers
+            )
+            self.index = index
+            report = index.refresh(progress, self._cancelled)
+        except Exception:
+            log.exception("indexing %s failed", self.root)
+            self._problem(f"indexing {self.root} failed; see the log. Context comes from open files only")
+            return None
+        finally:
+            progress(None, None)
+        self.report = report
+        if report.unreadable_dirs:
+            shown = ", ".join(report.unreadable_dirs[:3])
+            self._problem(
+                f"{len(report.unreadable_dirs)} folder(s) could not be read and are not indexed: {shown}"
+            )
+        log.info(
+            "indexed %s: %d files (%d scanned), %d definitions in %.1f s",
+            self.root,
+            report.files,
+            report.indexed,
+            report.definitions,
+            report.seconds,
+        )
+        return report
+
+    async def wait_ready(self) -> None:
+        """Wait for the background build (tests, commands)."""
+        if self._build is not None:
+            await asyncio.wrap_future(self._build)
+
+    async def stop(self) -> None:
+        self._cancelled.set()
+        for timer in self._timers.values():
+            timer.cancel()
+        if self._build is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._build)), 5)
+            except (TimeoutError, Exception):
+                log.debug("index build did not finish before shutdown", exc_info=True)
+        self.close()
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True, cancel_futures=True)
+        if self.index is not None:
+            self.index.store.close()
+
+    def _problem(self, message: str) -> None:
+        if message in self._said:
+            return
+        self._said.add(message)
+        log.warning("%s", message)
+        if self.on_problem is None:
+            return
+        if self._loop is not None and self._loop.is_running():
+            self._loop.call_soon_threadsafe(self.on_problem, message)
+        else:
+            self.on_problem(message)
+
+    # -- documents -------------------------------------------------------------------------
+
+    def relative(self, uri_or_path: str) -> str:
+        """Path relative to the root (``/``-separated), or the absolute path outside it."""
+        path = uri_path(uri_or_path)
+        if self.root and os.path.isabs(path):
+            rel = os.path.relpath(path, self.root)
+            if not rel.startswith(".."):
+                return rel.replace(os.sep, "/")
+        return path
+
+    def open_document(self, uri: str, text: str, language_id: str, version: int) -> None:
+        path = self.relative(uri)
+        self.documents[uri] = Document(uri, path, text, language_for(path, language_id), version)
+        self.documents.move_to_end(uri)
+
+    def change_document(
+        self,
+        uri: str,
+        changes: Sequence[types.TextDocumentContentChangeEvent],
+        version: int,
+        codec: PositionCodec,
+        text_after: str,
+    ) -> None:
+        document = self.documents.get(uri)
+        if document is None:
+            self.open_document(uri, text_after, "", version)
+            return
+        document.apply(changes, version, str(codec.encoding or "utf-16"), text_after)
+        self.documents.move_to_end(uri)
+        self._refresh_when_idle(uri, version)
+
+    def close_document(self, uri: str) -> None:
+        document = self.documents.pop(uri, None)
+        self._windows.pop(uri, None)
+        timer = self._timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+        if document is not None and document.edited and self.index is not None:
+            # The buffer may close unsaved: the file on disk is the truth again.
+            self._submit(self.index.update_file, document.path)
+
+    def files_changed(self, paths: Sequence[str]) -> None:
+        if self.index is None:
+            return
+        for path in paths:
+            rel = self.relative(path)
+            if os.path.isabs(rel) or language_for_path(rel) is None:
+                continue
+            self._submit(self.index.update_file, rel)
+
+    def _submit(self, fn: Callable[..., object], *args: object) -> None:
+        def run() -> None:
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("index update failed")
+
+        try:
+            self._writer.submit(run)
+        except RuntimeError:
+            pass  # shutting down
+
+    def _refresh_when_idle(self, uri: str, version: int) -> None:
+        if self._loop is None or self.index is None:
+            return
+        old = self._timers.pop(uri, None)
+        if old is not None:
+            old.cancel()
+        self._timers[uri] = self._loop.call_later(IDLE_REFRESH_S, self._refresh_document, uri, version)
+
+    def _refresh_document(self, uri: str, version: int) -> None:
+        self._timers.pop(uri, None)
+        document = self.documents.get(uri)
+        index = self.index
+        if document is None or document.version != version or index is None or document.language is None:
+            return
+        if os.path.isabs(document.path):
+            return
+        text, language, path = document.text, document.language.name, document.path
+
+        def run() -> None:
+            data = text.encode("utf-8", "surrogatepass")
+            scanned = Scanned(path, len(data), 0, "", language, tags=_tags_of(language, data))
+            index.update_file(path, scanned, dirty=True)
+
+        self._submit(run)
+
+    # -- retrieval ---------------------------------------------------------------------------
+
+    def _document_for(self, uri: str, text: str) -> Document:
+        document = self.documents.get(uri)
+        if document is not None and (document.text is text or document.text == text):
+            return document
+        if document is not None and abs(len(document.text) - len(text)) < 256:
+            return document  # close enough for imports and scopes; the text itself is ``text``
+        path = self.relative(uri)
+        return Document(uri, path, text, language_for(path), 0)
+
+    def _windows_for(self, exclude: str) -> list[retrieve.Window]:
+        out: list[retrieve.Window] = []
+        for uri in list(reversed(self.documents))[: RECENT_DOCUMENTS + 1]:
+            if uri == exclude:
+                continue
+            document = self.documents.get(uri)
+            if document is None:
+                continue
+            cached = self._windows.get(uri)
+            if cached is None or cached[0] != document.version:
+                cached = (document.version, retrieve.windows_of(document.path, document.lines()))
+                self._windows[uri] = cached
+            out.extend(cached[1])
+        return out
+
+    def request(self, uri: str, text: str, offset: int, budget: int) -> retrieve.Request:
+        document = self._document_for(uri, text)
+        lines = document.lines() if document.text is text else text.split("\n")
+        offset = max(0, min(offset, len(text)))
+        return retrieve.Request(
+            path=document.path,
+            text=text,
+            offset=offset,
+            budget=budget,
+            lines=lines,
+            language=document.language.name if document.language else None,
+            imports=document.import_spans(),
+            scopes=self._scopes(document, lines, offset),
+        )
+
+    @staticmethod
+    def _scopes(document: Document, lines: Sequence[str], offset: int) -> list[tuple[int, int]]:
+        node = document.node_at(min(offset, len(document.text)))
+        scopes = []
+        while node is not None and node.parent is not None:
+            if node.type in SCOPE_TYPES:
+                start, end = node.start_point.row, node.end_point.row
+                if start < len(lines):
+                    header = tags.header_end(
+                        list(lines[start : min(end, start + 5) + 1]), 0, min(end - start, 5)
+                    )
+                    scopes.append((start + 1, start + header + 1))
+            node = node.parent
+        return scopes[::-1]
+
+    def context(self, uri: str, text: str, offset: int, budget: int, purpose: Purpose) -> list[Piece]:
+        """Ordered pieces (stable first) under ``budget`` tokens for a cursor at ``offset``."""
+        request = self.request(uri, text, offset, budget)
+        index = self.index
+        by_name = index.by_name if index is not None else {}
+        by_path = index.by_path if index is not None else {}
+        return retrieve.retrieve(purpose, request, by_name, by_path, self._windows_for(uri))
+
+    # -- read-only lookups (tools) -------------------------------------------------------------
+
+    def find_symbols(self, name: str, path: str | None = None) -> list[Symbol]:
+        """Definitions named ``name`` (``Class.method`` matches the qualified name)."""
+        if self.index is None:
+            return []
+        last = name.rsplit(".", 1)[-1]
+        found = [
+            d
+            for d in self.index.by_name.get(last, ())
+            if (d.qualname == name or name == last) and (path is None or d.path == self.relative(path))
+        ]
+        return [Symbol(d.qualname, d.kind, d.path, d.start_line, d.end_line) for d in found]
+
+    def find_references(self, name: str) -> list[Piece]:
+        """Lines that use ``name`` (its last component), across the indexed files."""
+        if self.index is None:
+            return []
+        pieces: list[Piece] = []
+        for path, rows in self.index.references(name.rsplit(".", 1)[-1]):
+            lines = self._file_lines(path)
+            for row in rows:
+                if len(pieces) >= MAX_REFERENCES:
+                    return pieces
+                text = lines[row - 1] if 0 < row <= len(lines) else ""
+                pieces.append(Piece("reference", path, row, row, text, estimate_tokens(text)))
+        return pieces
+
+    def list_symbols(self, path: str) -> list[Symbol]:
+        rel = self.relative(path)
+        for document in self.documents.values():
+            if document.path == rel and document.tree is not None and document.language is not None:
+                found = tags.extract(document.language.name, document.tree, document.text).definitions
+                return [Symbol(d.qualname, d.kind, rel, d.start_line, d.end_line) for d in found]
+        if self.index is None:
+            return []
+        return [
+            Symbol(d.qualname, d.kind, d.path, d.start_line, d.end_line)
+            for d in self.index.by_path.get(rel, ())
+        ]
+
+    def read_file(self, path: str, start_line: int = 1, end_line: int | None = None) -> Piece | None:
+        """Lines of a workspace file (the open buffer if there is one); None outside the root."""
+        rel = self.relative(path)
+        if os.path.isabs(rel) or rel.startswith(".."):
+            return None
+        lines = self._file_lines(rel)
+        if not lines:
+            return None
+        start = max(1, start_line)
+        end = min(len(lines), end_line if end_line is not None else len(lines))
+        text = "\n".join(lines[start - 1 : end])
+        return Piece("file", rel, start, end, text, estimate_tokens(text))
+
+    def _file_lines(self, rel: str) -> list[str]:
+        for document in self.documents.values():
+            if document.path == rel:
+                return list(document.lines())
+        if self.root is None:
+            return []
+        try:
+            with open(os.path.join(self.root, rel), encoding="utf-8", errors="replace") as fh:
+                return fh.read().split("\n")
+        except OSError:
+            return []
+
+
+def _tags_of(language: str, data: bytes) -> tags.FileTags:
+    from hermes_lsp.context.walk import tag_bytes
+
+    return tag_bytes(language, data)
+
+
+def wait_for(engine: WorkspaceContext, timeout: float = 60.0) -> bool:
+    """Block until the background build is done (for synchronous callers)."""
+    deadline = time.monotonic() + timeout
+    while engine._build is not None and not engine._build.done():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

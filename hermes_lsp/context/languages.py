@@ -1,0 +1,170 @@
+"""The languages the context engine understands: grammars, file extensions and tags queries.
+
+Each language pairs an official tree-sitter grammar from PyPI with our own tags query
+(``queries/<name>.scm``). The query marks definitions (``@definition.<kind>`` on the whole
+node, ``@name`` on its name, optionally ``@scope`` naming the owner of a member),
+references (``@reference.<kind>`` with ``@name``) and import statements (``@import``).
+Grammars and queries are loaded on first use: starting the server must not pay for
+thirteen grammars it may never need.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import threading
+from importlib import resources
+
+import attrs
+import tree_sitter
+
+
+@attrs.frozen
+class LanguageSpec:
+    """One language: where its grammar lives and which files and editor ids it covers."""
+
+    name: str
+    module: str
+    function: str
+    extensions: tuple[str, ...]
+    lsp_ids: tuple[str, ...]
+    imports: frozenset[str] = frozenset()
+    """Top-level node types that are import statements (read from a live tree at the cursor)."""
+
+
+LANGUAGES: tuple[LanguageSpec, ...] = (
+    LanguageSpec(
+        "python",
+        "tree_sitter_python",
+        "language",
+        (".py", ".pyi", ".pyw"),
+        ("python",),
+        frozenset({"import_statement", "import_from_statement", "future_import_statement"}),
+    ),
+    LanguageSpec(
+        "javascript",
+        "tree_sitter_javascript",
+        "language",
+        (".js", ".mjs", ".cjs", ".jsx"),
+        ("javascript", "javascriptreact"),
+        frozenset({"import_statement"}),
+    ),
+    LanguageSpec(
+        "typescript",
+        "tree_sitter_typescript",
+        "language_typescript",
+        (".ts", ".mts", ".cts"),
+        ("typescript",),
+        frozenset({"import_statement"}),
+    ),
+    LanguageSpec(
+        "tsx",
+        "tree_sitter_typescript",
+        "language_tsx",
+        (".tsx",),
+        ("typescriptreact",),
+        frozenset({"import_statement"}),
+    ),
+    LanguageSpec("go", "tree_sitter_go", "language", (".go",), ("go",), frozenset({"import_declaration"})),
+    LanguageSpec("rust", "tree_sitter_rust", "language", (".rs",), ("rust",), frozenset({"use_declaration"})),
+    LanguageSpec(
+        "java", "tree_sitter_java", "language", (".java",), ("java",), frozenset({"import_declaration"})
+    ),
+    LanguageSpec("c", "tree_sitter_c", "language", (".c", ".h"), ("c",), frozenset({"preproc_include"})),
+    LanguageSpec(
+        "cpp",
+        "tree_sitter_cpp",
+        "language",
+        (".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".ipp"),
+        ("cpp", "cuda-cpp"),
+        frozenset({"preproc_include", "using_declaration"}),
+    ),
+    LanguageSpec(
+        "c_sharp", "tree_sitter_c_sharp", "language", (".cs",), ("csharp",), frozenset({"using_directive"})
+    ),
+    LanguageSpec("ruby", "tree_sitter_ruby", "language", (".rb", ".rake", ".gemspec"), ("ruby",)),
+    LanguageSpec(
+        "php",
+        "tree_sitter_php",
+        "language_php",
+        (".php",),
+        ("php",),
+        frozenset({"namespace_use_declaration"}),
+    ),
+    LanguageSpec("lua", "tree_sitter_lua", "language", (".lua",), ("lua",)),
+    LanguageSpec("bash", "tree_sitter_bash", "language", (".sh", ".bash"), ("shellscript", "bash", "sh")),
+)
+
+_BY_NAME = {spec.name: spec for spec in LANGUAGES}
+_BY_EXTENSION = {ext: spec for spec in LANGUAGES for ext in spec.extensions}
+_BY_LSP_ID = {lsp_id: spec for spec in LANGUAGES for lsp_id in spec.lsp_ids}
+
+
+def language_for_path(path: str) -> LanguageSpec | None:
+    """The language of a file from its extension (``None``: plain text)."""
+    return _BY_EXTENSION.get(os.path.splitext(path)[1].lower())
+
+
+def language_for(path: str, lsp_id: str | None = None) -> LanguageSpec | None:
+    """The editor's language id wins over the extension; ``None`` means plain text."""
+    if lsp_id and lsp_id in _BY_LSP_ID:
+        return _BY_LSP_ID[lsp_id]
+    return language_for_path(path)
+
+
+def by_name(name: str) -> LanguageSpec | None:
+    return _BY_NAME.get(name)
+
+
+@functools.cache
+def grammar(name: str) -> tree_sitter.Language:
+    """The compiled tree-sitter language (loaded once per process)."""
+    spec = _BY_NAME[name]
+    return tree_sitter.Language(getattr(importlib.import_module(spec.module), spec.function)())
+
+
+def query_source(name: str) -> str:
+    """Our tags query for ``name``, read from package data."""
+    # TSX is TypeScript plus JSX: one query serves both grammars.
+    file = "typescript" if name == "tsx" else name
+    return resources.files("hermes_lsp.context").joinpath("queries", f"{file}.scm").read_text("utf-8")
+
+
+@functools.cache
+def tags_query(name: str) -> tree_sitter.Query:
+    return tree_sitter.Query(grammar(name), query_source(name))
+
+
+@functools.cache
+def split_queries(name: str) -> tuple[tree_sitter.Query, tree_sitter.Query]:
+    """(definitions and imports, references) as two queries.
+
+    References are most of the captures and need no grouping, so they run through the
+    much cheaper ``captures()``; definitions need ``matches()`` to pair a name with its node.
+    """
+    full = tags_query(name)
+    source = query_source(name).encode("utf-8")
+    definitions, references = [], []
+    for index in range(full.pattern_count):
+        pattern = source[full.start_byte_for_pattern(index) : full.end_byte_for_pattern(index)]
+        (references if b"@reference." in pattern else definitions).append(pattern.decode("utf-8"))
+    language = grammar(name)
+    return (
+        tree_sitter.Query(language, "\n".join(definitions)),
+        tree_sitter.Query(language, "\n".join(references) or "(ERROR) @_none"),
+    )
+
+
+# Parsers carry per-parse state: one per language per thread.
+_local = threading.local()
+
+
+def parser(name: str) -> tree_sitter.Parser:
+    cache: dict[str, tree_sitter.Parser] | None = getattr(_local, "parsers", None)
+    if cache is None:
+        cache = _local.parsers = {}
+    found = cache.get(name)
+    if found is None:
+        found = cache[name] = tree_sitter.Parser(grammar(name))
+    return found

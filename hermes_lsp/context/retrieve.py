@@ -1,0 +1,470 @@
+"""Choosing what the model sees: ranked pieces of the repository under a token budget.
+
+One function per purpose (:func:`for_completion`, :func:`for_refactor`, :func:`for_debug`)
+assembles, from pure inputs (a :class:`Request`, the index's definitions and the
+recently used documents):
+
+- the current file's imports and enclosing scopes, when the prompt's window of the file
+  does not already show them;
+- definitions of the identifiers used around the cursor, resolved through the file's
+  imports first, then by rank (signature plus docstring or short body);
+- snippets of recently opened or edited files most similar (Jaccard over identifiers)
+  to the code just before the cursor, as Copilot does with open tabs;
+- for refactor and debug, a repository map: signatures of the definitions the current
+  code leads to, ranked over the whole reference graph.
+
+Pieces are chosen by value and returned stable-first (map, imports, scopes, definitions
+sorted by path and line, snippets), so that consecutive prompts share a long prefix.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+import attrs
+
+from hermes_lsp.context.index import Def
+from hermes_lsp.context.rank import BUILTIN_NAMES
+from hermes_lsp.context.types import Piece, Purpose, estimate_tokens
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Words that are syntax in the languages we index: never worth a definition lookup.
+KEYWORDS = frozenset(
+    """
+    and as assert async await break case catch class const continue def default defer del do elif else
+    enum except export extends false final finally fn for from func function go goto if impl import in
+    instanceof interface is lambda let loop match mod module mut namespace new nil none not null or
+    package pass private protected pub public raise return self static struct super switch this throw
+    throws trait true try type typedef typeof use using var void where while with yield None True False
+    local end then elseif begin rescue ensure unless until def echo fi esac done int char float double
+    long short unsigned signed bool string auto include define
+    """.split()
+)
+NEAR_BEFORE_CHARS = 2400
+NEAR_AFTER_CHARS = 1200
+SNIPPET_LINES = 20
+SNIPPET_STRIDE = 10
+MAX_DEFINITIONS = 48
+
+
+@attrs.frozen
+class Request:
+    """Everything retrieval needs to know about the cursor."""
+
+    path: str
+    """The current file, relative to the root."""
+    text: str
+    offset: int
+    budget: int
+    lines: Sequence[str]
+    """``text`` split at newlines."""
+    language: str | None = None
+    imports: Sequence[tuple[int, int]] = ()
+    """1-based inclusive line spans of the file's import statements."""
+    scopes: Sequence[tuple[int, int]] = ()
+    """(first line, last line of the header) of each enclosing definition, outermost first."""
+    prefix_chars: int = 12000
+    """How much of the file before the cursor the prompt itself shows."""
+    suffix_chars: int = 4000
+
+
+@attrs.frozen
+class Window:
+    """A slice of a recently used document, ready for similarity scoring."""
+
+    path: str
+    start_line: int
+    end_line: int
+    text: str
+    words: frozenset[str]
+
+
+def windows_of(path: str, lines: Sequence[str]) -> list[Window]:
+    """Overlapping windows of ``SNIPPET_LINES`` lines (computed once per document version)."""
+    out = []
+    for start in range(0, max(len(lines) - SNIPPET_LINES // 2, 1), SNIPPET_STRIDE):
+        chunk = lines[start : start + SNIPPET_LINES]
+        text = "\n".join(chunk)
+        words = frozenset(IDENTIFIER.findall(text)) - KEYWORDS
+        if words:
+            out.append(Window(path, start + 1, start + len(chunk), text, words))
+    return out
+
+
+@attrs.frozen
+class _Visible:
+    """Lines (1-based, inclusive) of the current file the prompt already shows."""
+
+    first: int
+    last: int
+
+    def covers(self, start: int, end: int) -> bool:
+        return start >= self.first and end <= self.last
+
+
+def _visible(request: Request) -> _Visible:
+    text, offset = request.text, request.offset
+    first = text.count("\n", 0, max(0, offset - request.prefix_chars)) + 1
+    # The window starts on a whole line; the partial first line is not really shown.
+    if offset > request.prefix_chars:
+        first += 1
+    last = text.count("\n", 0, min(len(text), offset + request.suffix_chars)) + 1
+    return _Visible(first, last)
+
+
+class _Budget:
+    def __init__(self, total: int) -> None:
+        self.left = total
+
+    def take(self, tokens: int, cap: int | None = None) -> bool:
+        if tokens > self.left or (cap is not None and tokens > cap):
+            return False
+        self.left -= tokens
+        return True
+
+
+def _piece(kind: str, path: str, start: int, end: int, text: str) -> Piece:
+    return Piece(kind, path, start, end, text, estimate_tokens(text))
+
+
+# -- the current file --------------------------------------------------------------------
+
+
+def _import_pieces(request: Request, visible: _Visible, budget: _Budget, cap: int) -> list[Piece]:
+    spans = [span for span in request.imports if span[0] < visible.first]
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, min(end, visible.first - 1)])
+    pieces = []
+    for start, end in merged:
+        piece = _piece("import", request.path, start, end, "\n".join(request.lines[start - 1 : end]))
+        if budget.take(piece.tokens, cap):
+            cap -= piece.tokens
+            pieces.append(piece)
+    return pieces
+
+
+def _scope_pieces(request: Request, visible: _Visible, budget: _Budget, cap: int) -> list[Piece]:
+    pieces = []
+    for start, header_end in request.scopes:
+        if start >= visible.first:
+            continue
+        end = min(header_end, visible.first - 1)
+        piece = _piece("scope", request.path, start, end, "\n".join(request.lines[start - 1 : end]))
+        if budget.take(piece.tokens, cap):
+            cap -= piece.tokens
+            pieces.append(piece)
+    return pieces
+
+
+# -- definitions -------------------------------------------------------------------------
+
+
+def _skip_name(name: str, language: str | None) -> bool:
+    return len(name) < 2 or name in KEYWORDS or (language == "python" and name in BUILTIN_NAMES)
+
+
+def near_identifiers(request: Request) -> dict[str, float]:
+    """Identifiers around the cursor, weighted by closeness (before counts more than after)."""
+    text, offset = request.text, request.offset
+    start = max(0, offset - NEAR_BEFORE_CHARS)
+    end = min(len(text), offset + NEAR_AFTER_CHARS)
+    newlines = [m.start() for m in re.finditer("\n", text[start:end])]
+    cursor_line = bisect.bisect_right(newlines, offset - start)
+    scores: dict[str, float] = {}
+    for match in IDENTIFIER.finditer(text, start, end):
+        name = match.group()
+        if _skip_name(name, request.language):
+            continue
+        line = bisect.bisect_right(newlines, match.start() - start)
+        distance = abs(cursor_line - line)
+        weight = 1.0 / (1.0 + distance / 3.0)
+        if match.start() >= offset:
+            weight *= 0.5
+        scores[name] = scores.get(name, 0.0) + weight
+    return scores
+
+
+@functools.lru_cache(maxsize=65536)
+def _module_forms(path: str) -> tuple[str, ...]:
+    """How an import may name the module at ``path``: ``a/b/c.py`` gives ``a.b.c``, ``b.c``, ``c``..."""
+    stem = path.rsplit(".", 1)[0] if "." in path.rsplit("/", 1)[-1] else path
+    parts = stem.split("/")
+    if len(parts) > 1 and parts[-1] in ("__init__", "index", "mod", "lib"):
+        parts = parts[:-1]
+    forms = []
+    for size in range(len(parts), 0, -1):
+        tail = parts[-size:]
+        forms.append(".".join(tail))
+        if size > 1:
+            forms.append("/".join(tail))
+    return tuple(forms)
+
+
+_MODULE_TOKEN = re.compile(r"[\w.$/@-]+")
+
+
+def import_tokens(imports_text: str) -> frozenset[str]:
+    """Every module-ish token of the import statements, without relative prefixes or extensions."""
+    tokens = set()
+    for token in _MODULE_TOKEN.findall(imports_text):
+        token = token.lstrip("./@").rstrip(".")
+        token = re.sub(r"\.(js|jsx|ts|tsx|mjs|h|hpp|rb|php|lua)$", "", token)
+        if token:
+            tokens.add(token)
+    return frozenset(tokens)
+
+
+def _import_strength(path: str, tokens: frozenset[str]) -> int:
+    """How many trailing path components of ``path`` an import statement names (0: none)."""
+    for form in _module_forms(path):
+        if form in tokens:
+            return form.count(".") + form.count("/") + 1
+    return 0
+
+
+def _directory(path: str) -> str:
+    return path.rsplit("/", 1)[0] if "/" in path else ""
+
+
+_TEST_PATH = re.compile(r"(^|/)(tests?|spec|__tests__)(/|$)|(^|/)test_[^/]*$|_test\.\w+$")
+_QUALIFIED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:\.|::|->)\s*([A-Za-z_][A-Za-z0-9_]*)")
+MIN_SCORE = 0.15
+
+
+def choose_definitions(
+    request: Request,
+    by_name: Mapping[str, Sequence[Def]],
+    visible: _Visible,
+) -> list[tuple[float, Def]]:
+    """Candidate definitions, best first: (score, definition), at most one per name."""
+    names = near_identifiers(request)
+    imports_text = "\n".join("\n".join(request.lines[s - 1 : e]) for s, e in request.imports)
+    tokens = import_tokens(imports_text)
+    imported_names = set(IDENTIFIER.findall(imports_text))
+    for name in imported_names:
+        if not _skip_name(name, request.language):
+            # An imported name is likely to be used next even if it is not near the cursor.
+            names[name] = names.get(name, 0.0) + 0.3
+    near = request.text[max(0, request.offset - NEAR_BEFORE_CHARS) : request.offset + NEAR_AFTER_CHARS]
+    qualifiers: dict[str, set[str]] = {}
+    for owner, member in _QUALIFIED.findall(near):
+        qualifiers.setdefault(member, set()).add(owner)
+    here = _directory(request.path)
+    in_tests = bool(_TEST_PATH.search(request.path))
+    chosen: list[tuple[float, Def]] = []
+    for name, weight in names.items():
+        defs = by_name.get(name)
+        if not defs:
+            continue
+        if any(d.path == request.path and visible.covers(d.start_line, d.start_line) for d in defs):
+            continue  # defined in the very lines the model is shown
+        owners = qualifiers.get(name, set())
+        best: tuple[float, Def] | None = None
+        for d in defs[:64]:
+            owner = d.qualname.rsplit(".", 1)[0] if "." in d.qualname else ""
+            factor = 1.0 + 0.3 * math.log1p(d.rank)
+            strength = _import_strength(d.path, tokens)
+            if d.path == request.path:
+                factor *= 3.0
+            elif strength or (owners & {d.path.rsplit("/", 1)[-1].split(".")[0], owner}):
+                factor *= 3.0 + strength
+            elif owner and owner in names:
+                factor *= 2.5  # its class is used nearby
+            elif name in imported_names:
+                factor *= 1.5
+            else:
+                factor /= len(defs)  # ambiguous and unresolved: likely not the one meant
+                if _directory(d.path) == here:
+                    factor *= 1.5
+            if not in_tests and _TEST_PATH.search(d.path):
+                factor *= 0.3
+            if best is None or factor > best[0]:
+                best = (factor, d)
+        assert best is not None
+        score = weight * best[0]
+        if score >= MIN_SCORE:
+            chosen.append((score, best[1]))
+    chosen.sort(key=lambda item: (-item[0], item[1].path, item[1].start_line))
+    return chosen
+
+
+def _definition_pieces(chosen: Iterable[tuple[float, Def]], budget: _Budget, cap: int) -> list[Piece]:
+    pieces: list[Piece] = []
+    seen: set[tuple[str, int]] = set()
+    for _, d in chosen:
+        if len(pieces) >= MAX_DEFINITIONS or budget.left < 16:
+            break
+        if (d.path, d.start_line) in seen:
+            continue
+        piece = _piece("definition", d.path, d.start_line, d.end_line, d.summary)
+        if budget.take(piece.tokens, cap):
+            cap -= piece.tokens
+            seen.add((d.path, d.start_line))
+            pieces.append(piece)
+    return pieces
+
+
+# -- snippets ----------------------------------------------------------------------------
+
+
+def _snippet_pieces(request: Request, windows: Iterable[Window], budget: _Budget) -> list[Piece]:
+    before = request.text[max(0, request.offset - 1600) : request.offset]
+    query = frozenset(IDENTIFIER.findall(before)) - KEYWORDS
+    if not query:
+        return []
+    scored = []
+    for window in windows:
+        common = len(query & window.words)
+        if common:
+            scored.append((common / (len(query) + len(window.words) - common), window))
+    scored.sort(key=lambda item: (-item[0], item[1].path, item[1].start_line))
+    pieces: list[Piece] = []
+    taken: dict[str, list[tuple[int, int]]] = {}
+    for score, window in scored:
+        if score < 0.05 or budget.left < 32:
+            break
+        spans = taken.setdefault(window.path, [])
+        if any(window.start_line <= end and start <= window.end_line for start, end in spans):
+            continue
+        piece = _piece("snippet", window.path, window.start_line, window.end_line, window.text)
+        if budget.take(piece.tokens):
+            spans.append((window.start_line, window.end_line))
+            pieces.append(piece)
+    return pieces
+
+
+# -- repository map ----------------------------------------------------------------------
+
+
+def _map_pieces(
+    request: Request,
+    by_name: Mapping[str, Sequence[Def]],
+    by_path: Mapping[str, Sequence[Def]],
+    budget: _Budget,
+    cap: int,
+) -> list[Piece]:
+    """Signatures of what the current file's references lead to, by rank, grouped by file."""
+    used = set(IDENTIFIER.findall(request.text)) - KEYWORDS
+    scores: dict[tuple[str, int], tuple[float, Def]] = {}
+    files: dict[str, float] = {}
+    for name in used:
+        if _skip_name(name, request.language):
+            continue
+        defs = by_name.get(name, ())
+        if not defs or len(defs) > 12:
+            continue
+        for d in defs:
+            if d.path == request.path:
+                continue
+            score = (1.0 + d.rank) / len(defs)
+            scores[(d.path, d.start_line)] = (score, d)
+            files[d.path] = files.get(d.path, 0.0) + score
+    # One hop further: the best definitions of the files the current code leads to.
+    for path, weight in sorted(files.items(), key=lambda item: -item[1])[:12]:
+        for d in by_path.get(path, ()):
+            key = (d.path, d.start_line)
+            if key not in scores:
+                scores[key] = (0.1 * weight * (1.0 + d.rank) / 10.0, d)
+    ranked = sorted(scores.values(), key=lambda item: (-item[0], item[1].path, item[1].start_line))
+    picked: dict[str, list[Def]] = {}
+    spent = 0
+    for _, d in ranked:
+        line = d.summary.split("\n", 1)[0]
+        cost = estimate_tokens(line) + 1
+        if spent + cost > cap:
+            break
+        spent += cost
+        picked.setdefault(d.path, []).append(d)
+    pieces = []
+    for path in sorted(picked):
+        defs = sorted(picked[path], key=lambda d: d.start_line)
+        text = f"{path}:\n" + "\n".join(d.summary.split("\n", 1)[0] for d in defs)
+        piece = _piece("map", path, defs[0].start_line, defs[-1].end_line, text)
+        if budget.take(piece.tokens):
+            pieces.append(piece)
+    return pieces
+
+
+# -- purposes ----------------------------------------------------------------------------
+
+_ORDER = {"map": 0, "import": 1, "scope": 2, "definition": 3, "snippet": 4}
+
+
+def _ordered(pieces: Iterable[Piece]) -> list[Piece]:
+    return sorted(pieces, key=lambda p: (_ORDER.get(p.kind, 5), p.path, p.start_line, p.end_line))
+
+
+def _assemble(
+    request: Request,
+    by_name: Mapping[str, Sequence[Def]],
+    by_path: Mapping[str, Sequence[Def]],
+    windows: Sequence[Window],
+    shares: Mapping[str, float],
+) -> list[Piece]:
+    if request.budget <= 0:
+        return []
+    budget = _Budget(request.budget)
+    visible = _visible(request)
+    total = request.budget
+    pieces: list[Piece] = []
+    if shares.get("map"):
+        pieces += _map_pieces(request, by_name, by_path, budget, int(total * shares["map"]))
+    pieces += _import_pieces(request, visible, budget, int(total * shares["import"]))
+    pieces += _scope_pieces(request, visible, budget, int(total * shares["scope"]))
+    reserve = int(total * shares["snippet"]) if windows else 0
+    chosen = choose_definitions(request, by_name, visible)
+    pieces += _definition_pieces(chosen, budget, max(0, budget.left - reserve))
+    pieces += _snippet_pieces(request, windows, budget)
+    return _ordered(pieces)
+
+
+def for_completion(
+    request: Request,
+    by_name: Mapping[str, Sequence[Def]],
+    by_path: Mapping[str, Sequence[Def]],
+    windows: Sequence[Window] = (),
+) -> list[Piece]:
+    return _assemble(request, by_name, by_path, windows, {"import": 0.1, "scope": 0.05, "snippet": 0.2})
+
+
+def for_refactor(
+    request: Request,
+    by_name: Mapping[str, Sequence[Def]],
+    by_path: Mapping[str, Sequence[Def]],
+    windows: Sequence[Window] = (),
+) -> list[Piece]:
+    return _assemble(
+        request, by_name, by_path, windows, {"map": 0.3, "import": 0.1, "scope": 0.05, "snippet": 0.1}
+    )
+
+
+def for_debug(
+    request: Request,
+    by_name: Mapping[str, Sequence[Def]],
+    by_path: Mapping[str, Sequence[Def]],
+    windows: Sequence[Window] = (),
+) -> list[Piece]:
+    return _assemble(
+        request, by_name, by_path, windows, {"map": 0.2, "import": 0.1, "scope": 0.1, "snippet": 0.1}
+    )
+
+
+RETRIEVERS = {"completion": for_completion, "refactor": for_refactor, "debug": for_debug}
+
+
+def retrieve(
+    purpose: Purpose,
+    request: Request,
+    by_name: Mapping[str, Sequence[Def]],
+    by_path: Mapping[str, Sequence[Def]],
+    windows: Sequence[Window] = (),
+) -> list[Piece]:
+    return RETRIEVERS[purpose](request, by_name, by_path, windows)

@@ -1,0 +1,166 @@
+"""Definitions, references and imports of one file, read from its syntax tree.
+
+:func:`extract` runs a language's tags query over a tree and turns the captures into
+plain records: a definition knows its qualified name (``Class.method``), its span and a
+short summary (signature plus docstring or the first lines of the body; for a class, its
+members' signatures), which is what the model is shown. It runs in index worker processes,
+so everything it returns pickles cheaply.
+"""
+
+from __future__ import annotations
+
+import attrs
+import tree_sitter
+
+from hermes_lsp.context.languages import split_queries
+
+# Kinds whose members are named ``Owner.member``.
+CONTAINERS = frozenset({"class", "interface", "module", "impl", "enum"})
+_HEADER_ENDS = (":", "{", "=>", "->", " do", " then", "=")
+SHORT_BODY_LINES = 10
+"""A definition this short is shown whole."""
+MAX_LINE_CHARS = 160
+MAX_MEMBERS = 24
+
+
+@attrs.frozen
+class Definition:
+    name: str
+    qualname: str
+    kind: str
+    start_line: int
+    """1-based, the first line of the definition."""
+    end_line: int
+    """1-based, inclusive."""
+    summary: str
+
+
+@attrs.frozen
+class FileTags:
+    definitions: list[Definition]
+    references: dict[str, list[int]]
+    """Name -> 1-based lines where it is used."""
+    imports: list[tuple[int, int]]
+    """Spans (1-based, inclusive) of import statements."""
+
+
+def _clip(line: str) -> str:
+    return line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 3] + "..."
+
+
+def header_end(lines: list[str], start: int, end: int) -> int:
+    """Index of the last line of a definition's signature (0-based), at most 6 lines in."""
+    for row in range(start, min(end, start + 5) + 1):
+        if lines[row].rstrip().endswith(_HEADER_ENDS):
+            return row
+    return start
+
+
+def summarize(lines: list[str], start: int, end: int, member_rows: list[int], container: bool) -> str:
+    """The text shown for a definition spanning rows ``start..end`` (0-based, inclusive)."""
+    if end - start + 1 <= SHORT_BODY_LINES:
+        return "\n".join(_clip(line) for line in lines[start : end + 1])
+    head = header_end(lines, start, end)
+    out = [_clip(line) for line in lines[start : head + 1]]
+    body = lines[head + 1 : end + 1]
+    indent = next((ln[: len(ln) - len(ln.lstrip())] for ln in body if ln.strip()), "    ")
+    if container and member_rows:
+        first = next((i for i, ln in enumerate(body) if ln.strip()), 0)
+        if body and body[first].lstrip()[:3] in ('"""', "'''", "///", "/**"):
+            out.append(_clip(body[first]))  # the docstring's first line says what the class is
+        for row in member_rows[:MAX_MEMBERS]:
+            out.extend(_clip(line) for line in lines[row : header_end(lines, row, end) + 1])
+        if len(member_rows) > MAX_MEMBERS:
+            out.append(f"{indent}...")
+        return "\n".join(out)
+    taken = 0
+    for line in body:
+        if taken >= 4:
+            break
+        out.append(_clip(line))
+        taken += bool(line.strip())
+    out.append(f"{indent}...")
+    return "\n".join(out)
+
+
+def _text(node: tree_sitter.Node) -> str:
+    return (node.text or b"").decode("utf-8", "replace")
+
+
+def extract(language: str, tree: tree_sitter.Tree, text: str) -> FileTags:
+    """Run ``language``'s tags query over ``tree`` (parsed from ``text``)."""
+    definition_query, reference_query = split_queries(language)
+    found: dict[int, tuple[str, tree_sitter.Node, tree_sitter.Node, str | None]] = {}
+    imports: list[tuple[int, int]] = []
+    for _, captures in tree_sitter.QueryCursor(definition_query).matches(tree.root_node):
+        if "import" in captures:
+            node = captures["import"][0]
+            imports.append((node.start_point.row + 1, node.end_point.row + 1))
+            continue
+        names = captures.get("name")
+        if not names:
+            continue
+        name_node = names[0]
+        for capture, nodes in captures.items():
+            if capture.startswith("definition."):
+                scope = captures.get("scope")
+                previous = found.get(name_node.start_byte)
+                # The first pattern wins, unless a later one also names the owner (Go receivers).
+                if previous is None or (scope and previous[3] is None):
+                    found[name_node.start_byte] = (
+                        capture[11:],
+                        nodes[0],
+                        name_node,
+                        _text(scope[0]) if scope else None,
+                    )
+                break
+    ref_nodes = tree_sitter.QueryCursor(reference_query).captures(tree.root_node).get("name", [])
+    refs = sorted((node.start_byte, _text(node), node.start_point.row + 1) for node in ref_nodes)
+    lines = text.split("\n")
+    definitions = _definitions(found, lines)
+    references: dict[str, list[int]] = {}
+    for start_byte, name, line in refs:
+        if start_byte in found:
+            continue  # a definition's own name is not a use of it
+        rows = references.setdefault(name, [])
+        if not rows or rows[-1] != line:
+            rows.append(line)
+    return FileTags(definitions, references, sorted(set(imports)))
+
+
+def _definitions(
+    found: dict[int, tuple[str, tree_sitter.Node, tree_sitter.Node, str | None]], lines: list[str]
+) -> list[Definition]:
+    ordered = sorted(found.values(), key=lambda item: (item[1].start_byte, -item[1].end_byte))
+    # Qualified names and members come from nesting: a stack of open definitions.
+    stack: list[tuple[int, str, str, list[int]]] = []  # (end_byte, qualname, kind, member rows)
+    raw: list[tuple[str, str, str, int, int, list[int]]] = []
+    for kind, node, name_node, scope in ordered:
+        while stack and stack[-1][0] <= node.start_byte:
+            stack.pop()
+        name = _text(name_node)
+        owner = stack[-1] if stack else None
+        if scope:
+            qualname = f"{scope}.{name}"
+        elif owner is not None and owner[2] in CONTAINERS:
+            qualname = f"{owner[1]}.{name}"
+        else:
+            qualname = name
+        if owner is not None and owner[2] in CONTAINERS:
+            owner[3].append(node.start_point.row)
+            if kind == "function":
+                kind = "method"
+        members: list[int] = []
+        raw.append((name, qualname, kind, node.start_point.row, node.end_point.row, members))
+        stack.append((node.end_byte, qualname, kind, members))
+    return [
+        Definition(
+            name,
+            qualname,
+            kind,
+            start + 1,
+            end + 1,
+            summarize(lines, start, end, members, kind in CONTAINERS),
+        )
+        for name, qualname, kind, start, end, members in raw
+    ]
