@@ -33,7 +33,6 @@ from hermes_lsp.config import IndexSettings
 from hermes_lsp.context.engine import WorkspaceContext
 from hermes_lsp.context.index import Def
 from hermes_lsp.context.rank import BUILTIN_NAMES
-from hermes_lsp.context.retrieve import IDENTIFIER, KEYWORDS
 from hermes_lsp.context.types import Piece, estimate_tokens
 
 
@@ -171,22 +170,23 @@ def recall(
     )
     rng.shuffle(files)
     held = base_held = total = lines_used = 0
+    samples_per_file = 2
     for rel in files:
         if lines_used >= samples:
             break
         text = _read(root, rel)
         lines = text.split("\n")
         local = {d.name for d in by_path.get(rel, ())}
-        candidates = []
-        for row, line in enumerate(lines):
-            names = {
-                n
-                for n in IDENTIFIER.findall(line)
-                if n not in KEYWORDS and n not in BUILTIN_NAMES and n not in local and n in by_name
-            }
-            if names and not line.lstrip().startswith(("#", "import ", "from ")):
-                candidates.append((row, names))
-        for row, names in rng.sample(candidates, min(2, len(candidates))):
+        # Targets: names the line really uses as code (the tags query's references), that
+        # are defined in the repository, but not in this file.
+        used: dict[int, set[str]] = {}
+        for name, rows in engine.index.references_in(rel).items():
+            if name in local or name not in by_name or name in BUILTIN_NAMES:
+                continue
+            for row in rows:
+                used.setdefault(row - 1, set()).add(name)
+        candidates = sorted((row, names) for row, names in used.items() if row < len(lines))
+        for row, names in rng.sample(candidates, min(samples_per_file, len(candidates))):
             indent = lines[row][: len(lines[row]) - len(lines[row].lstrip())]
             hidden = "\n".join([*lines[:row], indent, *lines[row + 1 :]])
             offset = sum(len(x) + 1 for x in lines[:row]) + len(indent)

@@ -343,7 +343,8 @@ class WorkspaceContext:
         index = self.index
         by_name = index.by_name if index is not None else {}
         by_path = index.by_path if index is not None else {}
-        return retrieve.retrieve(purpose, request, by_name, by_path, self._windows_for(uri))
+        by_module = index.by_module if index is not None else {}
+        return retrieve.retrieve(purpose, request, by_name, by_path, self._windows_for(uri), by_module)
 
     # -- read-only lookups (tools) -------------------------------------------------------------
 

@@ -75,6 +75,16 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def module_map(by_path: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    from hermes_lsp.context.retrieve import module_forms
+
+    found: dict[str, list[str]] = {}
+    for path in sorted(by_path):
+        for form in module_forms(path):
+            found.setdefault(form, []).append(path)
+    return {form: tuple(paths) for form, paths in found.items()}
+
+
 def _format_count(n: int) -> str:
     return f"{n:,}"
 
@@ -92,6 +102,8 @@ class Index:
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
         self.by_name: dict[str, tuple[Def, ...]] = {}
         self.by_path: dict[str, tuple[Def, ...]] = {}
+        self.by_module: dict[str, tuple[str, ...]] = {}
+        """How an import may name a file (``a.b.c``, ``b/c``, ``c``) -> the files it may mean."""
         self.ready = False
         self._write_lock = threading.Lock()
 
@@ -206,6 +218,7 @@ class Index:
             by_path.setdefault(item.path, []).append(item)
         self.by_name = {name: tuple(items) for name, items in by_name.items()}
         self.by_path = {path: tuple(items) for path, items in by_path.items()}
+        self.by_module = module_map(self.by_path)
         self.ready = True
 
     # -- keeping current -----------------------------------------------------------------
@@ -230,7 +243,10 @@ class Index:
         )
         touched = {d.name for d in self.by_path.get(rel, ())} | {d.name for d in fresh}
         if fresh:
+            known = rel in self.by_path
             self.by_path[rel] = fresh
+            if not known:
+                self.by_module = module_map(self.by_path)
         else:
             self.by_path.pop(rel, None)
         for name in touched:
@@ -248,3 +264,8 @@ class Index:
         return [
             (path, [int(n) for n in lines.split(",") if n]) for path, lines in self.store.references(name)
         ]
+
+    def references_in(self, path: str) -> dict[str, list[int]]:
+        """Names ``path`` uses (as its tags query sees them) -> 1-based lines."""
+        rows = self.store.references_in(path)
+        return {name: [int(n) for n in lines.split(",") if n] for name, lines in rows}

@@ -15,6 +15,7 @@ import tree_sitter
 from lsprotocol import types
 
 from hermes_lsp.context.languages import LanguageSpec, parser
+from hermes_lsp.context.tags import last_row
 from hermes_lsp.text import offset_at
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ class Document:
             return []
         kinds = self.language.imports
         return [
-            (child.start_point.row + 1, child.end_point.row + 1)
+            (child.start_point.row + 1, last_row(child) + 1)
             for child in self.tree.root_node.named_children
             if child.type in kinds
         ]

@@ -44,8 +44,8 @@ KEYWORDS = frozenset(
     long short unsigned signed bool string auto include define
     """.split()
 )
-NEAR_BEFORE_CHARS = 2400
-NEAR_AFTER_CHARS = 1200
+NEAR_BEFORE_CHARS = 12000
+NEAR_AFTER_CHARS = 4000
 SNIPPET_LINES = 20
 SNIPPET_STRIDE = 10
 MAX_DEFINITIONS = 48
@@ -193,7 +193,7 @@ def near_identifiers(request: Request) -> dict[str, float]:
 
 
 @functools.lru_cache(maxsize=65536)
-def _module_forms(path: str) -> tuple[str, ...]:
+def module_forms(path: str) -> tuple[str, ...]:
     """How an import may name the module at ``path``: ``a/b/c.py`` gives ``a.b.c``, ``b.c``, ``c``..."""
     stem = path.rsplit(".", 1)[0] if "." in path.rsplit("/", 1)[-1] else path
     parts = stem.split("/")
@@ -206,6 +206,18 @@ def _module_forms(path: str) -> tuple[str, ...]:
         if size > 1:
             forms.append("/".join(tail))
     return tuple(forms)
+
+
+@functools.lru_cache(maxsize=65536)
+def _packages(path: str) -> tuple[str, ...]:
+    """The packages holding ``path`` (``a/b/c.py``: ``a.b``, ``a/b``, ``a``): importing one names it."""
+    parts = path.split("/")[:-1]
+    out = []
+    for size in range(len(parts), 0, -1):
+        out.append(".".join(parts[:size]))
+        if size > 1:
+            out.append("/".join(parts[:size]))
+    return tuple(out)
 
 
 _MODULE_TOKEN = re.compile(r"[\w.$/@-]+")
@@ -222,12 +234,13 @@ def import_tokens(imports_text: str) -> frozenset[str]:
     return frozenset(tokens)
 
 
-def _import_strength(path: str, tokens: frozenset[str]) -> int:
-    """How many trailing path components of ``path`` an import statement names (0: none)."""
-    for form in _module_forms(path):
+def _import_strength(path: str, tokens: frozenset[str]) -> float:
+    """How many trailing path components of ``path`` an import statement names (0: none);
+    a half when only a package holding it is imported."""
+    for form in module_forms(path):
         if form in tokens:
-            return form.count(".") + form.count("/") + 1
-    return 0
+            return form.count(".") + form.count("/") + 1.0
+    return 0.5 if any(package in tokens for package in _packages(path)) else 0.0
 
 
 def _directory(path: str) -> str:
@@ -236,13 +249,15 @@ def _directory(path: str) -> str:
 
 _TEST_PATH = re.compile(r"(^|/)(tests?|spec|__tests__)(/|$)|(^|/)test_[^/]*$|_test\.\w+$")
 _QUALIFIED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:\.|::|->)\s*([A-Za-z_][A-Za-z0-9_]*)")
-MIN_SCORE = 0.15
+MIN_SCORE = 0.04
 
 
 def choose_definitions(
     request: Request,
     by_name: Mapping[str, Sequence[Def]],
     visible: _Visible,
+    by_path: Mapping[str, Sequence[Def]] | None = None,
+    by_module: Mapping[str, Sequence[str]] | None = None,
 ) -> list[tuple[float, Def]]:
     """Candidate definitions, best first: (score, definition), at most one per name."""
     names = near_identifiers(request)
@@ -253,6 +268,11 @@ def choose_definitions(
         if not _skip_name(name, request.language):
             # An imported name is likely to be used next even if it is not near the cursor.
             names[name] = names.get(name, 0.0) + 0.3
+    for start, end in request.scopes:
+        # The enclosing class's bases and the function's parameter types say which members are meant.
+        for name in IDENTIFIER.findall("\n".join(request.lines[start - 1 : end])):
+            if not _skip_name(name, request.language):
+                names[name] = names.get(name, 0.0) + 0.2
     near = request.text[max(0, request.offset - NEAR_BEFORE_CHARS) : request.offset + NEAR_AFTER_CHARS]
     qualifiers: dict[str, set[str]] = {}
     for owner, member in _QUALIFIED.findall(near):
@@ -292,8 +312,40 @@ def choose_definitions(
         score = weight * best[0]
         if score >= MIN_SCORE:
             chosen.append((score, best[1]))
+    if by_path and by_module:
+        chosen += _imported_modules(request, tokens, by_path, by_module, {d.name for _, d in chosen})
     chosen.sort(key=lambda item: (-item[0], item[1].path, item[1].start_line))
     return chosen
+
+
+IMPORTED_MODULE_DEFS = 8
+
+
+def _imported_modules(
+    request: Request,
+    tokens: frozenset[str],
+    by_path: Mapping[str, Sequence[Def]],
+    by_module: Mapping[str, Sequence[str]],
+    taken: set[str],
+) -> list[tuple[float, Def]]:
+    """The best-ranked top-level definitions of the modules the file imports (what they offer)."""
+    out: list[tuple[float, Def]] = []
+    seen: set[str] = set()
+    for token in sorted(tokens):
+        paths = by_module.get(token, ())
+        if not paths or len(paths) > 3:
+            continue  # an import that could mean many files says nothing
+        for path in paths:
+            if path in seen or path == request.path:
+                continue
+            seen.add(path)
+            top = sorted(
+                (d for d in by_path.get(path, ()) if d.qualname == d.name and d.name not in taken),
+                key=lambda d: (-d.rank, d.start_line),
+            )[:IMPORTED_MODULE_DEFS]
+            for d in top:
+                out.append((0.1 * (1.0 + 0.3 * math.log1p(d.rank)), d))
+    return out
 
 
 def _definition_pieces(chosen: Iterable[tuple[float, Def]], budget: _Budget, cap: int) -> list[Piece]:
@@ -408,6 +460,7 @@ def _assemble(
     by_path: Mapping[str, Sequence[Def]],
     windows: Sequence[Window],
     shares: Mapping[str, float],
+    by_module: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Piece]:
     if request.budget <= 0:
         return []
@@ -420,7 +473,7 @@ def _assemble(
     pieces += _import_pieces(request, visible, budget, int(total * shares["import"]))
     pieces += _scope_pieces(request, visible, budget, int(total * shares["scope"]))
     reserve = int(total * shares["snippet"]) if windows else 0
-    chosen = choose_definitions(request, by_name, visible)
+    chosen = choose_definitions(request, by_name, visible, by_path, by_module)
     pieces += _definition_pieces(chosen, budget, max(0, budget.left - reserve))
     pieces += _snippet_pieces(request, windows, budget)
     return _ordered(pieces)
@@ -431,8 +484,11 @@ def for_completion(
     by_name: Mapping[str, Sequence[Def]],
     by_path: Mapping[str, Sequence[Def]],
     windows: Sequence[Window] = (),
+    by_module: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Piece]:
-    return _assemble(request, by_name, by_path, windows, {"import": 0.1, "scope": 0.05, "snippet": 0.2})
+    return _assemble(
+        request, by_name, by_path, windows, {"import": 0.1, "scope": 0.05, "snippet": 0.2}, by_module
+    )
 
 
 def for_refactor(
@@ -440,9 +496,15 @@ def for_refactor(
     by_name: Mapping[str, Sequence[Def]],
     by_path: Mapping[str, Sequence[Def]],
     windows: Sequence[Window] = (),
+    by_module: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Piece]:
     return _assemble(
-        request, by_name, by_path, windows, {"map": 0.3, "import": 0.1, "scope": 0.05, "snippet": 0.1}
+        request,
+        by_name,
+        by_path,
+        windows,
+        {"map": 0.3, "import": 0.1, "scope": 0.05, "snippet": 0.1},
+        by_module,
     )
 
 
@@ -451,9 +513,15 @@ def for_debug(
     by_name: Mapping[str, Sequence[Def]],
     by_path: Mapping[str, Sequence[Def]],
     windows: Sequence[Window] = (),
+    by_module: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Piece]:
     return _assemble(
-        request, by_name, by_path, windows, {"map": 0.2, "import": 0.1, "scope": 0.1, "snippet": 0.1}
+        request,
+        by_name,
+        by_path,
+        windows,
+        {"map": 0.2, "import": 0.1, "scope": 0.1, "snippet": 0.1},
+        by_module,
     )
 
 
@@ -466,5 +534,6 @@ def retrieve(
     by_name: Mapping[str, Sequence[Def]],
     by_path: Mapping[str, Sequence[Def]],
     windows: Sequence[Window] = (),
+    by_module: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Piece]:
-    return RETRIEVERS[purpose](request, by_name, by_path, windows)
+    return RETRIEVERS[purpose](request, by_name, by_path, windows, by_module)

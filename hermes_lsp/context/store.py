@@ -22,7 +22,7 @@ from hermes_lsp.context.walk import Scanned
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "5"
 CACHE_ENV = "HERMES_LSP_CACHE_DIR"
 
 _SCHEMA = """
@@ -151,6 +151,15 @@ class Store:
                 "SELECT f.path, r.lines FROM refs r JOIN files f ON f.id = r.file_id"
                 " WHERE r.name = ? ORDER BY f.path",
                 (name,),
+            ).fetchall()
+
+    def references_in(self, path: str) -> list[tuple[str, str]]:
+        """(name, comma-separated lines) of every name ``path`` uses."""
+        with self.lock:
+            return self.db.execute(
+                "SELECT r.name, r.lines FROM refs r JOIN files f ON f.id = r.file_id WHERE f.path = ?"
+                " ORDER BY r.name",
+                (path,),
             ).fetchall()
 
     def file_paths(self) -> dict[int, str]:

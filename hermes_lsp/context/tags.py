@@ -20,7 +20,7 @@ _HEADER_ENDS = (":", "{", "=>", "->", " do", " then", "=")
 SHORT_BODY_LINES = 10
 """A definition this short is shown whole."""
 MAX_LINE_CHARS = 160
-MAX_MEMBERS = 24
+MAX_MEMBERS = 12
 
 
 @attrs.frozen
@@ -75,12 +75,18 @@ def summarize(lines: list[str], start: int, end: int, member_rows: list[int], co
         return "\n".join(out)
     taken = 0
     for line in body:
-        if taken >= 4:
+        if taken >= 3:
             break
         out.append(_clip(line))
         taken += bool(line.strip())
     out.append(f"{indent}...")
     return "\n".join(out)
+
+
+def last_row(node: tree_sitter.Node) -> int:
+    """The node's last row (0-based), not counting a trailing newline it swallowed (#include)."""
+    end = node.end_point
+    return end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row
 
 
 def _text(node: tree_sitter.Node) -> str:
@@ -95,7 +101,7 @@ def extract(language: str, tree: tree_sitter.Tree, text: str) -> FileTags:
     for _, captures in tree_sitter.QueryCursor(definition_query).matches(tree.root_node):
         if "import" in captures:
             node = captures["import"][0]
-            imports.append((node.start_point.row + 1, node.end_point.row + 1))
+            imports.append((node.start_point.row + 1, last_row(node) + 1))
             continue
         names = captures.get("name")
         if not names:
@@ -151,7 +157,7 @@ def _definitions(
             if kind == "function":
                 kind = "method"
         members: list[int] = []
-        raw.append((name, qualname, kind, node.start_point.row, node.end_point.row, members))
+        raw.append((name, qualname, kind, node.start_point.row, last_row(node), members))
         stack.append((node.end_byte, qualname, kind, members))
     return [
         Definition(

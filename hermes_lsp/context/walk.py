@@ -71,21 +71,37 @@ def _read_ignore(folder: str) -> pathspec.GitIgnoreSpec | None:
 def walk(root: str, exclude: Iterable[str] = ()) -> WalkResult:
     """The indexable files under ``root`` (by extension; :func:`scan_file` looks inside)."""
     result = WalkResult()
-    extra = _spec(exclude)
-    stack: list[tuple[str, pathspec.GitIgnoreSpec]] = [("", extra)] if extra else []
-    _walk(root, "", stack, result)
+    _walk(root, "", [], result, _spec(exclude))
     return result
 
 
-def _ignored(rel: str, is_dir: bool, specs: list[tuple[str, pathspec.GitIgnoreSpec]]) -> bool:
+def _ignored(
+    rel: str,
+    is_dir: bool,
+    specs: list[tuple[str, pathspec.GitIgnoreSpec]],
+    extra: pathspec.GitIgnoreSpec | None,
+) -> bool:
+    target = rel + "/" if is_dir else rel
+    if extra is not None and extra.match_file(target):
+        return True  # the user's own exclusions always win
+    # As in git, the deepest ignore file with an opinion decides: a nested ``!pattern``
+    # re-includes what a parent's pattern left out.
+    decision: bool | None = None
     for base, spec in specs:
         local = rel[len(base) + 1 :] if base else rel
-        if spec.match_file(local + "/" if is_dir else local):
-            return True
-    return False
+        verdict = spec.check_file(local + "/" if is_dir else local).include
+        if verdict is not None:
+            decision = verdict
+    return bool(decision)
 
 
-def _walk(root: str, rel_dir: str, specs: list[tuple[str, pathspec.GitIgnoreSpec]], out: WalkResult) -> None:
+def _walk(
+    root: str,
+    rel_dir: str,
+    specs: list[tuple[str, pathspec.GitIgnoreSpec]],
+    out: WalkResult,
+    extra: pathspec.GitIgnoreSpec | None,
+) -> None:
     folder = os.path.join(root, rel_dir) if rel_dir else root
     try:
         with os.scandir(folder) as it:
@@ -100,12 +116,12 @@ def _walk(root: str, rel_dir: str, specs: list[tuple[str, pathspec.GitIgnoreSpec
         rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
         try:
             if entry.is_dir(follow_symlinks=False):
-                if entry.name in ALWAYS_SKIPPED or _ignored(rel, True, specs):
+                if entry.name in ALWAYS_SKIPPED or _ignored(rel, True, specs, extra):
                     continue
-                _walk(root, rel, specs, out)
+                _walk(root, rel, specs, out, extra)
             elif entry.is_symlink() and entry.is_dir():
                 out.symlinked_dirs += 1  # never followed: loops and escapes from the root
-            elif entry.is_file() and language_for_path(entry.name) and not _ignored(rel, False, specs):
+            elif entry.is_file() and language_for_path(entry.name) and not _ignored(rel, False, specs, extra):
                 if not _MINIFIED_NAME.search(entry.name):
                     out.files.append(rel)
         except OSError:
@@ -178,3 +194,22 @@ def scan_batch(root: str, batch: list[tuple[str, str | None]], max_bytes: int) -
 def iter_batches(items: list[tuple[str, str | None]], size: int) -> Iterator[list[tuple[str, str | None]]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def is_ignored(root: str, rel: str, exclude: Iterable[str] = ()) -> bool:
+    """Whether the user's ignore rules exclude ``rel`` (a file path relative to ``root``).
+
+    The same rules as the walk: ``.gitignore`` and ``.hermesignore`` in every folder on
+    the way down, the settings' extra patterns, and the folders that are always skipped.
+    """
+    parts = rel.split("/")
+    extra = _spec(exclude)
+    specs: list[tuple[str, pathspec.GitIgnoreSpec]] = [("", extra)] if extra else []
+    for depth in range(len(parts)):
+        folder = "/".join(parts[:depth])
+        if depth and (parts[depth - 1] in ALWAYS_SKIPPED or _ignored(folder, True, specs)):
+            return True
+        own = _read_ignore(os.path.join(root, folder) if folder else root)
+        if own is not None:
+            specs.append((folder, own))
+    return _ignored(rel, False, specs)

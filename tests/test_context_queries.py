@@ -1,0 +1,74 @@
+"""Each language's tags query on a realistic snippet: a definition (with its owner) and a use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hermes_lsp.context.languages import LANGUAGES, language_for_path
+from hermes_lsp.context.walk import tag_bytes
+
+SNIPPETS = Path(__file__).parent / "data" / "context" / "snippets"
+
+# file -> (a definition: qualified name, kind, first line), a name the file uses, an import line
+CASES = {
+    "python.py": (("Invoice.to_json", "method", 12), "round_total", 1),
+    "javascript.js": (("Calendar.upcoming", "method", 8), "formatDate", 1),
+    "typescript.ts": (("Repository", "interface", 3), "validateName", 1),
+    "component.tsx": (("Button", "function", 7), "track", 1),
+    "main.go": (("Cache.Get", "method", 17), "Unlock", 3),
+    "lib.rs": (("Inventory.add", "method", 12), "log_change", 1),
+    "Account.java": (("Account.deposit", "method", 12), "record", 3),
+    "buffer.c": (("buffer_new", "function", 13), "grow", 1),
+    "shapes.cpp": (("geometry.Circle", "class", 6), "pow", 1),
+    "Orders.cs": (("Shop.OrderBook.Place", "method", 11), "Notify", 1),
+    "greeter.rb": (("Greetings.Greeter.greet", "method", 9), "format_greeting", 1),
+    "Mailer.php": (("Mailer.send", "method", 9), "deliver", 5),
+    "queue.lua": (("Queue.push", "method", 10), "insert", 1),
+    "deploy.sh": (("build_image", "function", 5), "build_image", 3),
+}
+
+
+def test_every_language_has_a_case() -> None:
+    covered = {language_for_path(name).name for name in CASES}  # type: ignore[union-attr]
+    assert covered == {spec.name for spec in LANGUAGES}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_tags_query(name: str) -> None:
+    (qualname, kind, line), used, import_line = CASES[name]
+    spec = language_for_path(name)
+    assert spec is not None
+    tags = tag_bytes(spec.name, (SNIPPETS / name).read_bytes())
+    found = {(d.qualname, d.kind, d.start_line) for d in tags.definitions}
+    assert (qualname, kind, line) in found, sorted(found)
+    assert used in tags.references, sorted(tags.references)
+    assert any(start <= import_line <= end for start, end in tags.imports), tags.imports
+
+
+def test_definition_spans_and_summaries() -> None:
+    tags = tag_bytes("python", (SNIPPETS / "python.py").read_bytes())
+    invoice = next(d for d in tags.definitions if d.qualname == "Invoice")
+    assert (invoice.start_line, invoice.end_line) == (6, 13)
+    assert invoice.summary.startswith("class Invoice:")
+    assert "def to_json(self) -> str:" in invoice.summary
+    # A definition's own name is not counted as a use of it.
+    assert "Invoice" not in tags.references
+
+
+def test_include_lines_do_not_spill_into_the_next_line() -> None:
+    tags = tag_bytes("c", (SNIPPETS / "buffer.c").read_bytes())
+    assert tags.imports == [(1, 1), (2, 2)]
+
+
+def test_long_function_summary_is_signature_and_start() -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(40))
+    source = f'def long_one(a, b):\n    """Does a lot."""\n{body}\n    return a\n'.encode()
+    (definition,) = tag_bytes("python", source).definitions
+    assert definition.end_line == 43
+    lines = definition.summary.split("\n")
+    assert lines[0] == "def long_one(a, b):"
+    assert '"""Does a lot."""' in lines[1]
+    assert lines[-1].strip() == "..."
+    assert len(lines) < 8
