@@ -108,6 +108,7 @@ class WorkspaceContext:
         self._build: concurrent.futures.Future[IndexReport | None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._scratch: Document | None = None
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -287,10 +288,14 @@ class WorkspaceContext:
         document = self.documents.get(uri)
         if document is not None and (document.text is text or document.text == text):
             return document
-        if document is not None and abs(len(document.text) - len(text)) < 256:
-            return document  # close enough for imports and scopes; the text itself is ``text``
+        # Not open, or the caller's text differs from ours: parse it (once per text).
+        scratch = self._scratch
+        if scratch is not None and scratch.uri == uri and (scratch.text is text or scratch.text == text):
+            return scratch
         path = self.relative(uri)
-        return Document(uri, path, text, language_for(path), 0)
+        language = document.language if document is not None else language_for(path)
+        self._scratch = Document(uri, path, text, language, 0)
+        return self._scratch
 
     def _windows_for(self, exclude: str) -> list[retrieve.Window]:
         out: list[retrieve.Window] = []
@@ -309,7 +314,7 @@ class WorkspaceContext:
 
     def request(self, uri: str, text: str, offset: int, budget: int) -> retrieve.Request:
         document = self._document_for(uri, text)
-        lines = document.lines() if document.text is text else text.split("\n")
+        lines = document.lines()
         offset = max(0, min(offset, len(text)))
         return retrieve.Request(
             path=document.path,
@@ -327,13 +332,10 @@ class WorkspaceContext:
         node = document.node_at(min(offset, len(document.text)))
         scopes = []
         while node is not None and node.parent is not None:
-            if node.type in SCOPE_TYPES:
-                start, end = node.start_point.row, node.end_point.row
-                if start < len(lines):
-                    header = tags.header_end(
-                        list(lines[start : min(end, start + 5) + 1]), 0, min(end - start, 5)
-                    )
-                    scopes.append((start + 1, start + header + 1))
+            if node.type in SCOPE_TYPES and node.start_point.row < len(lines):
+                start = node.start_point.row
+                head = list(lines[start : min(node.end_point.row, start + 5) + 1])
+                scopes.append((start + 1, start + tags.header_end(head, 0, len(head) - 1) + 1))
             node = node.parent
         return scopes[::-1]
 

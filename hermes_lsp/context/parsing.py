@@ -111,8 +111,11 @@ class Document:
     def node_at(self, offset: int) -> tree_sitter.Node | None:
         if self.tree is None:
             return None
-        byte = len(self.text[:offset].encode("utf-8", "surrogatepass"))
-        return self.tree.root_node.descendant_for_byte_range(byte, byte)
+        # The character before the cursor says where the cursor is (at the end of a block,
+        # the cursor's own position belongs to nothing but the root).
+        before = self.text[:offset].rstrip()
+        byte = len(before.encode("utf-8", "surrogatepass"))
+        return self.tree.root_node.descendant_for_byte_range(max(0, byte - 1), byte)
 
     def import_spans(self) -> list[tuple[int, int]]:
         """1-based inclusive line spans of the top-level import statements."""

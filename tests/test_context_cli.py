@@ -1,0 +1,70 @@
+"""``hermes-lsp index`` and ``hermes-lsp context``: their output, which other tools parse."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from hermes_lsp.cli import main
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HERMES_LSP_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "proj"
+    (root / "geo").mkdir(parents=True)
+    (root / "geo" / "shapes.py").write_text(
+        'class Circle:\n    """A circle."""\n\n'
+        "    def area(self) -> float:\n        return 3.14 * self.r**2\n"
+    )
+    (root / "app.py").write_text("from geo.shapes import Circle\n\nc = Circle()\nprint(c.area())\n")
+    return root
+
+
+def test_index_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["index", str(project), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["files"], report["indexed"], report["definitions"]) == (2, 2, 3)
+    assert main(["index", str(project), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["indexed"] == 0  # warm: nothing re-scanned
+
+
+def test_index_text_and_bad_root(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["index", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "definitions  3" in out and "files        2" in out
+    assert main(["index", str(project / "missing")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_context_json_shape(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["context", f"{project / 'app.py'}:4:1", "--root", str(project), "--budget", "512", "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"pieces", "tokens", "elapsed_ms"}
+    assert result["pieces"], result
+    for piece in result["pieces"]:
+        assert set(piece) == {"kind", "path", "start_line", "end_line", "text", "tokens"}
+    circle = next(p for p in result["pieces"] if p["path"] == "geo/shapes.py")
+    assert (circle["kind"], circle["start_line"], circle["end_line"]) == ("definition", 1, 5)
+    assert result["tokens"] == sum(p["tokens"] for p in result["pieces"]) <= 512
+
+
+def test_context_stdin_buffer(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The unsaved buffer imports nothing and names nothing: no definitions come back.
+    monkeypatch.setattr("sys.stdin", io.StringIO("x = 1\n"))
+    code = main(["context", f"{project / 'app.py'}:1:1", "--root", str(project), "--stdin", "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["pieces"] == []
+
+
+def test_context_bad_location(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["context", "app.py:zero:1", "--root", str(project)])
+    assert "PATH:LINE:COL" in capsys.readouterr().err
+    assert main(["context", f"{project / 'nope.py'}:1:1", "--root", str(project)]) == 2
