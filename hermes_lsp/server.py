@@ -23,6 +23,7 @@ from pygls.protocol import LanguageServerProtocol
 
 from hermes_lsp import __version__
 from hermes_lsp.config import Settings, env_problems, merge_settings
+from hermes_lsp.context.engine import WorkspaceContext
 from hermes_lsp.context.types import ContextEngine, NullContext
 from hermes_lsp.features.completion import CompletionService, Cursor
 from hermes_lsp.model.client import ModelClient, ModelConfig, ModelError, ModelUnreachable
@@ -84,7 +85,13 @@ class HermesLanguageServer(LanguageServer):
         )
         self.settings = Settings()
         self.root: str | None = None
-        self.context_engine: ContextEngine = NullContext()
+        # The index reads the live settings when it starts (after initialize);
+        # ``index.enable: false`` there still leaves the open documents as context.
+        self.context_engine: ContextEngine = (
+            WorkspaceContext(lambda: self.settings.index, on_problem=self.report_once)
+            if self.settings.index.enable
+            else NullContext()
+        )
         self._model: ModelClient | None = None
         self._reported: set[str] = set()
         self._model_errors_shown: set[str] = set()

@@ -86,13 +86,14 @@ class WorkspaceContext:
 
     def __init__(
         self,
-        settings: IndexSettings | None = None,
+        settings: IndexSettings | Callable[[], IndexSettings] | None = None,
         cache_dir: str | None = None,
         *,
         workers: int | None = None,
         on_problem: Callable[[str], None] | None = None,
     ) -> None:
-        self.settings = settings or IndexSettings()
+        # A callable reads the server's live settings (they change after initialize).
+        self._settings = settings or IndexSettings()
         self.cache_dir = cache_dir
         self.workers = workers
         self.on_problem = on_problem
@@ -110,13 +111,17 @@ class WorkspaceContext:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._scratch: Document | None = None
 
+    @property
+    def settings(self) -> IndexSettings:
+        return self._settings() if callable(self._settings) else self._settings
+
     # -- life cycle ------------------------------------------------------------------------
 
     async def start(self, root: str | None, progress: ProgressCallback) -> None:
         """Start indexing ``root`` in the background and return at once."""
         self._loop = asyncio.get_running_loop()
         if root is None or not self.settings.enable:
-            return
+            return  # open documents only: snippets and their own definitions
         self.root = os.path.abspath(root)
         self._build = self._writer.submit(self._open_and_refresh, progress)
 
