@@ -204,12 +204,12 @@ def is_ignored(root: str, rel: str, exclude: Iterable[str] = ()) -> bool:
     """
     parts = rel.split("/")
     extra = _spec(exclude)
-    specs: list[tuple[str, pathspec.GitIgnoreSpec]] = [("", extra)] if extra else []
+    specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []
     for depth in range(len(parts)):
         folder = "/".join(parts[:depth])
-        if depth and (parts[depth - 1] in ALWAYS_SKIPPED or _ignored(folder, True, specs)):
+        if depth and (parts[depth - 1] in ALWAYS_SKIPPED or _ignored(folder, True, specs, extra)):
             return True
         own = _read_ignore(os.path.join(root, folder) if folder else root)
         if own is not None:
             specs.append((folder, own))
-    return _ignored(rel, False, specs)
+    return _ignored(rel, False, specs, extra)
