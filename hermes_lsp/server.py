@@ -258,8 +258,12 @@ def _language_of(path: str) -> str:
 
 def create_server() -> HermesLanguageServer:
     """Build the server and register every feature."""
+    # Imported here: feature modules import this one for the server type.
+    from hermes_lsp.features import actions
+
     server = HermesLanguageServer()
     _register_core(server)
+    actions.register(server)
     return server
 
 

@@ -1,0 +1,423 @@
+"""Edit tool calls -> a checked ``WorkspaceEdit``.
+
+The model edits by naming things (a definition, a unique piece of text), never by line
+number. Each call is applied to an in-memory copy of the file, so several calls compose
+and a failed call changes nothing; the error goes back to the model. Before anything is
+offered to the editor, every changed file is re-parsed with tree-sitter: an edit that adds
+syntax errors is not offered. The result is one ``TextDocumentEdit`` per file, carrying the
+document version it was computed against, so the editor refuses it if the file has moved
+on since.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import tree_sitter
+from lsprotocol import types
+
+from hermes_lsp.context import languages, tags, walk
+from hermes_lsp.model.tools import ToolCall
+from hermes_lsp.text import position_at
+
+
+class EditError(Exception):
+    """An edit that cannot be applied; the message is written for the model (and the user)."""
+
+
+@attrs.define
+class FileState:
+    """A file touched by the edits: what it was, and what it is becoming."""
+
+    rel: str
+    uri: str
+    original: str
+    version: int | None
+    """Version of the open document the edit is computed against (None: read from disk)."""
+    text: str
+    created: bool = False
+
+
+# (text, version) of an open document by URI, or None when it is not open.
+DocumentReader = Callable[[str], tuple[str, int] | None]
+
+
+def path_uri(path: str) -> str:
+    return Path(path).as_uri()
+
+
+class EditSet:
+    """Edits in progress across the workspace."""
+
+    def __init__(self, root: str, open_document: DocumentReader) -> None:
+        self.root = os.path.realpath(root)
+        self._open_document = open_document
+        self.files: dict[str, FileState] = {}
+
+    # -- paths ---------------------------------------------------------------------------
+
+    def resolve(self, path: str) -> str:
+        """A workspace-relative path, or EditError if it leaves the workspace or is ignored."""
+        if not isinstance(path, str) or not path.strip():
+            raise EditError("path must be a non-empty string relative to the workspace root")
+        candidate = path if os.path.isabs(path) else os.path.join(self.root, path)
+        real = os.path.realpath(candidate)
+        if real != self.root and not real.startswith(self.root + os.sep):
+            raise EditError(f"{path} is outside the workspace; only files inside it can be edited")
+        rel = os.path.relpath(real, self.root).replace(os.sep, "/")
+        if rel.split("/")[0] == ".git" or walk.is_ignored(self.root, rel):
+            raise EditError(f"{rel} is excluded by the workspace's ignore rules and cannot be edited")
+        return rel
+
+    def state(self, path: str, *, create: bool = False) -> FileState:
+        rel = self.resolve(path)
+        if rel in self.files:
+            return self.files[rel]
+        absolute = os.path.join(self.root, rel)
+        uri = path_uri(absolute)
+        opened = self._open_document(uri)
+        if opened is not None:
+            text, version = opened
+            state = FileState(rel, uri, text, version, text)
+        elif os.path.isfile(absolute):
+            try:
+                with open(absolute, encoding="utf-8") as fh:
+                    text = fh.read()
+            except UnicodeDecodeError as exc:
+                raise EditError(f"{rel} is not UTF-8 text; it cannot be edited safely") from exc
+            except OSError as exc:
+                raise EditError(f"{rel} cannot be read ({exc.strerror})") from exc
+            state = FileState(rel, uri, text, None, text)
+        elif create:
+            state = FileState(rel, uri, "", None, "", created=True)
+        else:
+            raise EditError(f"{rel} does not exist; use create_file for a new file")
+        self.files[rel] = state
+        return state
+
+    # -- tools ---------------------------------------------------------------------------
+
+    def apply(self, call: ToolCall) -> str:
+        """Apply one edit tool call to the in-memory files; returns a note for the model."""
+        handler = _HANDLERS.get(call.name)
+        if handler is None:
+            raise EditError(f"unknown edit tool {call.name!r}")
+        try:
+            inspect.signature(handler).bind(self, **call.arguments)
+        except TypeError as exc:
+            raise EditError(f"bad arguments for {call.name}: {exc}") from exc
+        wrong = [k for k, v in call.arguments.items() if not isinstance(v, str)]
+        if wrong:
+            raise EditError(f"bad arguments for {call.name}: {', '.join(wrong)} must be strings")
+        return handler(self, **call.arguments)
+
+    def replace_symbol(self, path: str, symbol: str, code: str) -> str:
+        state = self.state(path)
+        start, end = _definition_span(state, symbol, with_decorators=True)
+        indent = _indent_of(state.text, start)
+        new = _reindent(code.strip("\n"), indent) + "\n"
+        state.text = state.text[:start] + new + state.text[end:]
+        return f"replaced {symbol} in {state.rel}"
+
+    def search_replace(self, path: str, search: str, replace: str) -> str:
+        state = self.state(path)
+        if not search:
+            raise EditError("search must not be empty")
+        start, end, fit = _find_unique(state.text, search, state.rel)
+        state.text = state.text[:start] + fit(replace) + state.text[end:]
+        return f"edited {state.rel}"
+
+    def insert_code(self, path: str, anchor: str, where: str, code: str) -> str:
+        state = self.state(path)
+        if where not in ("before", "after"):
+            raise EditError("where must be 'before' or 'after'")
+        start, end = _definition_span(state, anchor, with_decorators=True)
+        indent = _indent_of(state.text, start)
+        block = _reindent(code.strip("\n"), indent)
+        if where == "before":
+            state.text = state.text[:start] + block + "\n\n" + state.text[start:]
+        else:
+            tail = "" if state.text[end - 1 : end] == "\n" else "\n"
+            state.text = state.text[:end] + tail + "\n" + block + "\n" + state.text[end:]
+        return f"inserted code {where} {anchor} in {state.rel}"
+
+    def create_file(self, path: str, content: str) -> str:
+        rel = self.resolve(path)
+        if rel in self.files or os.path.exists(os.path.join(self.root, rel)):
+            raise EditError(f"{rel} already exists; edit it with search_replace or replace_symbol")
+        state = self.state(path, create=True)
+        state.text = content if content.endswith("\n") or not content else content + "\n"
+        return f"created {rel}"
+
+    # -- checks and output ---------------------------------------------------------------
+
+    def changed(self) -> list[FileState]:
+        return [f for f in self.files.values() if f.text != f.original or f.created]
+
+    def syntax_problems(self) -> list[str]:
+        """Syntax errors the edits introduced, one sentence per file."""
+        problems = []
+        for state in self.changed():
+            spec = languages.language_for_path(state.rel)
+            if spec is None:
+                continue
+            before = _error_count(spec.name, state.original) if not state.created else 0
+            error = _first_error(spec.name, state.text)
+            if error is not None and _error_count(spec.name, state.text) > before:
+                line, snippet = error
+                problems.append(f"{state.rel} would have a syntax error at line {line}: {snippet!r}")
+        return problems
+
+    def stale(self) -> list[str]:
+        """Files that changed in the editor since the edits were computed."""
+        moved = []
+        for state in self.files.values():
+            opened = self._open_document(state.uri)
+            if state.version is not None and (opened is None or opened[1] != state.version):
+                moved.append(state.rel)
+            elif state.version is None and opened is not None and opened[0] != state.original:
+                moved.append(state.rel)
+        return moved
+
+    def workspace_edit(self, encoding: str, label: str, annotate: bool) -> types.WorkspaceEdit:
+        """One minimal edit per changed file, versioned, optionally annotated for preview."""
+        annotation_id = "hermes" if annotate else None
+        changes: list[Any] = []
+        for state in sorted(self.changed(), key=lambda s: s.rel):
+            identifier = types.OptionalVersionedTextDocumentIdentifier(uri=state.uri, version=state.version)
+            if state.created:
+                changes.append(types.CreateFile(uri=state.uri, annotation_id=annotation_id))
+                edit = _text_edit(
+                    "", state.text, types.Range(types.Position(0, 0), types.Position(0, 0)), annotation_id
+                )
+            else:
+                edit = _minimal_edit(state.original, state.text, encoding, annotation_id)
+            changes.append(types.TextDocumentEdit(text_document=identifier, edits=[edit]))
+        annotations = (
+            {"hermes": types.ChangeAnnotation(label=label, needs_confirmation=False, description="Hermes")}
+            if annotate
+            else None
+        )
+        return types.WorkspaceEdit(document_changes=changes, change_annotations=annotations)
+
+
+def _text_edit(
+    old: str, new: str, range_: types.Range, annotation_id: str | None
+) -> types.TextEdit | types.AnnotatedTextEdit:
+    if annotation_id:
+        return types.AnnotatedTextEdit(range=range_, new_text=new, annotation_id=annotation_id)
+    return types.TextEdit(range=range_, new_text=new)
+
+
+def _minimal_edit(
+    old: str, new: str, encoding: str, annotation_id: str | None
+) -> types.TextEdit | types.AnnotatedTextEdit:
+    """The smallest single replacement that turns ``old`` into ``new``."""
+    prefix = 0
+    limit = min(len(old), len(new))
+    while prefix < limit and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]:
+        suffix += 1
+    # Never split a \r\n pair or a line in a way that leaves a lone \r.
+    if prefix and old[prefix - 1] == "\r":
+        prefix -= 1
+    start = types.Position(*position_at(old, prefix, encoding))
+    end = types.Position(*position_at(old, len(old) - suffix, encoding))
+    return _text_edit(old, new[prefix : len(new) - suffix], types.Range(start, end), annotation_id)
+
+
+# -- finding things ----------------------------------------------------------------------
+
+
+def _line_start(text: str, line: int) -> int:
+    """Offset of 1-based ``line``."""
+    offset = 0
+    for _ in range(line - 1):
+        offset = text.index("\n", offset) + 1
+    return offset
+
+
+def _line_end(text: str, line: int) -> int:
+    """Offset just past 1-based ``line`` (including its newline)."""
+    start = _line_start(text, line)
+    end = text.find("\n", start)
+    return len(text) if end == -1 else end + 1
+
+
+def definitions(rel: str, text: str) -> list[tags.Definition]:
+    """The definitions tree-sitter finds in ``text`` (empty for unknown languages)."""
+    spec = languages.language_for_path(rel)
+    if spec is None:
+        return []
+    tree = languages.parser(spec.name).parse(text.encode("utf-8"))
+    return tags.extract(spec.name, tree, text).definitions
+
+
+def _definition_span(state: FileState, symbol: str, *, with_decorators: bool) -> tuple[int, int]:
+    if not isinstance(symbol, str) or not symbol:
+        raise EditError("symbol must be a definition name")
+    found = definitions(state.rel, state.text)
+    if not found and languages.language_for_path(state.rel) is None:
+        raise EditError(f"{state.rel} is not in a language with symbols; use search_replace")
+    exact = [d for d in found if d.qualname == symbol]
+    matches = exact or [d for d in found if d.name == symbol.rsplit(".", 1)[-1]]
+    if not matches:
+        known = ", ".join(sorted({d.qualname for d in found})[:30]) or "none"
+        raise EditError(f"no definition named {symbol} in {state.rel}; definitions there: {known}")
+    if len(matches) > 1:
+        where = ", ".join(f"{d.qualname} (line {d.start_line})" for d in matches)
+        raise EditError(f"{symbol} is ambiguous in {state.rel}: {where}; use the qualified name")
+    definition = matches[0]
+    first = definition.start_line
+    if with_decorators:
+        lines = state.text.split("\n")
+        while first > 1 and lines[first - 2].lstrip().startswith("@"):
+            first -= 1
+    return _line_start(state.text, first), _line_end(state.text, definition.end_line)
+
+
+def _indent_of(text: str, offset: int) -> str:
+    line_end = text.find("\n", offset)
+    line = text[offset : len(text) if line_end == -1 else line_end]
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _reindent(code: str, indent: str) -> str:
+    """Move ``code`` so that its first line starts at ``indent``, keeping relative indentation."""
+    lines = code.split("\n")
+    first = lines[0]
+    current = first[: len(first) - len(first.lstrip(" \t"))]
+    out = []
+    for line in lines:
+        if not line.strip():
+            out.append("")
+        elif line.startswith(current):
+            out.append(indent + line[len(current) :])
+        else:
+            out.append(indent + line.lstrip(" \t"))
+    return "\n".join(out)
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def _find_unique(text: str, search: str, rel: str) -> tuple[int, int, Callable[[str], str]]:
+    """(start, end, fit) for the one place ``search`` matches; ``fit`` adapts the replacement.
+
+    Tried in order: exact; ignoring differences in spacing (one line); line by line,
+    ignoring spacing and indentation (the replacement is then re-indented to match).
+    """
+    unchanged: Callable[[str], str] = lambda replace: replace  # noqa: E731
+    count = text.count(search)
+    if count == 1:
+        start = text.index(search)
+        return start, start + len(search), unchanged
+    if count > 1:
+        raise EditError(f"search text occurs {count} times in {rel}; include more surrounding lines")
+
+    spans = _whitespace_insensitive(text, search)
+    if len(spans) == 1:
+        return spans[0][0], spans[0][1], unchanged
+    if len(spans) > 1:
+        raise EditError(f"search text matches {len(spans)} places in {rel} (ignoring spacing)")
+
+    found = _indentation_insensitive(text, search)
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise EditError(f"search text matches {len(found)} places in {rel} (ignoring indentation)")
+    raise EditError(f"search text not found in {rel}; copy it exactly from the file (use read_file)")
+
+
+def _whitespace_insensitive(text: str, search: str) -> list[tuple[int, int]]:
+    """Places matching a one-line ``search`` with any run of spaces where it has one."""
+    if "\n" in search.strip():
+        return []  # several lines: the line-by-line match keeps their indentation right
+    words = [re.escape(w) for w in _SPACE.split(search.strip()) if w]
+    if not words:
+        return []
+    pattern = re.compile(r"[ \t]+".join(words))
+    return [(m.start(), m.end()) for m in pattern.finditer(text)]
+
+
+def _leading(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _indentation_insensitive(text: str, search: str) -> list[tuple[int, int, Callable[[str], str]]]:
+    searched = search.strip("\n").split("\n")
+    wanted = [_SPACE.sub(" ", line.strip()) for line in searched]
+    lines = text.split("\n")
+    normal = [_SPACE.sub(" ", line.strip()) for line in lines]
+    found = []
+    for index in range(len(lines) - len(wanted) + 1):
+        if normal[index : index + len(wanted)] == wanted:
+            start = sum(len(line) + 1 for line in lines[:index])
+            matched = lines[index : index + len(wanted)]
+            end = start + sum(len(line) + 1 for line in matched) - 1
+            found.append((start, end, _fit_indentation(searched, matched)))
+    return found
+
+
+def _fit_indentation(searched: list[str], matched: list[str]) -> Callable[[str], str]:
+    """Re-indent a replacement written against ``searched`` so that it fits ``matched``."""
+
+    def fit(replace: str) -> str:
+        out = []
+        rows = replace.strip("\n").split("\n")
+        for i, row in enumerate(rows):
+            if not row.strip():
+                out.append("")
+                continue
+            # Line i of the replacement takes the file's indentation of line i of the
+            # match (the last one for extra lines), plus what the model added to its own.
+            j = min(i, len(searched) - 1)
+            extra = len(_leading(row)) - len(_leading(searched[j]))
+            base = _leading(matched[j])
+            indent = base + " " * extra if extra >= 0 else base[: max(0, len(base) + extra)]
+            out.append(indent + row.lstrip(" \t"))
+        return "\n".join(out)
+
+    return fit
+
+
+# -- syntax ------------------------------------------------------------------------------
+
+
+def _errors(node: tree_sitter.Node) -> list[tree_sitter.Node]:
+    if not node.has_error:
+        return []
+    if node.is_error or node.is_missing:
+        return [node]
+    out: list[tree_sitter.Node] = []
+    for child in node.children:
+        out.extend(_errors(child))
+    return out
+
+
+def _error_count(language: str, text: str) -> int:
+    return len(_errors(languages.parser(language).parse(text.encode("utf-8")).root_node))
+
+
+def _first_error(language: str, text: str) -> tuple[int, str] | None:
+    found = _errors(languages.parser(language).parse(text.encode("utf-8")).root_node)
+    if not found:
+        return None
+    row = found[0].start_point.row
+    return row + 1, text.split("\n")[row].strip()[:120]
+
+
+_HANDLERS: dict[str, Callable[..., str]] = {
+    "replace_symbol": EditSet.replace_symbol,
+    "search_replace": EditSet.search_replace,
+    "insert_code": EditSet.insert_code,
+    "create_file": EditSet.create_file,
+}

@@ -1,0 +1,489 @@
+"""Code actions: fix, debug, refactor and explain, through Hermes 4 function calling.
+
+``textDocument/codeAction`` only lists what can be done (cheap, no model call). The model
+runs when the user picks an action: in ``codeAction/resolve``, or, for editors that cannot
+resolve edits, in the ``hermes.runAction`` command, whose result is applied with
+``workspace/applyEdit``. ``hermes.refactor`` (free-form instruction) and ``hermes.debug``
+(a pasted stack trace) are commands too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import attrs
+from lsprotocol import types
+
+from hermes_lsp.context import walk
+from hermes_lsp.edits import DocumentReader, EditSet, definitions
+from hermes_lsp.features.agent import AgentResult, run_agent
+from hermes_lsp.features.stacktrace import locate, parse_trace
+from hermes_lsp.model.client import ModelError
+from hermes_lsp.model.hermes import format_pieces
+from hermes_lsp.model.tools import EDIT_TOOLS, READ_TOOLS, system_prompt
+from hermes_lsp.progress import ProgressReporter
+from hermes_lsp.server import HermesLanguageServer, uri_to_path
+from hermes_lsp.text import offset_at
+
+log = logging.getLogger(__name__)
+
+COMMAND_RUN_ACTION = "hermes.runAction"
+COMMAND_REFACTOR = "hermes.refactor"
+COMMAND_DEBUG = "hermes.debug"
+COMMAND_EXPLAIN = "hermes.explain"
+
+
+@attrs.frozen
+class ActionSpec:
+    """One kind of action the server offers."""
+
+    id: str
+    title: str
+    kind: str
+    task: str
+    """What the model is asked to do with the target code."""
+    edits: bool = True
+    reasoning: bool = False
+    needs_selection: bool = False
+
+
+ACTIONS: dict[str, ActionSpec] = {
+    spec.id: spec
+    for spec in (
+        ActionSpec(
+            "fix",
+            "Hermes: fix",
+            "quickfix.hermes.fix",
+            "Fix the problem the diagnostic reports, with the smallest correct change.",
+        ),
+        ActionSpec(
+            "debug",
+            "Hermes: explain and fix this error",
+            "quickfix.hermes.debug",
+            "Find the cause of the error, explain it briefly, and fix it where it starts "
+            "(which may be in another file).",
+            reasoning=True,
+        ),
+        ActionSpec(
+            "extract_function",
+            "Hermes: extract function",
+            "refactor.extract.function",
+            "Extract the selected code into a new well-named function and call it from where "
+            "the code was. Keep behaviour identical.",
+            needs_selection=True,
+        ),
+        ActionSpec(
+            "simplify",
+            "Hermes: simplify",
+            "refactor.rewrite.hermes.simplify",
+            "Simplify the target code: same behaviour, clearer and shorter.",
+        ),
+        ActionSpec(
+            "add_types",
+            "Hermes: add type annotations",
+            "refactor.rewrite.hermes.types",
+            "Add precise type annotations to the target code without changing behaviour.",
+        ),
+        ActionSpec(
+            "add_docstring",
+            "Hermes: add docstring",
+            "refactor.rewrite.hermes.docstring",
+            "Add a concise docstring (or doc comment, in this language's convention) to the "
+            "target definition. Change nothing else.",
+        ),
+        ActionSpec(
+            "explain",
+            "Hermes: explain this code",
+            "source.hermes.explain",
+            "Explain what the target code does, briefly and concretely. Do not edit anything.",
+            edits=False,
+        ),
+    )
+}
+
+INSTRUCTIONS = """You are Hermes, a careful senior engineer working inside the user's editor.
+You change code only through the edit functions; the user previews your edits before
+they are applied. Make the smallest change that does the task, keep the file's style,
+and never touch code the task does not need."""
+
+
+@attrs.frozen
+class Target:
+    """The code an action works on."""
+
+    uri: str
+    rel: str
+    text: str
+    version: int | None
+    start_line: int
+    """1-based, inclusive."""
+    end_line: int
+    selection: str
+
+
+def _relative(ls: HermesLanguageServer, uri: str) -> str:
+    path = uri_to_path(uri)
+    root = os.path.realpath(ls.root) if ls.root else None
+    real = os.path.realpath(path)
+    return (
+        os.path.relpath(real, root).replace(os.sep, "/") if root and real.startswith(root + os.sep) else path
+    )
+
+
+def _target(ls: HermesLanguageServer, uri: str, range_: types.Range) -> Target | None:
+    try:
+        document = ls.workspace.get_text_document(uri)
+        text = document.source
+    except Exception:
+        return None
+    encoding = ls.position_encoding
+    start = offset_at(text, range_.start.line, range_.start.character, encoding).offset
+    end = offset_at(text, range_.end.line, range_.end.character, encoding).offset
+    rel = _relative(ls, uri)
+    first, last = range_.start.line + 1, range_.end.line + 1
+    if start == end:
+        # No selection: the innermost definition around the cursor.
+        around = [d for d in definitions(rel, text) if d.start_line <= first <= d.end_line]
+        if around:
+            inner = min(around, key=lambda d: d.end_line - d.start_line)
+            first, last = inner.start_line, inner.end_line
+    return Target(uri, rel, text, document.version, first, last, text[start:end])
+
+
+def offered_actions(
+    target: Target, diagnostics: list[types.Diagnostic], only: list[str] | None
+) -> list[tuple[ActionSpec, dict[str, Any], str]]:
+    """(spec, data, title) of each action that applies here; no model involved."""
+    base = {"uri": target.uri, "version": target.version, "start": target.start_line, "end": target.end_line}
+    offered: list[tuple[ActionSpec, dict[str, Any], str]] = []
+    for diagnostic in diagnostics[:5]:
+        message = diagnostic.message.split("\n")[0][:80]
+        data = {**base, "diagnostic": message, "start": diagnostic.range.start.line + 1}
+        offered.append((ACTIONS["fix"], {**data, "action": "fix"}, f"Hermes: fix “{message}”"))
+    if diagnostics:
+        message = diagnostics[0].message.split("\n")[0][:200]
+        offered.append(
+            (ACTIONS["debug"], {**base, "action": "debug", "diagnostic": message}, ACTIONS["debug"].title)
+        )
+    for spec in ACTIONS.values():
+        if spec.id in ("fix", "debug") or (spec.needs_selection and not target.selection.strip()):
+            continue
+        offered.append(
+            (spec, {**base, "action": spec.id, "selection": bool(target.selection.strip())}, spec.title)
+        )
+    if only:
+        offered = [o for o in offered if any(o[0].kind == k or o[0].kind.startswith(k + ".") for k in only)]
+    return offered
+
+
+def _numbered(text: str, start: int, end: int) -> str:
+    lines = text.split("\n")
+    return "\n".join(f"{n:>5}  {lines[n - 1]}" for n in range(max(1, start), min(len(lines), end) + 1))
+
+
+def build_task_message(
+    ls: HermesLanguageServer, data: dict[str, Any], spec: ActionSpec, target: Target
+) -> str:
+    """The user message: context, the file around the target, the target, the task."""
+    budget = ls.settings.actions.context_budget
+    purpose = "debug" if spec.id == "debug" else "refactor"
+    offset = offset_at(target.text, target.start_line - 1, 0).offset
+    pieces = ls.context_engine.context(target.uri, target.text, offset, budget, purpose) if budget else []
+    parts = []
+    if pieces:
+        parts.append("Related code from the repository:\n\n" + format_pieces(pieces))
+    lo, hi = max(1, target.start_line - 40), target.end_line + 40
+    parts.append(
+        f"File {target.rel} (lines {lo}-{hi}, numbered for reading only):\n"
+        f"```\n{_numbered(target.text, lo, hi)}\n```"
+    )
+    what = "the selected code" if data.get("selection") else "the code"
+    parts.append(f"Target: {what} in {target.rel}, lines {target.start_line}-{target.end_line}.")
+    if data.get("diagnostic"):
+        parts.append(f"Diagnostic at line {data.get('start')}: {data['diagnostic']}")
+    instruction = data.get("instruction")
+    parts.append(f"Task: {instruction}" if instruction else f"Task: {spec.task}")
+    return "\n\n".join(parts)
+
+
+@attrs.frozen
+class Outcome:
+    """What an action produced, ready for the editor."""
+
+    edit: types.WorkspaceEdit | None
+    answer: str
+    error: str | None
+    result: AgentResult | None = None
+
+
+def _open_document(ls: HermesLanguageServer) -> DocumentReader:
+    def read(uri: str) -> tuple[str, int] | None:
+        document = ls.workspace.text_documents.get(uri)
+        if document is None:
+            return None
+        return document.source, document.version or 0
+
+    return read
+
+
+def _annotations_supported(ls: HermesLanguageServer) -> bool:
+    workspace = ls.client_capabilities.workspace
+    edit = workspace.workspace_edit if workspace else None
+    return bool(edit and edit.change_annotation_support is not None and edit.document_changes)
+
+
+async def perform(
+    ls: HermesLanguageServer,
+    spec: ActionSpec,
+    messages_user: str,
+    *,
+    reasoning: bool,
+    title: str,
+) -> Outcome:
+    """Run the model for one action and turn its edits into a checked WorkspaceEdit."""
+    root = ls.root or os.getcwd()
+    edits = EditSet(root, _open_document(ls))
+    tools = (EDIT_TOOLS + READ_TOOLS) if spec.edits else READ_TOOLS
+    messages = [
+        {"role": "system", "content": system_prompt(INSTRUCTIONS, tools, reasoning=reasoning)},
+        {"role": "user", "content": messages_user},
+    ]
+    progress = ProgressReporter(ls, title)
+    progress("Asking Hermes…", None)
+    ls.set_status("busy", title)
+    try:
+        result = await run_agent(
+            ls.model,
+            messages,
+            edits,
+            ls.context_engine,
+            ls.settings.actions,
+            reasoning=reasoning,
+            progress=lambda message: progress(message, None),
+        )
+    except ModelError as exc:
+        ls.report_model_error(exc)
+        return Outcome(None, "", str(exc))
+    finally:
+        progress.end()
+        ls.set_status("ready", "Hermes is ready")
+    if result.problems:
+        return Outcome(None, result.answer, "; ".join(result.problems), result)
+    stale = edits.stale()
+    if stale:
+        return Outcome(
+            None,
+            result.answer,
+            f"{', '.join(stale)} changed while Hermes was working; run the action again",
+            result,
+        )
+    if not spec.edits or not edits.changed():
+        return Outcome(None, result.answer, None, result)
+    edit = edits.workspace_edit(ls.position_encoding, title, _annotations_supported(ls))
+    return Outcome(edit, result.answer, None, result)
+
+
+def _report(ls: HermesLanguageServer, outcome: Outcome, spec: ActionSpec) -> None:
+    if outcome.error:
+        ls.show_message(
+            f"Hermes could not {spec.title.removeprefix('Hermes: ')}: {outcome.error}",
+            types.MessageType.Error,
+        )
+    elif spec.edits and outcome.edit is None:
+        ls.show_message(f"Hermes proposed no change. {outcome.answer}".strip(), types.MessageType.Info)
+    elif outcome.answer:
+        ls.show_message(outcome.answer[:2000], types.MessageType.Info)
+
+
+async def run_action_data(ls: HermesLanguageServer, data: dict[str, Any]) -> Outcome | None:
+    spec = ACTIONS.get(str(data.get("action")))
+    if spec is None or "uri" not in data:
+        ls.show_message("hermes-lsp: this code action is no longer valid", types.MessageType.Warning)
+        return None
+    document = ls.workspace.text_documents.get(data["uri"])
+    if document is None:
+        ls.show_message("hermes-lsp: open the file before running this action", types.MessageType.Warning)
+        return None
+    if data.get("version") is not None and document.version != data["version"]:
+        outcome = Outcome(None, "", "the file changed since the action was offered; run it again")
+        _report(ls, outcome, spec)
+        return outcome
+    start, end = int(data.get("start", 1)), int(data.get("end", 1))
+    target = Target(
+        data["uri"], _relative(ls, data["uri"]), document.source, document.version, start, max(start, end), ""
+    )
+    reasoning = spec.reasoning and ls.settings.actions.reasoning
+    outcome = await perform(
+        ls, spec, build_task_message(ls, data, spec, target), reasoning=reasoning, title=spec.title
+    )
+    _report(ls, outcome, spec)
+    return outcome
+
+
+def register(server: HermesLanguageServer) -> None:
+    """Add code actions and commands to the server."""
+    kinds = [
+        types.CodeActionKind.QuickFix,
+        types.CodeActionKind.Refactor,
+        types.CodeActionKind.RefactorExtract,
+        types.CodeActionKind.RefactorRewrite,
+        types.CodeActionKind.Source,
+    ]
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=kinds, resolve_provider=True),
+    )
+    def code_action(
+        ls: HermesLanguageServer, params: types.CodeActionParams
+    ) -> list[types.CodeAction] | None:
+        target = _target(ls, params.text_document.uri, params.range)
+        if target is None:
+            return None
+        offered = offered_actions(
+            target, list(params.context.diagnostics), list(params.context.only or []) or None
+        )
+        resolve = _can_resolve_edits(ls)
+        actions = []
+        for spec, data, title in offered:
+            action = types.CodeAction(title=title, kind=spec.kind, data=data)
+            if spec.id == "fix":
+                action.diagnostics = [
+                    d for d in params.context.diagnostics if d.message.startswith(data["diagnostic"])
+                ]
+            if not resolve or not spec.edits:
+                action.command = types.Command(title=title, command=COMMAND_RUN_ACTION, arguments=[data])
+                action.data = None
+            actions.append(action)
+        return actions
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    async def resolve_code_action(ls: HermesLanguageServer, action: types.CodeAction) -> types.CodeAction:
+        data = action.data if isinstance(action.data, dict) else {}
+        outcome = await run_action_data(ls, data)
+        if outcome is not None and outcome.edit is not None:
+            action.edit = outcome.edit
+        return action
+
+    @server.command(COMMAND_RUN_ACTION)
+    async def run_action(ls: HermesLanguageServer, *args: Any) -> str | None:
+        data = _first_argument(args)
+        outcome = await run_action_data(ls, data)
+        return await _apply(ls, outcome)
+
+    @server.command(COMMAND_EXPLAIN)
+    async def explain(ls: HermesLanguageServer, *args: Any) -> str | None:
+        data = {**_first_argument(args), "action": "explain"}
+        outcome = await run_action_data(ls, data)
+        return outcome.answer if outcome else None
+
+    @server.command(COMMAND_REFACTOR)
+    async def refactor(ls: HermesLanguageServer, *args: Any) -> str | None:
+        data = _first_argument(args)
+        instruction = str(data.get("instruction") or "").strip()
+        if not instruction or "uri" not in data:
+            ls.show_message("hermes.refactor needs a file and an instruction", types.MessageType.Warning)
+            return None
+        range_ = ls_range(data.get("range"))
+        target = _target(ls, data["uri"], range_)
+        if target is None:
+            ls.show_message("hermes-lsp: open the file before refactoring it", types.MessageType.Warning)
+            return None
+        spec = attrs.evolve(ACTIONS["simplify"], id="refactor", title="Hermes: refactor", reasoning=True)
+        task = {
+            "instruction": instruction,
+            "selection": bool(target.selection.strip()),
+            "start": target.start_line,
+        }
+        reasoning = ls.settings.actions.reasoning
+        outcome = await perform(
+            ls, spec, build_task_message(ls, task, spec, target), reasoning=reasoning, title=spec.title
+        )
+        _report(ls, outcome, spec)
+        return await _apply(ls, outcome)
+
+    @server.command(COMMAND_DEBUG)
+    async def debug(ls: HermesLanguageServer, *args: Any) -> str | None:
+        data = _first_argument(args)
+        trace = str(data.get("trace") or "")
+        root = ls.root or os.getcwd()
+        frames = locate(parse_trace(trace), root, walk.walk(root).files)
+        if not frames:
+            ls.show_message(
+                "hermes.debug found no frame of that trace in this workspace; paste the whole trace",
+                types.MessageType.Warning,
+            )
+            return None
+        spec = ACTIONS["debug"]
+        message = debug_message(ls, trace, frames)
+        outcome = await perform(ls, spec, message, reasoning=ls.settings.actions.reasoning, title=spec.title)
+        _report(ls, outcome, spec)
+        return await _apply(ls, outcome)
+
+
+def ls_range(value: Any) -> types.Range:
+    try:
+        start, end = value["start"], value["end"]
+        return types.Range(
+            types.Position(int(start["line"]), int(start["character"])),
+            types.Position(int(end["line"]), int(end["character"])),
+        )
+    except (KeyError, TypeError, ValueError):
+        return types.Range(types.Position(0, 0), types.Position(0, 0))
+
+
+def debug_message(ls: HermesLanguageServer, trace: str, frames: list[Any]) -> str:
+    """The debug prompt: the trace, then the code of each workspace frame, innermost last."""
+    root = ls.root or os.getcwd()
+    reader = EditSet(root, _open_document(ls))
+    parts = [f"A program failed with this trace:\n```\n{trace.strip()[:6000]}\n```"]
+    for frame in frames[-6:]:
+        try:
+            text = reader.state(frame.rel).text
+        except Exception:
+            continue
+        around = [d for d in definitions(frame.rel, text) if d.start_line <= frame.line <= d.end_line]
+        if around:
+            inner = min(around, key=lambda d: d.end_line - d.start_line)
+            lo, hi = inner.start_line, min(inner.end_line, inner.start_line + 80)
+        else:
+            lo, hi = max(1, frame.line - 12), frame.line + 12
+        parts.append(
+            f"Frame {frame.rel}:{frame.line} ({frame.function or 'top level'}), "
+            f"lines {lo}-{hi}:\n```\n{_numbered(text, lo, hi)}\n```"
+        )
+    parts.append(f"Task: {ACTIONS['debug'].task}")
+    return "\n\n".join(parts)
+
+
+def _first_argument(args: tuple[Any, ...]) -> dict[str, Any]:
+    # pygls passes the command's arguments list; editors send one object.
+    flat = args[0] if len(args) == 1 and isinstance(args[0], list) else list(args)
+    first = flat[0] if flat else {}
+    if hasattr(first, "__dict__") and not isinstance(first, dict):
+        first = vars(first)
+    return first if isinstance(first, dict) else {}
+
+
+def _can_resolve_edits(ls: HermesLanguageServer) -> bool:
+    text_document = ls.client_capabilities.text_document
+    code_action = text_document.code_action if text_document else None
+    support = code_action.resolve_support if code_action else None
+    return bool(support and "edit" in support.properties)
+
+
+async def _apply(ls: HermesLanguageServer, outcome: Outcome | None) -> str | None:
+    if outcome is None:
+        return None
+    if outcome.edit is not None:
+        result = await ls.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=outcome.edit, label="Hermes")
+        )
+        if not result.applied:
+            ls.show_message(
+                f"The editor did not apply Hermes' edit: {result.failure_reason or 'no reason given'}",
+                types.MessageType.Warning,
+            )
+    return outcome.answer or None

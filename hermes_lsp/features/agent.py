@@ -1,0 +1,224 @@
+"""The bounded tool loop behind every code action.
+
+Each turn the model may read (symbols, references, file ranges) or edit (through
+:class:`~hermes_lsp.edits.EditSet`, in memory); results go back as ``<tool_response>``.
+The loop ends when the model answers without calling a tool, or after ``max_steps``
+turns. Edits that break the syntax are shown to the model once for repair; if they are
+still broken, nothing is offered.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import aclosing
+from typing import Any
+
+import attrs
+
+from hermes_lsp.config import ActionSettings
+from hermes_lsp.context.types import ContextEngine
+from hermes_lsp.edits import EditError, EditSet, definitions
+from hermes_lsp.model.client import ModelClient
+from hermes_lsp.model.tools import (
+    EDIT_TOOL_NAMES,
+    READ_TOOL_NAMES,
+    ParsedReply,
+    ToolCall,
+    parse_reply,
+    tool_response,
+)
+
+# Progress callback: a short message for the editor's progress UI.
+Progress = Callable[[str], None]
+
+MAX_READ_LINES = 200
+
+
+@attrs.frozen
+class AgentResult:
+    answer: str
+    """The model's final words: what it changed and why (or its explanation)."""
+    steps: int
+    problems: list[str]
+    """Why the edits cannot be offered; empty when they can."""
+    requests: int
+    bytes_sent: int
+
+
+class ReadTools:
+    """Read-only tools, answered from the index and the files (with pending edits applied)."""
+
+    def __init__(self, engine: ContextEngine, edits: EditSet) -> None:
+        self.engine = engine
+        self.edits = edits
+
+    def call(self, call: ToolCall) -> Any:
+        args = call.arguments
+        try:
+            if call.name == "read_file":
+                return self.read_file(str(args["path"]), int(args["start_line"]), int(args["end_line"]))
+            if call.name == "list_symbols":
+                return self.list_symbols(str(args["path"]))
+            if call.name == "read_symbol":
+                return self.read_symbol(str(args["name"]), args.get("path"))
+            if call.name == "find_references":
+                return self.find_references(str(args["name"]))
+        except (KeyError, ValueError, TypeError) as exc:
+            return {"error": f"bad arguments for {call.name}: {exc}"}
+        except EditError as exc:
+            return {"error": str(exc)}
+        return {"error": f"unknown tool {call.name}"}
+
+    def _text(self, path: str) -> tuple[str, str]:
+        state = self.edits.state(path)
+        return state.rel, state.text
+
+    def read_file(self, path: str, start: int, end: int) -> Any:
+        rel, text = self._text(path)
+        lines = text.split("\n")
+        start = max(1, start)
+        end = min(len(lines), end, start + MAX_READ_LINES - 1)
+        numbered = "\n".join(f"{n:>5}  {lines[n - 1]}" for n in range(start, end + 1))
+        return {"path": rel, "lines": f"{start}-{end} of {len(lines)}", "text": numbered}
+
+    def list_symbols(self, path: str) -> Any:
+        rel, text = self._text(path)
+        found = definitions(rel, text)
+        return [{"name": d.qualname, "kind": d.kind, "lines": f"{d.start_line}-{d.end_line}"} for d in found]
+
+    def read_symbol(self, name: str, path: Any = None) -> Any:
+        candidates: list[tuple[str, str]] = []
+        if path:
+            candidates.append(self._text(str(path)))
+        else:
+            for symbol in self.engine.find_symbols(name)[:5]:
+                try:
+                    candidates.append(self._text(symbol.path))
+                except EditError:
+                    continue
+        for rel, text in candidates:
+            for d in definitions(rel, text):
+                if d.qualname == name or d.name == name:
+                    body = "\n".join(text.split("\n")[d.start_line - 1 : d.end_line][:MAX_READ_LINES])
+                    return {"path": rel, "lines": f"{d.start_line}-{d.end_line}", "text": body}
+        return {"error": f"no definition named {name} found" + (f" in {path}" if path else "")}
+
+    def find_references(self, name: str) -> Any:
+        pieces = self.engine.find_references(name)[:30]
+        if not pieces:
+            return {"error": f"no references to {name} found in the index"}
+        return [{"path": p.path, "line": p.start_line, "text": p.text.strip()[:160]} for p in pieces]
+
+
+def _throttled(progress: Progress, interval: float = 0.25) -> Callable[[str], None]:
+    last = [0.0]
+
+    def report(message: str) -> None:
+        now = time.monotonic()
+        if now - last[0] >= interval:
+            last[0] = now
+            progress(message)
+
+    return report
+
+
+def _last_thought(raw: str) -> str | None:
+    start = raw.rfind("<think>")
+    if start == -1 or "</think>" in raw[start:]:
+        return None
+    lines = [ln.strip() for ln in raw[start + 7 :].split("\n") if ln.strip()]
+    return lines[-1][:100] if lines else None
+
+
+async def run_agent(
+    model: ModelClient,
+    messages: list[dict[str, Any]],
+    edits: EditSet,
+    engine: ContextEngine,
+    settings: ActionSettings,
+    *,
+    reasoning: bool,
+    progress: Progress,
+) -> AgentResult:
+    """Run the tool loop until the model answers; the edits stay in ``edits``."""
+    reader = ReadTools(engine, edits)
+    stream_progress = _throttled(progress)
+    extra = {"chat_template_kwargs": {"thinking": True}} if reasoning else None
+    repaired = False
+    bytes_sent = 0
+    last_error = ""
+    for step in range(1, settings.max_steps + 1):
+        bytes_sent += sum(len(str(m["content"]).encode()) for m in messages)
+        raw = ""
+        stream = model.stream_chat(
+            messages, max_tokens=settings.max_tokens, temperature=settings.temperature, extra_body=extra
+        )
+        async with aclosing(stream) as deltas:
+            async for delta in deltas:
+                raw += delta
+                thought = _last_thought(raw)
+                if thought:
+                    stream_progress(f"Thinking: {thought}")
+        reply = parse_reply(raw)
+        responses = _run_tools(reply, reader, edits, progress)
+        # Keep the history lean: earlier reasoning is not needed to continue.
+        messages.append({"role": "assistant", "content": _without_thinking(raw, reply)})
+        if responses:
+            last_error = next((r for r in reply.errors), last_error)
+            messages.append({"role": "user", "content": "\n".join(responses)})
+            continue
+        progress("Checking the edits")
+        problems = edits.syntax_problems()
+        if problems and not repaired:
+            repaired = True
+            messages.append(
+                {
+                    "role": "user",
+                    "content": "Your edits would break the syntax: "
+                    + "; ".join(problems)
+                    + ". The files now hold your edits; fix them with the edit tools, then answer.",
+                }
+            )
+            continue
+        if problems:
+            problems = [f"the edit would break the syntax ({p})" for p in problems]
+        return AgentResult(reply.text, step, problems, step, bytes_sent)
+    reason = f"the model did not finish within {settings.max_steps} steps"
+    if last_error:
+        reason += f" (last problem: {last_error})"
+    return AgentResult("", settings.max_steps, [reason], settings.max_steps, bytes_sent)
+
+
+def _without_thinking(raw: str, reply: ParsedReply) -> str:
+    start = raw.find("<think>")
+    end = raw.rfind("</think>")
+    if start != -1 and end != -1:
+        return (raw[:start] + raw[end + len("</think>") :]).strip()
+    return raw.strip()
+
+
+def _run_tools(reply: ParsedReply, reader: ReadTools, edits: EditSet, progress: Progress) -> list[str]:
+    responses = [tool_response("error", error) for error in reply.errors]
+    for call in reply.calls:
+        if call.name in READ_TOOL_NAMES:
+            progress(f"Reading: {call.name} {_short(call.arguments)}")
+            content: Any = reader.call(call)
+        elif call.name in EDIT_TOOL_NAMES:
+            progress(f"Editing: {call.name} {_short(call.arguments)}")
+            try:
+                content = {"ok": edits.apply(call)}
+            except EditError as exc:
+                content = {"error": str(exc)}
+        else:
+            known = ", ".join(sorted(READ_TOOL_NAMES | EDIT_TOOL_NAMES))
+            content = {"error": f"there is no tool named {call.name!r}; the tools are: {known}"}
+        responses.append(tool_response(call.name, content))
+    return responses
+
+
+def _short(arguments: dict[str, Any]) -> str:
+    for key in ("path", "name", "symbol", "anchor"):
+        if isinstance(arguments.get(key), str):
+            return arguments[key][:60]
+    return ""
