@@ -17,7 +17,7 @@ pytestmark = pytest.mark.editor
 EMACS_HINT = "run ./install.sh --test (it installs emacs-nox and elpa-eglot)"
 
 
-def run_emacs(path: Path, endpoint: str, action: str = "") -> dict[str, Any]:
+def run_emacs(path: Path, endpoint: str, action: str = "", status: str = "ready") -> dict[str, Any]:
     result = path.parent / "emacs.json"
     argv = [
         tool("emacs", EMACS_HINT),
@@ -34,6 +34,7 @@ def run_emacs(path: Path, endpoint: str, action: str = "") -> dict[str, Any]:
         "HERMES_E2E_SERVER": str(HERMES_LSP),
         "HERMES_E2E_ENDPOINT": endpoint,
         "HERMES_E2E_ACTION": action,
+        "HERMES_E2E_STATUS": status,
     }
     return run_scenario(argv, result, env, cwd=path.parent)
 
@@ -64,7 +65,7 @@ def test_an_unreachable_model_server_shows_in_the_mode_line(tmp_path: Path):
     source = tmp_path / "add.py"
     source.write_text("x = 1\n", encoding="utf-8")
 
-    seen = run_emacs(source, closed_port_url())
+    seen = run_emacs(source, closed_port_url(), status="unreachable")
 
     assert "error" not in seen, seen
     assert seen["status"]["state"] == "unreachable"

@@ -114,7 +114,7 @@ def test_unreachable_model_shows_in_statusline_and_checkhealth(tmp_path: Path, s
         sock.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
 
-    seen = run_nvim("health", source, scripted, HERMES_E2E_ENDPOINT=closed)
+    seen = run_nvim("health", source, scripted, HERMES_E2E_ENDPOINT=closed, HERMES_E2E_STATUS="unreachable")
 
     assert seen["status"]["state"] == "unreachable"
     assert seen["statusline"] == "Hermes ✗ model unreachable"

@@ -6,7 +6,8 @@
 ;;   emacs -q --batch -l editors/emacs/hermes-lsp.el -l editors/emacs/tests/e2e.el
 ;; Environment: HERMES_E2E_FILE (the file to visit), HERMES_E2E_RESULT (JSON written at the
 ;; end), HERMES_E2E_SERVER (hermes-lsp executable), HERMES_E2E_ENDPOINT (model server URL),
-;; HERMES_E2E_ACTION (kind of the code action to apply; empty: only attach and list).
+;; HERMES_E2E_ACTION (kind of the code action to apply; empty: only attach),
+;; HERMES_E2E_STATUS (the hermes/status state to wait for before going on).
 ;; Every wait is bounded; errors are recorded in the JSON instead of hanging.
 
 ;;; Code:
@@ -59,7 +60,10 @@
       (let ((server (e2e-wait "eglot to connect" 20 #'eglot-current-server)))
         (e2e-put 'server-name (plist-get (eglot--server-info server) :name))
         (e2e-put 'managed (and eglot--managed-mode t))
-        (e2e-wait "a hermes/status notification" 10 (lambda () hermes-lsp-status))
+        ;; The first notifications may come from indexing; wait for the state the test expects.
+        (ignore-errors
+          (e2e-wait "the expected hermes/status" 15
+                    (lambda () (equal (car hermes-lsp-status) (getenv "HERMES_E2E_STATUS")))))
         (e2e-put 'status (list (cons 'state (car hermes-lsp-status))
                                (cons 'message (cdr hermes-lsp-status))))
         (e2e-put 'mode-line (substring-no-properties (hermes-lsp-mode-line)))

@@ -204,7 +204,8 @@ async function main() {
     await page.waitForFunction(
       () => {
         const item = document.querySelector(".statusbar-item[id$='hermes.status']");
-        return item && /Hermes/.test(item.textContent ?? "") && !/loading|spin/.test(item.innerHTML);
+        // The first states may come from indexing; wait until the model server answered.
+        return item && /is ready/.test(item.getAttribute("aria-label") ?? "");
       },
       null,
       { timeout: 60000 },
