@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import re
 import threading
 from importlib import resources
 
@@ -137,23 +138,25 @@ def tags_query(name: str) -> tree_sitter.Query:
 
 
 @functools.cache
-def split_queries(name: str) -> tuple[tree_sitter.Query, tree_sitter.Query]:
-    """(definitions and imports, references) as two queries.
+def scan_query(name: str) -> tree_sitter.Query:
+    """The tags query rewritten for one ``captures()`` pass over the tree.
 
-    References are most of the captures and need no grouping, so they run through the
-    much cheaper ``captures()``; definitions need ``matches()`` to pair a name with its node.
+    ``matches()`` would pair each name with its definition but builds a dictionary per
+    match, and references are most matches; one ``captures()`` walk costs half as much.
+    Definition names are renamed ``@definition_name`` so that they can be told from
+    references; :func:`hermes_lsp.context.tags.extract` pairs them with their nodes.
     """
     full = tags_query(name)
     source = query_source(name).encode("utf-8")
-    definitions, references = [], []
+    patterns = []
     for index in range(full.pattern_count):
-        pattern = source[full.start_byte_for_pattern(index) : full.end_byte_for_pattern(index)]
-        (references if b"@reference." in pattern else definitions).append(pattern.decode("utf-8"))
-    language = grammar(name)
-    return (
-        tree_sitter.Query(language, "\n".join(definitions)),
-        tree_sitter.Query(language, "\n".join(references) or "(ERROR) @_none"),
-    )
+        pattern = source[full.start_byte_for_pattern(index) : full.end_byte_for_pattern(index)].decode(
+            "utf-8"
+        )
+        if "@definition." in pattern:
+            pattern = re.sub(r"@name\b", "@definition_name", pattern)
+        patterns.append(pattern)
+    return tree_sitter.Query(grammar(name), "\n".join(patterns))
 
 
 # Parsers carry per-parse state: one per language per thread.

@@ -21,13 +21,24 @@ from hermes_lsp.text import offset_at
 log = logging.getLogger(__name__)
 
 
-def _point(text: str, offset: int) -> tuple[int, tuple[int, int]]:
-    """(byte offset, (row, byte column)) of a code-point offset."""
-    line_start = text.rfind("\n", 0, offset) + 1
-    row = text.count("\n", 0, line_start)
-    column = len(text[line_start:offset].encode("utf-8", "surrogatepass"))
-    prefix_bytes = len(text[:line_start].encode("utf-8", "surrogatepass")) + column
-    return prefix_bytes, (row, column)
+def _skip_lines(text: str, start: int, count: int) -> int:
+    """Offset of the line ``count`` lines below the line starting at ``start`` (clamped)."""
+    for _ in range(count):
+        newline = text.find("\n", start)
+        if newline == -1:
+            return len(text)
+        start = newline + 1
+    return start
+
+
+def _locate(text: str, line_start: int, character: int, encoding: str) -> int:
+    end = text.find("\n", line_start)
+    line = text[line_start:] if end == -1 else text[line_start:end]
+    return line_start + offset_at(line, 0, character, encoding).offset
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 class Document:
@@ -81,19 +92,28 @@ class Document:
             if not isinstance(change, types.TextDocumentContentChangePartial):
                 self.text, tree = change.text, None  # the whole document: nothing to reuse
                 continue
-            start = offset_at(self.text, change.range.start.line, change.range.start.character, encoding)
-            end = offset_at(self.text, change.range.end.line, change.range.end.character, encoding)
-            s, e = start.offset, max(start.offset, end.offset)
+            # Lines come from the client, so rows need no counting; only the two line
+            # starts are searched for (the end from the start: usually the same line).
+            text, rng = self.text, change.range
+            start_line = _skip_lines(text, 0, rng.start.line)
+            end_line = _skip_lines(text, start_line, max(0, rng.end.line - rng.start.line))
+            s = _locate(text, start_line, rng.start.character, encoding)
+            e = max(s, _locate(text, end_line, rng.end.character, encoding))
             if tree is not None:
-                start_byte, start_point = _point(self.text, s)
-                old_end_byte, old_end_point = _point(self.text, e)
+                start_row = text.count("\n", 0, start_line)
+                end_row = start_row + text.count("\n", start_line, end_line)
+                line_bytes = _utf8_len(text[:start_line])
+                start_point = (start_row, _utf8_len(text[start_line:s]))
+                start_byte = line_bytes + start_point[1]
+                old_end_point = (end_row, _utf8_len(text[end_line:e]))
+                old_end_byte = start_byte + _utf8_len(text[s:e])
                 new_bytes = change.text.encode("utf-8", "surrogatepass")
                 newlines = change.text.count("\n")
                 if newlines:
                     tail = change.text[change.text.rfind("\n") + 1 :]
-                    new_end_point = (start_point[0] + newlines, len(tail.encode("utf-8", "surrogatepass")))
+                    new_end_point = (start_row + newlines, _utf8_len(tail))
                 else:
-                    new_end_point = (start_point[0], start_point[1] + len(new_bytes))
+                    new_end_point = (start_row, start_point[1] + len(new_bytes))
                 tree.edit(
                     start_byte,
                     old_end_byte,

@@ -9,10 +9,12 @@ so everything it returns pickles cheaply.
 
 from __future__ import annotations
 
+import bisect
+
 import attrs
 import tree_sitter
 
-from hermes_lsp.context.languages import split_queries
+from hermes_lsp.context.languages import scan_query
 
 # Kinds whose members are named ``Owner.member``.
 CONTAINERS = frozenset({"class", "interface", "module", "impl", "enum"})
@@ -93,35 +95,46 @@ def _text(node: tree_sitter.Node) -> str:
     return (node.text or b"").decode("utf-8", "replace")
 
 
+# When one node is captured as two kinds, the more specific wins (a const holding an arrow
+# function is a function).
+_WEAK_KINDS = ("constant", "variable")
+
+
 def extract(language: str, tree: tree_sitter.Tree, text: str) -> FileTags:
     """Run ``language``'s tags query over ``tree`` (parsed from ``text``)."""
-    definition_query, reference_query = split_queries(language)
+    captures = tree_sitter.QueryCursor(scan_query(language)).captures(tree.root_node)
+    imports = sorted({(n.start_point.row + 1, last_row(n) + 1) for n in captures.get("import", ())})
+    nodes: dict[tuple[int, int], tuple[str, tree_sitter.Node]] = {}
+    for capture, captured in captures.items():
+        if not capture.startswith("definition.") or capture == "definition_name":
+            continue
+        kind = capture[11:]
+        for node in captured:
+            key = (node.start_byte, node.end_byte)
+            if key not in nodes or nodes[key][0] in _WEAK_KINDS:
+                nodes[key] = (kind, node)
+    names = sorted({n.start_byte: n for n in captures.get("definition_name", ())}.items())
+    name_starts = [start for start, _ in names]
+    scopes = sorted(((n.start_byte, n) for n in captures.get("scope", ())), key=lambda item: item[0])
+    scope_starts = [start for start, _ in scopes]
     found: dict[int, tuple[str, tree_sitter.Node, tree_sitter.Node, str | None]] = {}
-    imports: list[tuple[int, int]] = []
-    for _, captures in tree_sitter.QueryCursor(definition_query).matches(tree.root_node):
-        if "import" in captures:
-            node = captures["import"][0]
-            imports.append((node.start_point.row + 1, last_row(node) + 1))
+    # Outer definitions first: a definition's name is the first unclaimed name inside it.
+    for (start, end), (kind, node) in sorted(nodes.items(), key=lambda item: (item[0][0], -item[0][1])):
+        index = bisect.bisect_left(name_starts, start)
+        while index < len(names) and (names[index][0] in found):
+            index += 1
+        if index == len(names) or names[index][1].end_byte > end:
             continue
-        names = captures.get("name")
-        if not names:
-            continue
-        name_node = names[0]
-        for capture, nodes in captures.items():
-            if capture.startswith("definition."):
-                scope = captures.get("scope")
-                previous = found.get(name_node.start_byte)
-                # The first pattern wins, unless a later one also names the owner (Go receivers).
-                if previous is None or (scope and previous[3] is None):
-                    found[name_node.start_byte] = (
-                        capture[11:],
-                        nodes[0],
-                        name_node,
-                        _text(scope[0]) if scope else None,
-                    )
+        name_node = names[index][1]
+        scope = None
+        at = bisect.bisect_left(scope_starts, start)
+        while at < len(scopes) and scopes[at][0] < name_node.start_byte:
+            if scopes[at][1].end_byte <= name_node.start_byte:
+                scope = scopes[at][1]
                 break
-    ref_nodes = tree_sitter.QueryCursor(reference_query).captures(tree.root_node).get("name", [])
-    refs = sorted((node.start_byte, _text(node), node.start_point.row + 1) for node in ref_nodes)
+            at += 1
+        found[name_node.start_byte] = (kind, node, name_node, _text(scope) if scope else None)
+    refs = sorted((n.start_byte, _text(n), n.start_point.row + 1) for n in captures.get("name", ()))
     lines = text.split("\n")
     definitions = _definitions(found, lines)
     references: dict[str, list[int]] = {}
@@ -131,7 +144,7 @@ def extract(language: str, tree: tree_sitter.Tree, text: str) -> FileTags:
         rows = references.setdefault(name, [])
         if not rows or rows[-1] != line:
             rows.append(line)
-    return FileTags(definitions, references, sorted(set(imports)))
+    return FileTags(definitions, references, imports)
 
 
 def _definitions(
