@@ -55,9 +55,13 @@ def path_uri(path: str) -> str:
 class EditSet:
     """Edits in progress across the workspace."""
 
-    def __init__(self, root: str, open_document: DocumentReader) -> None:
+    def __init__(
+        self, root: str, open_document: DocumentReader, baseline: dict[str, int] | None = None
+    ) -> None:
         self.root = os.path.realpath(root)
         self._open_document = open_document
+        self._baseline = baseline or {}
+        """Versions of the open documents when the action started: the model saw those."""
         self.files: dict[str, FileState] = {}
 
     # -- paths ---------------------------------------------------------------------------
@@ -84,7 +88,9 @@ class EditSet:
         opened = self._open_document(uri)
         if opened is not None:
             text, version = opened
-            state = FileState(rel, uri, text, version, text)
+            # Edits are computed on today's text but stamped with the version the model
+            # saw: if the user typed meanwhile, stale() notices and nothing is offered.
+            state = FileState(rel, uri, text, self._baseline.get(uri, version), text)
         elif os.path.isfile(absolute):
             try:
                 with open(absolute, encoding="utf-8") as fh:
@@ -140,11 +146,17 @@ class EditSet:
         start, end = _definition_span(state, anchor, with_decorators=True)
         indent = _indent_of(state.text, start)
         block = _reindent(code.strip("\n"), indent)
+        # Separate the new code the way the file separates the anchor from what precedes it.
+        before = state.text[:start].split("\n")[:-1]
+        blank = 0
+        while blank < len(before) and not before[-1 - blank].strip():
+            blank += 1
+        gap = "\n" * max(1, blank)
         if where == "before":
-            state.text = state.text[:start] + block + "\n\n" + state.text[start:]
+            state.text = state.text[:start] + block + "\n" + gap + state.text[start:]
         else:
             tail = "" if state.text[end - 1 : end] == "\n" else "\n"
-            state.text = state.text[:end] + tail + "\n" + block + "\n" + state.text[end:]
+            state.text = state.text[:end] + tail + gap + block + "\n" + state.text[end:]
         return f"inserted code {where} {anchor} in {state.rel}"
 
     def create_file(self, path: str, content: str) -> str:

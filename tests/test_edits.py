@@ -112,7 +112,7 @@ def test_insert_code_before_and_after_a_definition(workspace):
         )
     )
     text = edits.files["shapes.py"].text
-    assert "PI = 3.14159\n\ndef total(shapes):" in text
+    assert "PI = 3.14159\n\n\ndef total(shapes):" in text  # spaced like the file
     assert "self.r ** 2\n\n    def scale(self, k):\n        self.r *= k\n" in text
     assert edits.syntax_problems() == []
 

@@ -244,7 +244,8 @@ async def perform(
 ) -> Outcome:
     """Run the model for one action and turn its edits into a checked WorkspaceEdit."""
     root = ls.root or os.getcwd()
-    edits = EditSet(root, _open_document(ls))
+    baseline = {uri: doc.version or 0 for uri, doc in ls.workspace.text_documents.items()}
+    edits = EditSet(root, _open_document(ls), baseline)
     tools = (EDIT_TOOLS + READ_TOOLS) if spec.edits else READ_TOOLS
     messages = [
         {"role": "system", "content": system_prompt(INSTRUCTIONS, tools, reasoning=reasoning)},

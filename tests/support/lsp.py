@@ -13,10 +13,16 @@ SERVER_COMMAND = [sys.executable, "-m", "hermes_lsp", "--stdio"]
 
 
 def server_config(**env: str) -> ClientServerConfig:
-    """Start ``hermes-lsp --stdio`` as a subprocess, as an editor would."""
+    """Start ``hermes-lsp --stdio`` as a subprocess, as an editor would.
+
+    The environment is read when the server starts (not now), so that session fixtures
+    such as the temporary index cache apply.
+    """
     import os
 
-    return ClientServerConfig(server_command=SERVER_COMMAND, server_env={**os.environ, **env})
+    return ClientServerConfig(
+        server_command=SERVER_COMMAND, server_env={**os.environ, **env} if env else None
+    )
 
 
 def capabilities(encodings: tuple[str, ...] = ("utf-16",)) -> types.ClientCapabilities:
@@ -105,3 +111,22 @@ async def until(predicate: Any, timeout: float = 5.0) -> bool:
             return True
         await asyncio.sleep(0.01)
     return bool(predicate())
+
+
+def read_code_actions_correctly(client: LanguageClient) -> None:
+    """Teach the test client to tell a CodeAction that carries a command from a Command.
+
+    lsprotocol's converter takes any object with a ``command`` key for a ``Command``;
+    editors look at the key's type (a string for a Command, an object in a CodeAction).
+    """
+    converter = client.protocol._converter
+
+    def structure(obj: Any, _: type) -> types.Command | types.CodeAction:
+        if isinstance(obj.get("command"), str):
+            return converter.structure(obj, types.Command)
+        return converter.structure(obj, types.CodeAction)
+
+    converter.register_structure_hook(types.Command | types.CodeAction, structure)
+    from typing import Union
+
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], structure)  # noqa: UP007

@@ -1,0 +1,455 @@
+"""Code actions end to end: a real LSP client, hermes-lsp over stdio, and a scripted model
+that answers in the Hermes format (``<tool_call>`` blocks, then a plain-text answer)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from hermes_lsp.scripted_server import Reply, ScriptedServer
+from tests.support.lsp import (
+    initialize,
+    insert,
+    open_document,
+    read_code_actions_correctly,
+    server_config,
+    until,
+)
+
+GEOMETRY = '''"""Geometry helpers."""
+import math
+
+
+def area(r):
+    return math.pi * r ** 2
+
+
+def describe(r):
+    value = area(r)
+    text = "area " + str(value)
+    return text
+'''
+
+REPORT = """from geometry import area
+
+
+def report(radii):
+    total = 0
+    for r in radii:
+        total += area(r)
+    return totl
+"""
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("actions-ws")
+    (root / "geometry.py").write_text(GEOMETRY)
+    (root / "report.py").write_text(REPORT)
+    (root / ".gitignore").write_text("private/\n")
+    return root
+
+
+applied: list[types.WorkspaceEdit] = []
+
+
+@pytest_lsp.fixture(scope="module", config=server_config())
+async def client(lsp_client: LanguageClient, scripted_session: ScriptedServer, workspace: Path):
+    read_code_actions_correctly(lsp_client)
+
+    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        applied.append(params.edit)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    options = {"endpoint": scripted_session.url, "actions": {"maxSteps": 4}}
+    await initialize(lsp_client, options, workspace.as_uri())
+    for name in ("geometry.py", "report.py"):
+        open_document(lsp_client, (workspace / name).as_uri(), (workspace / name).read_text())
+    yield
+    await lsp_client.shutdown_session()
+
+
+def call(tool: str, /, **arguments: str) -> str:
+    return f"<tool_call>\n{json.dumps({'name': tool, 'arguments': arguments})}\n</tool_call>"
+
+
+def turns(*texts: str) -> list[Reply]:
+    """One scripted reply per model turn, in order."""
+    return [Reply(text=t, times=1, chunk_size=40) for t in texts]
+
+
+def at(line: int, character: int = 0) -> types.Position:
+    return types.Position(line, character)
+
+
+async def actions(
+    client: LanguageClient, uri: str, start: types.Position, end: types.Position, diagnostics=()
+) -> list[types.CodeAction]:
+    result = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(start, end),
+            context=types.CodeActionContext(diagnostics=list(diagnostics)),
+        )
+    )
+    return list(result or [])
+
+
+def apply_text_edits(text: str, edits) -> str:
+    """Apply LSP edits (ASCII documents here, so UTF-16 units are characters)."""
+    lines = text.split("\n")
+
+    def offset(p: types.Position) -> int:
+        return sum(len(line) + 1 for line in lines[: p.line]) + p.character
+
+    for edit in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
+        text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
+    return text
+
+
+def edited_text(workspace: Path, edit: types.WorkspaceEdit, name: str) -> str:
+    (document_edit,) = [c for c in edit.document_changes if c.text_document.uri.endswith("/" + name)]
+    return apply_text_edits((workspace / name).read_text(), document_edit.edits)
+
+
+def pick(found: list[types.CodeAction], kind: str) -> types.CodeAction:
+    return next(a for a in found if a.kind == kind)
+
+
+async def test_listing_actions_costs_no_model_call(client, scripted, workspace):
+    uri = (workspace / "report.py").as_uri()
+    diagnostic = types.Diagnostic(range=types.Range(at(7, 11), at(7, 15)), message="undefined name 'totl'")
+    found = await actions(client, uri, at(4, 4), at(6, 24), [diagnostic])
+    kinds = {a.kind for a in found}
+    assert {
+        "quickfix.hermes.fix",
+        "quickfix.hermes.debug",
+        "refactor.extract.function",
+        "refactor.rewrite.hermes.simplify",
+        "refactor.rewrite.hermes.types",
+        "refactor.rewrite.hermes.docstring",
+        "source.hermes.explain",
+    } <= kinds
+    fix = pick(found, "quickfix.hermes.fix")
+    assert fix.title == "Hermes: fix “undefined name 'totl'”" and fix.edit is None
+    assert fix.diagnostics[0].message == "undefined name 'totl'"
+    assert scripted.model_requests() == []
+    # Without a selection there is nothing to extract.
+    assert "refactor.extract.function" not in {a.kind for a in await actions(client, uri, at(5, 0), at(5, 0))}
+
+
+async def test_fix_resolves_to_a_versioned_edit(client, scripted, workspace):
+    uri = (workspace / "report.py").as_uri()
+    diagnostic = types.Diagnostic(range=types.Range(at(7, 11), at(7, 15)), message="undefined name 'totl'")
+    fix = pick(await actions(client, uri, at(7, 11), at(7, 15), [diagnostic]), "quickfix.hermes.fix")
+    scripted.script(
+        *turns(
+            call("search_replace", path="report.py", search="return totl", replace="return total"),
+            "Fixed typo.",
+        )
+    )
+    resolved = await client.code_action_resolve_async(fix)
+    (document_edit,) = resolved.edit.document_changes
+    assert document_edit.text_document.version == 1  # computed against what the editor has
+    assert edited_text(workspace, resolved.edit, "report.py") == REPORT.replace("return totl", "return total")
+    first = scripted.model_requests()[0]
+    system = first.body["messages"][0]["content"]
+    assert "<tools>" in system and "<think>" not in system  # quick action: no reasoning
+    assert "undefined name 'totl'" in first.prompt and "report.py" in first.prompt
+    assert "Fixed typo." in "".join(m.message for m in client.messages)
+
+
+@pytest.mark.parametrize(
+    ("kind", "script", "expected"),
+    [
+        (
+            "refactor.rewrite.hermes.simplify",
+            [
+                call(
+                    "replace_symbol",
+                    path="geometry.py",
+                    symbol="describe",
+                    code='def describe(r):\n    return f"area {area(r)}"\n',
+                ),
+                "Simplified.",
+            ],
+            GEOMETRY.replace(
+                '    value = area(r)\n    text = "area " + str(value)\n    return text\n',
+                '    return f"area {area(r)}"\n',
+            ),
+        ),
+        (
+            "refactor.rewrite.hermes.types",
+            [
+                call(
+                    "replace_symbol",
+                    path="geometry.py",
+                    symbol="describe",
+                    code=GEOMETRY[GEOMETRY.index("def describe") :].replace("(r):", "(r: float) -> str:"),
+                ),
+                "Annotated.",
+            ],
+            GEOMETRY.replace("def describe(r):", "def describe(r: float) -> str:"),
+        ),
+        (
+            "refactor.rewrite.hermes.docstring",
+            [
+                call(
+                    "search_replace",
+                    path="geometry.py",
+                    search="def describe(r):\n",
+                    replace='def describe(r):\n    """Say how large a circle of radius r is."""\n',
+                ),
+                "Documented.",
+            ],
+            GEOMETRY.replace(
+                "def describe(r):\n", 'def describe(r):\n    """Say how large a circle of radius r is."""\n'
+            ),
+        ),
+        (
+            "refactor.extract.function",
+            [
+                call(
+                    "search_replace",
+                    path="geometry.py",
+                    search='    text = "area " + str(value)\n',
+                    replace="    text = label(value)\n",
+                ),
+                call(
+                    "insert_code",
+                    path="geometry.py",
+                    anchor="describe",
+                    where="before",
+                    code='def label(value):\n    return "area " + str(value)\n',
+                ),
+                "Extracted label().",
+            ],
+            GEOMETRY.replace(
+                "def describe(r):", 'def label(value):\n    return "area " + str(value)\n\n\ndef describe(r):'
+            ).replace('text = "area " + str(value)', "text = label(value)"),
+        ),
+    ],
+)
+async def test_each_refactor_produces_its_edit(client, scripted, workspace, kind, script, expected):
+    uri = (workspace / "geometry.py").as_uri()
+    action = pick(await actions(client, uri, at(9, 4), at(11, 15)), kind)
+    tool_turns = [t for t in script if t.startswith("<tool_call>")]
+    scripted.script(*turns("\n".join(tool_turns), script[-1]))
+    resolved = await client.code_action_resolve_async(action)
+    assert resolved.edit is not None, [m.message for m in client.messages]
+    assert edited_text(workspace, resolved.edit, "geometry.py") == expected
+
+
+async def test_explain_shows_an_answer_and_edits_nothing(client, scripted, workspace):
+    uri = (workspace / "geometry.py").as_uri()
+    explain = pick(await actions(client, uri, at(4, 0), at(4, 0)), "source.hermes.explain")
+    assert explain.command is not None and explain.command.command == "hermes.runAction"
+    scripted.script(*turns("It returns the area of a circle of radius r."))
+    client.messages.clear()
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=explain.command.command, arguments=explain.command.arguments)
+    )
+    assert result == "It returns the area of a circle of radius r."
+    assert any("area of a circle" in m.message for m in client.messages)
+    tools_offered = scripted.model_requests()[0].body["messages"][0]["content"]
+    assert "search_replace" not in tools_offered  # explaining gets read-only tools
+
+
+async def test_model_reads_before_it_edits(client, scripted, workspace):
+    uri = (workspace / "report.py").as_uri()
+    action = pick(await actions(client, uri, at(3, 0), at(3, 0)), "refactor.rewrite.hermes.types")
+    scripted.script(
+        *turns(
+            call("read_symbol", name="area"),
+            call(
+                "search_replace",
+                path="report.py",
+                search="def report(radii):",
+                replace="def report(radii: list[float]) -> float:",
+            ),
+            "Annotated report().",
+        )
+    )
+    resolved = await client.code_action_resolve_async(action)
+    assert "def report(radii: list[float]) -> float:" in edited_text(workspace, resolved.edit, "report.py")
+    second = scripted.model_requests()[1].prompt
+    assert "<tool_response>" in second and "return math.pi * r ** 2" in second
+
+
+async def test_stack_trace_across_two_files_gives_a_two_file_edit(client, scripted, workspace):
+    trace = f"""Traceback (most recent call last):
+  File "/srv/app/report.py", line 7, in report
+    total += area(r)
+  File "{workspace}/geometry.py", line 6, in area
+    return math.pi * r ** 2
+TypeError: unsupported operand type(s) for ** or pow(): 'str' and 'int'
+"""
+    applied.clear()
+    scripted.script(
+        *turns(
+            call(
+                "search_replace",
+                path="geometry.py",
+                search="    return math.pi * r ** 2",
+                replace="    return math.pi * float(r) ** 2",
+            )
+            + call("search_replace", path="report.py", search="total = 0\n", replace="total = 0.0\n"),
+            "area() now accepts numeric strings; report() sums floats.",
+        )
+    )
+    answer = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="hermes.debug", arguments=[{"trace": trace}])
+    )
+    assert answer.startswith("area() now accepts")
+    (edit,) = applied
+    assert {c.text_document.uri.rsplit("/", 1)[1] for c in edit.document_changes} == {
+        "geometry.py",
+        "report.py",
+    }
+    assert "float(r) ** 2" in edited_text(workspace, edit, "geometry.py")
+    assert "total = 0.0" in edited_text(workspace, edit, "report.py")
+    prompt = scripted.model_requests()[0].prompt
+    # Both frames were found in the workspace (one by its path tail) and their code shown.
+    assert "Frame report.py:7" in prompt and "Frame geometry.py:6" in prompt
+    assert "<think>" in scripted.model_requests()[0].body["messages"][0]["content"]  # debug reasons
+
+
+async def resolve_expecting_refusal(client, workspace, script: list[str]) -> str:
+    uri = (workspace / "geometry.py").as_uri()
+    action = pick(await actions(client, uri, at(9, 4), at(11, 15)), "refactor.rewrite.hermes.simplify")
+    client.messages.clear()
+    resolved = await client.code_action_resolve_async(action)
+    assert resolved.edit is None
+    return "\n".join(m.message for m in client.messages)
+
+
+@pytest.mark.parametrize(
+    ("script", "model_was_told", "user_sees"),
+    [
+        (
+            ['<tool_call>{"name": "search_replace", "arguments": {"path": "geometry.py",}</tool_call>'] * 4,
+            "could not be read: invalid JSON",
+            "did not finish within 4 steps",
+        ),
+        (
+            [call("delete_everything", path="geometry.py"), "Done."],
+            "there is no tool named 'delete_everything'",
+            "proposed no change",
+        ),
+        (
+            [call("search_replace", path="geometry.py", search="radius", replace="r"), "Gave up."],
+            "search text not found",
+            "proposed no change",
+        ),
+        (
+            [call("search_replace", path="geometry.py", search="value", replace="v"), "Gave up."],
+            "occurs 2 times",
+            "proposed no change",
+        ),
+        (
+            [call("create_file", path="../escape.py", content="x = 1"), "Gave up."],
+            "outside the workspace",
+            "proposed no change",
+        ),
+        (
+            [call("create_file", path="private/notes.py", content="x = 1"), "Gave up."],
+            "ignore rules",
+            "proposed no change",
+        ),
+        (
+            [
+                call(
+                    "search_replace", path="geometry.py", search="def describe(r):", replace="def describe(r:"
+                ),
+                "Done.",
+                "Still done.",
+            ],
+            "would break the syntax",
+            "would break the syntax",
+        ),
+    ],
+)
+async def test_bad_model_output_gives_a_clear_message_and_no_edit(
+    client, scripted, workspace, script, model_was_told, user_sees
+):
+    scripted.script(*turns(*script))
+    shown = await resolve_expecting_refusal(client, workspace, script)
+    assert user_sees in shown
+    assert any(model_was_told in r.prompt for r in scripted.model_requests()[1:])
+
+
+async def test_document_edited_while_the_model_thinks_gets_no_edit(client, scripted, workspace):
+    uri = (workspace / "geometry.py").as_uri()
+    action = pick(await actions(client, uri, at(9, 4), at(11, 15)), "refactor.rewrite.hermes.simplify")
+    scripted.script(
+        Reply(
+            text=call("replace_symbol", path="geometry.py", symbol="area", code="def area(r):\n    return 0"),
+            first_delay=0.8,
+            times=1,
+        ),
+        Reply(text="Done.", times=1),
+    )
+    client.messages.clear()
+    pending = asyncio.ensure_future(client.code_action_resolve_async(action))
+    assert await until(lambda: len(scripted.model_requests()) == 1)
+    insert(client, uri, 2, 0, 0, "# edited meanwhile\n")
+    resolved = await pending
+    assert resolved.edit is None
+    assert any("changed while Hermes was working" in m.message for m in client.messages)
+
+
+@pytest_lsp.fixture(scope="module", config=server_config())
+async def plain_client(lsp_client: LanguageClient, scripted_session: ScriptedServer, workspace: Path):
+    """An editor without codeAction/resolve support: actions carry a command instead."""
+    edits: list[types.WorkspaceEdit] = []
+    read_code_actions_correctly(lsp_client)
+
+    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        edits.append(params.edit)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(
+                workspace=types.WorkspaceClientCapabilities(apply_edit=True),
+            ),
+            initialization_options={"endpoint": scripted_session.url},
+            root_uri=workspace.as_uri(),
+        )
+    )
+    lsp_client.applied_edits = edits  # type: ignore[attr-defined]
+    open_document(lsp_client, (workspace / "geometry.py").as_uri(), GEOMETRY)
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_client_without_resolve_gets_a_command_and_an_applied_edit(plain_client, scripted, workspace):
+    uri = (workspace / "geometry.py").as_uri()
+    action = pick(await actions(plain_client, uri, at(9, 4), at(11, 15)), "refactor.rewrite.hermes.types")
+    assert action.edit is None and action.command.command == "hermes.runAction"
+    scripted.script(
+        *turns(
+            call(
+                "search_replace",
+                path="geometry.py",
+                search="def describe(r):",
+                replace="def describe(r: float):",
+            ),
+            "Ok.",
+        )
+    )
+    await plain_client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments)
+    )
+    (edit,) = plain_client.applied_edits
+    (change,) = edit.document_changes
+    assert change.edits[0].new_text in (": float", "r: float")
+    assert edit.change_annotations is None  # this client did not announce annotation support
