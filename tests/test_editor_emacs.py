@@ -3,13 +3,14 @@ over stdio and the scripted model server."""
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hermes_lsp.scripted_server import ScriptedServer
+from hermes_lsp.scripted_server import Reply, ScriptedServer
 from tests.support.editors import EDITORS, HERMES_LSP, run_scenario, tool
 
 pytestmark = pytest.mark.editor
@@ -70,3 +71,47 @@ def test_an_unreachable_model_server_shows_in_the_mode_line(tmp_path: Path):
     assert "error" not in seen, seen
     assert seen["status"]["state"] == "unreachable"
     assert seen["mode-line"] == " Hermes:unreachable"
+
+
+GEOMETRY = "import math\n\n\ndef area(r):\n    return math.pi * r ** 2\n"
+DOCSTRING = '    """The area of a circle of radius r."""\n'
+
+
+def tool_call(name: str, **arguments: str) -> str:
+    return f"<tool_call>\n{json.dumps({'name': name, 'arguments': arguments})}\n</tool_call>"
+
+
+def test_eglot_lists_a_code_action_and_applies_its_edit(tmp_path: Path, scripted: ScriptedServer):
+    source = tmp_path / "geometry.py"
+    source.write_text(GEOMETRY, encoding="utf-8")
+    scripted.script(
+        Reply(
+            text=tool_call(
+                "search_replace",
+                path="geometry.py",
+                search="def area(r):\n",
+                replace="def area(r):\n" + DOCSTRING,
+            ),
+            times=1,
+            path="/chat/completions",
+        ),
+        Reply(text="Added a docstring to area.", times=1, path="/chat/completions"),
+        default=Reply(text=""),
+    )
+
+    seen = run_emacs(source, scripted.url, action="refactor.rewrite.hermes.docstring")
+
+    assert "error" not in seen, seen
+    listed = {action["kind"]: action for action in seen["listed"]}
+    assert listed["refactor.rewrite.hermes.docstring"]["title"] == "Hermes: add docstring"
+    # Eglot 1.9 cannot resolve edits: the action carries a command, and the server applies
+    # the model's edit with workspace/applyEdit once it is run.
+    assert listed["refactor.rewrite.hermes.docstring"]["command"] == "hermes.runAction"
+    assert seen["chosen"] == "Hermes: add docstring"
+    # Eglot asks before applying a server-initiated edit, naming the file (the test says yes).
+    [question] = seen["prompts"]
+    assert "Server wants to edit" in question and str(source) in question
+    assert seen["text"] == GEOMETRY.replace("def area(r):\n", "def area(r):\n" + DOCSTRING)
+    assert seen["modified"] is True
+    assert source.read_text(encoding="utf-8") == GEOMETRY  # the user saves, not the server
+    assert len(scripted.model_requests()) == 2

@@ -4,6 +4,7 @@ insert mode, autocommands, debounce timers and keymaps run as they do for a user
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 from typing import Any
@@ -122,3 +123,76 @@ def test_unreachable_model_shows_in_statusline_and_checkhealth(tmp_path: Path, s
     assert "hermes-lsp" in report and "--version" not in report  # the version check passed
     assert "client 1 is running" in report
     assert "model server:" in report and "ERROR" in report
+
+
+GEOMETRY = "import math\n\n\ndef area(r):\n    return math.pi * r ** 2\n"
+DOCSTRING = '    """The area of a circle of radius r."""\n'
+
+
+def tool_call(name: str, **arguments: str) -> str:
+    return f"<tool_call>\n{json.dumps({'name': name, 'arguments': arguments})}\n</tool_call>"
+
+
+def model_turns(*texts: str) -> list[Reply]:
+    """One scripted reply per model turn, in order (a tool call, then the final answer)."""
+    return [Reply(text=text, times=1, chunk_size=40, path="/chat/completions") for text in texts]
+
+
+def workspace(tmp_path: Path) -> Path:
+    (tmp_path / ".git").mkdir()  # the project root Neovim finds
+    source = tmp_path / "geometry.py"
+    source.write_text(GEOMETRY, encoding="utf-8")
+    return source
+
+
+def test_code_action_is_listed_resolved_and_applied(tmp_path: Path, scripted: ScriptedServer):
+    source = workspace(tmp_path)
+    scripted.script(
+        *model_turns(
+            tool_call(
+                "search_replace",
+                path="geometry.py",
+                search="def area(r):\n",
+                replace="def area(r):\n" + DOCSTRING,
+            ),
+            "Added a docstring to area.",
+        ),
+        default=Reply(text=""),
+    )
+
+    seen = run_nvim(
+        "action", source, scripted, HERMES_E2E_ACTION="refactor.rewrite.hermes.docstring", HERMES_E2E_LINE="5"
+    )
+
+    listed = {action["kind"]: action for action in seen["listed"]}
+    assert listed["refactor.rewrite.hermes.docstring"]["title"] == "Hermes: add docstring"
+    # Listing is cheap: the model is asked only when an action is picked and resolved.
+    assert not listed["refactor.rewrite.hermes.docstring"]["has_edit"]
+    assert "\n".join(seen["lines"]) + "\n" == GEOMETRY.replace("def area(r):\n", "def area(r):\n" + DOCSTRING)
+    assert seen["modified"] is True  # applied to the buffer, for the user to save
+    assert source.read_text(encoding="utf-8") == GEOMETRY
+    assert len(scripted.model_requests()) == 2
+
+
+def test_refactor_command_edits_the_selected_lines(tmp_path: Path, scripted: ScriptedServer):
+    source = workspace(tmp_path)
+    scripted.script(
+        *model_turns(
+            tool_call(
+                "search_replace",
+                path="geometry.py",
+                search="    return math.pi * r ** 2",
+                replace="    return math.pi * r * r",
+            ),
+            "Replaced the power with a product.",
+        ),
+        default=Reply(text=""),
+    )
+
+    seen = run_nvim(
+        "refactor", source, scripted, HERMES_E2E_COMMAND="4,5HermesRefactor use r * r, not r ** 2"
+    )
+
+    assert seen["lines"][4] == "    return math.pi * r * r"
+    [first, _] = scripted.model_requests()
+    assert "use r * r, not r ** 2" in first.prompt

@@ -155,12 +155,13 @@ function scenarios.ghost()
   results.line_after_plain_tab = lines()[3]
 end
 
--- Code actions: list them for a range, then let Neovim resolve and apply the chosen one.
+-- Code actions: list them at the cursor (HERMES_E2E_LINE), then let Neovim resolve and
+-- apply the one of kind HERMES_E2E_ACTION, as `gra` does.
 function scenarios.action()
   setup()
   local client = vim.lsp.get_clients({ name = "hermes_lsp", bufnr = 0 })[1]
+  vim.api.nvim_win_set_cursor(0, { tonumber(env.HERMES_E2E_LINE or "1"), 0 })
   local params = vim.lsp.util.make_range_params(0, client.offset_encoding)
-  params.range = { start = { line = 0, character = 0 }, ["end"] = { line = #lines(), character = 0 } }
   params.context = { diagnostics = {} }
   local reply = client:request_sync("textDocument/codeAction", params, 10000, 0)
   results.listed = {}
@@ -169,8 +170,6 @@ function scenarios.action()
   end
   step("listed")
   local before = table.concat(lines(), "\n")
-  vim.api.nvim_win_set_cursor(0, { 1, 0 })
-  vim.cmd("normal! VG")
   vim.lsp.buf.code_action({
     apply = true,
     context = { only = { env.HERMES_E2E_ACTION }, diagnostics = {} },
@@ -184,6 +183,18 @@ function scenarios.action()
   results.lines = lines()
   results.modified = vim.bo.modified
   step("applied")
+end
+
+-- :HermesRefactor on a line range: the server's edit lands in the buffer.
+function scenarios.refactor()
+  setup()
+  local before = table.concat(lines(), "\n")
+  vim.cmd(env.HERMES_E2E_COMMAND)
+  wait_for("the refactor's edit", 20000, function()
+    return table.concat(lines(), "\n") ~= before
+  end)
+  results.lines = lines()
+  step("refactored")
 end
 
 -- A server that is not installed: the user is told what to do, and nothing breaks.
