@@ -32,7 +32,7 @@ from hermes_lsp.context.walk import Scanned
 
 log = logging.getLogger(__name__)
 
-RECENT_DOCUMENTS = 12
+RECENT_DOCUMENTS = 8
 """How many recently used documents feed snippets."""
 IDLE_REFRESH_S = 1.5
 """After this long without typing, an edited document's definitions go into the index."""
@@ -212,8 +212,10 @@ class WorkspaceContext:
 
     def open_document(self, uri: str, text: str, language_id: str, version: int) -> None:
         path = self.relative(uri)
-        self.documents[uri] = Document(uri, path, text, language_for(path, language_id), version)
+        document = Document(uri, path, text, language_for(path, language_id), version)
+        self.documents[uri] = document
         self.documents.move_to_end(uri)
+        self._cut_windows(document)
 
     def change_document(
         self,
@@ -263,7 +265,8 @@ class WorkspaceContext:
             pass  # shutting down
 
     def _refresh_when_idle(self, uri: str, version: int) -> None:
-        if self._loop is None or self.index is None:
+        if self._loop is None:
+            self._windows.pop(uri, None)  # no loop to wait on: cut them again when needed
             return
         old = self._timers.pop(uri, None)
         if old is not None:
@@ -273,8 +276,11 @@ class WorkspaceContext:
     def _refresh_document(self, uri: str, version: int) -> None:
         self._timers.pop(uri, None)
         document = self.documents.get(uri)
+        if document is None or document.version != version:
+            return
+        self._cut_windows(document)
         index = self.index
-        if document is None or document.version != version or index is None or document.language is None:
+        if index is None or document.language is None:
             return
         if os.path.isabs(document.path):
             return
@@ -303,19 +309,25 @@ class WorkspaceContext:
         return self._scratch
 
     def _windows_for(self, exclude: str) -> list[retrieve.Window]:
+        # Windows are cut when a document opens and again when its edits pause, never
+        # on the completion path: a slightly stale snippet is fine, a slow keystroke is not.
         out: list[retrieve.Window] = []
         for uri in list(reversed(self.documents))[: RECENT_DOCUMENTS + 1]:
             if uri == exclude:
                 continue
-            document = self.documents.get(uri)
-            if document is None:
-                continue
             cached = self._windows.get(uri)
-            if cached is None or cached[0] != document.version:
-                cached = (document.version, retrieve.windows_of(document.path, document.lines()))
-                self._windows[uri] = cached
+            if cached is None:
+                document = self.documents.get(uri)
+                if document is None:
+                    continue
+                cached = self._cut_windows(document)
             out.extend(cached[1])
         return out
+
+    def _cut_windows(self, document: Document) -> tuple[int, list[retrieve.Window]]:
+        cached = (document.version, retrieve.windows_of(document.path, document.lines()))
+        self._windows[document.uri] = cached
+        return cached
 
     def request(self, uri: str, text: str, offset: int, budget: int) -> retrieve.Request:
         document = self._document_for(uri, text)

@@ -11,6 +11,7 @@ lists in the dictionaries rather than mutating them, so a reader never sees a ha
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 import logging
 import multiprocessing
 import os
@@ -220,6 +221,10 @@ class Index:
         self.by_path = {path: tuple(items) for path, items in by_path.items()}
         self.by_module = module_map(self.by_path)
         self.ready = True
+        # Tens of thousands of long-lived records: keep them out of the cyclic collector's
+        # young generations, whose pauses would otherwise land on keystrokes.
+        gc.collect()
+        gc.freeze()
 
     # -- keeping current -----------------------------------------------------------------
 

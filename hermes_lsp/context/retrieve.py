@@ -19,10 +19,10 @@ sorted by path and line, snippets), so that consecutive prompts share a long pre
 
 from __future__ import annotations
 
-import bisect
 import functools
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
@@ -171,25 +171,47 @@ def _skip_name(name: str, language: str | None) -> bool:
     return len(name) < 2 or name in KEYWORDS or (language == "python" and name in BUILTIN_NAMES)
 
 
+NEAR_LINES = 24
+"""Lines either side of the cursor weighed one by one; further lines count as a whole."""
+FAR_BEFORE_WEIGHT = 0.06
+FAR_AFTER_WEIGHT = 0.03
+
+
 def near_identifiers(request: Request) -> dict[str, float]:
     """Identifiers around the cursor, weighted by closeness (before counts more than after)."""
     text, offset = request.text, request.offset
-    start = max(0, offset - NEAR_BEFORE_CHARS)
-    end = min(len(text), offset + NEAR_AFTER_CHARS)
-    newlines = [m.start() for m in re.finditer("\n", text[start:end])]
-    cursor_line = bisect.bisect_right(newlines, offset - start)
+    # Near the cursor each line has its own weight; the rest of the window is counted in
+    # bulk (regex and Counter run in C), which keeps this at a fraction of a millisecond.
+    near_start = offset
+    for _ in range(NEAR_LINES):
+        near_start = text.rfind("\n", 0, max(0, near_start - 1)) + 1
+        if near_start == 0:
+            break
+    near_end = offset
+    for _ in range(NEAR_LINES // 2):
+        found = text.find("\n", near_end + 1)
+        if found == -1:
+            near_end = len(text)
+            break
+        near_end = found
     scores: dict[str, float] = {}
-    for match in IDENTIFIER.finditer(text, start, end):
-        name = match.group()
-        if _skip_name(name, request.language):
-            continue
-        line = bisect.bisect_right(newlines, match.start() - start)
-        distance = abs(cursor_line - line)
+    before = text[near_start:offset].split("\n")
+    for distance, line in enumerate(reversed(before)):
         weight = 1.0 / (1.0 + distance / 3.0)
-        if match.start() >= offset:
-            weight *= 0.5
-        scores[name] = scores.get(name, 0.0) + weight
-    return scores
+        for name in set(IDENTIFIER.findall(line)):
+            scores[name] = scores.get(name, 0.0) + weight
+    after = text[offset:near_end].split("\n")
+    for distance, line in enumerate(after):
+        weight = 0.5 / (1.0 + distance / 3.0)
+        for name in set(IDENTIFIER.findall(line)):
+            scores[name] = scores.get(name, 0.0) + weight
+    far_before = Counter(IDENTIFIER.findall(text, max(0, offset - NEAR_BEFORE_CHARS), near_start))
+    for name, count in far_before.items():
+        scores[name] = scores.get(name, 0.0) + FAR_BEFORE_WEIGHT * math.sqrt(count)
+    far_after = Counter(IDENTIFIER.findall(text, near_end, offset + NEAR_AFTER_CHARS))
+    for name, count in far_after.items():
+        scores[name] = scores.get(name, 0.0) + FAR_AFTER_WEIGHT * math.sqrt(count)
+    return {name: score for name, score in scores.items() if not _skip_name(name, request.language)}
 
 
 @functools.lru_cache(maxsize=65536)
@@ -250,6 +272,12 @@ def _directory(path: str) -> str:
 _TEST_PATH = re.compile(r"(^|/)(tests?|spec|__tests__)(/|$)|(^|/)test_[^/]*$|_test\.\w+$")
 _QUALIFIED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:\.|::|->)\s*([A-Za-z_][A-Za-z0-9_]*)")
 MIN_SCORE = 0.04
+MAX_CANDIDATES = 32
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_test(path: str) -> bool:
+    return bool(_TEST_PATH.search(path))
 
 
 def choose_definitions(
@@ -278,20 +306,24 @@ def choose_definitions(
     for owner, member in _QUALIFIED.findall(near):
         qualifiers.setdefault(member, set()).add(owner)
     here = _directory(request.path)
-    in_tests = bool(_TEST_PATH.search(request.path))
+    in_tests = _is_test(request.path)
+    shown = {
+        d.name for d in (by_path or {}).get(request.path, ()) if visible.covers(d.start_line, d.start_line)
+    }
+    strengths: dict[str, float] = {}
     chosen: list[tuple[float, Def]] = []
     for name, weight in names.items():
         defs = by_name.get(name)
-        if not defs:
-            continue
-        if any(d.path == request.path and visible.covers(d.start_line, d.start_line) for d in defs):
-            continue  # defined in the very lines the model is shown
+        if not defs or name in shown:
+            continue  # unknown, or defined in the very lines the model is shown
         owners = qualifiers.get(name, set())
         best: tuple[float, Def] | None = None
-        for d in defs[:64]:
+        for d in defs[:MAX_CANDIDATES]:
             owner = d.qualname.rsplit(".", 1)[0] if "." in d.qualname else ""
             factor = 1.0 + 0.3 * math.log1p(d.rank)
-            strength = _import_strength(d.path, tokens)
+            strength = strengths.get(d.path)
+            if strength is None:
+                strength = strengths[d.path] = _import_strength(d.path, tokens) if tokens else 0.0
             if d.path == request.path:
                 factor *= 3.0
             elif strength or (owners & {d.path.rsplit("/", 1)[-1].split(".")[0], owner}):
@@ -304,7 +336,7 @@ def choose_definitions(
                 factor /= len(defs)  # ambiguous and unresolved: likely not the one meant
                 if _directory(d.path) == here:
                     factor *= 1.5
-            if not in_tests and _TEST_PATH.search(d.path):
+            if not in_tests and _is_test(d.path):
                 factor *= 0.3
             if best is None or factor > best[0]:
                 best = (factor, d)
