@@ -304,6 +304,11 @@ TypeError: unsupported operand type(s) for ** or pow(): 'str' and 'int'
             "area() now accepts numeric strings; report() sums floats.",
         )
     )
+    # The model thinks first: its reasoning streams to the editor as progress, never into an edit.
+    scripted.replies[0].text = (
+        "<think>\nr arrives as a string from report()\n</think>\n" + scripted.replies[0].text
+    )
+    client.progress_reports.clear()
     answer = await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command="hermes.debug", arguments=[{"trace": trace}])
     )
@@ -319,6 +324,10 @@ TypeError: unsupported operand type(s) for ** or pow(): 'str' and 'int'
     # Both frames were found in the workspace (one by its path tail) and their code shown.
     assert "Frame report.py:7" in prompt and "Frame geometry.py:6" in prompt
     assert "<think>" in scripted.model_requests()[0].body["messages"][0]["content"]  # debug reasons
+    reports = [value for values in client.progress_reports.values() for value in values]
+    assert reports[0].kind == "begin" and reports[-1].kind == "end"
+    assert any("Thinking: r arrives as a string" in (getattr(r, "message", "") or "") for r in reports)
+    assert all("<think>" not in c.new_text for d in edit.document_changes for c in d.edits)
 
 
 async def resolve_expecting_refusal(client, workspace, script: list[str]) -> str:

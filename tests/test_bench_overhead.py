@@ -39,3 +39,17 @@ def test_bench_overhead_reports_its_figures():
     typeahead = figures["type_ahead"]
     assert typeahead["suggestion_shown"] and typeahead["served_from_type_ahead"] == typeahead["keystrokes"]
     assert typeahead["model_requests"] == 1
+
+
+def test_bench_resolve_reports_its_figures():
+    result = subprocess.run(
+        [sys.executable, "-m", "hermes_lsp", "bench", "resolve", "--resolves", "5", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["resolves"] == 5 and figures["model_turns"] == 2  # the edit, then the answer
+    assert figures["lsp_overhead"]["n"] == 5 and figures["lsp_overhead"]["p50_ms"] > 0
+    assert figures["bytes_to_model_p50"] > 1000 and figures["edit_bytes_p50"] > 0

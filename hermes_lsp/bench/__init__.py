@@ -11,6 +11,7 @@ import importlib
 
 # name -> (module, one-line help)
 BENCHES: dict[str, tuple[str, str]] = {
+    "resolve": ("hermes_lsp.bench.resolve", "LSP side of a code-action resolve: overhead and bytes sent"),
     "overhead": (
         "hermes_lsp.bench.overhead",
         "LSP overhead of inline completion over a replayed typing session",

@@ -80,6 +80,7 @@ class Session:
         self.version = 1
         self.client = LanguageClient("hermes-bench", "1")
         self.status: list[dict[str, Any]] = []
+        self.messages: list[str] = []
 
         @self.client.feature("hermes/status")
         def on_status(params: Any) -> None:
@@ -89,6 +90,14 @@ class Session:
         def on_progress_create(params: types.WorkDoneProgressCreateParams) -> None:
             return None
 
+        @self.client.feature(types.PROGRESS)
+        def on_progress(params: Any) -> None:
+            return None
+
+        @self.client.feature(types.WINDOW_SHOW_MESSAGE)
+        def on_message(params: Any) -> None:
+            self.messages.append(params.message)
+
         @self.client.feature(types.WORKSPACE_CONFIGURATION)
         def on_configuration(params: types.ConfigurationParams) -> list[Any]:
             return [None for _ in params.items]
@@ -97,9 +106,15 @@ class Session:
         await self.client.start_io(sys.executable, "-m", "hermes_lsp", "--stdio")
         capabilities = types.ClientCapabilities(
             window=types.WindowClientCapabilities(work_done_progress=True),
-            workspace=types.WorkspaceClientCapabilities(configuration=True),
+            workspace=types.WorkspaceClientCapabilities(
+                configuration=True,
+                workspace_edit=types.WorkspaceEditClientCapabilities(document_changes=True),
+            ),
             text_document=types.TextDocumentClientCapabilities(
-                inline_completion=types.InlineCompletionClientCapabilities()
+                inline_completion=types.InlineCompletionClientCapabilities(),
+                code_action=types.CodeActionClientCapabilities(
+                    resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"])
+                ),
             ),
         )
         await self.client.initialize_async(
