@@ -81,3 +81,17 @@ def test_complete_from_a_file_with_an_unreachable_server(tmp_path):
 def test_complete_rejects_a_malformed_location():
     result = hermes("complete", "file.py:zero:1")
     assert result.returncode == 2 and "PATH:LINE:COL" in result.stderr
+
+
+def test_complete_with_a_root_shows_the_model_code_from_other_files(scripted: ScriptedServer, tmp_path):
+    money = 'def to_cents(amount: float) -> int:\n    """Round an amount to whole cents."""\n'
+    (tmp_path / "money.py").write_text(money + "    return round(amount * 100)\n")
+    (tmp_path / "shop.py").write_text("from money import to_cents\n\n\ndef price(item):\n    return \n")
+    scripted.script(Reply(text="to_cents(item.amount)"))
+    result = hermes(
+        "complete", f"{tmp_path}/shop.py:5:12", "--root", str(tmp_path), HERMES_LSP_ENDPOINT=scripted.url
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "to_cents(item.amount)\n"
+    prompt = scripted.model_requests()[0].prompt
+    assert "def to_cents(amount: float) -> int:" in prompt and "File shop.py (py)" in prompt

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import os
 import sys
+from pathlib import Path
 
 import attrs
 
@@ -33,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "location", type=parse_location, metavar="PATH:LINE:COL", help="1-based line and column"
     )
     parser.add_argument("--stdin", action="store_true", help="read the (unsaved) buffer of PATH from stdin")
+    parser.add_argument("--root", help="workspace folder whose code is given as context (default: none)")
     parser.add_argument("--endpoint", help="model server URL (default: $HERMES_LSP_ENDPOINT)")
     parser.add_argument("--model", help="model id (default: $HERMES_LSP_MODEL or the first listed)")
     parser.add_argument("--multiline", choices=["auto", "always", "never"], default="auto")
@@ -61,10 +63,31 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"hermes-lsp: {line}:{col} is past the end of {path}; using the nearest position", file=sys.stderr
         )
-    return asyncio.run(_complete(settings, text, located.offset, path, NullContext()))
+    context: ContextEngine = NullContext()
+    shown_path = path
+    if args.root:
+        from hermes_lsp.context.engine import WorkspaceContext
+
+        if not os.path.isdir(args.root):
+            print(f"hermes-lsp: --root {args.root} is not a folder", file=sys.stderr)
+            return 2
+        engine = WorkspaceContext(
+            settings.index, on_problem=lambda p: print(f"hermes-lsp: {p}", file=sys.stderr)
+        )
+        engine.start_sync(args.root)
+        context = engine
+        shown_path = os.path.relpath(os.path.abspath(path), os.path.abspath(args.root))
+    try:
+        uri = Path(path).absolute().as_uri()
+        return asyncio.run(_complete(settings, text, located.offset, uri, shown_path, context))
+    finally:
+        if args.root:
+            engine.close()
 
 
-async def _complete(settings: Settings, text: str, offset: int, path: str, context: ContextEngine) -> int:
+async def _complete(
+    settings: Settings, text: str, offset: int, uri: str, path: str, context: ContextEngine
+) -> int:
     client = ModelClient(ModelConfig.from_settings(settings))
     failures: list[ModelError] = []
     service = CompletionService(
@@ -75,10 +98,10 @@ async def _complete(settings: Settings, text: str, offset: int, path: str, conte
     )
     language = os.path.splitext(path)[1].lstrip(".") or "text"
     try:
-        await context.start(None, lambda message, percent: None)
-        completion = await service.complete(Cursor(os.path.abspath(path), text, offset, path, language))
+        completion = await service.complete(
+            Cursor(Path(path).absolute().as_uri(), text, offset, path, language)
+        )
     finally:
-        await context.stop()
         await client.aclose()
     if failures:
         print(f"hermes-lsp: {failures[0]}", file=sys.stderr)
