@@ -1,6 +1,7 @@
 """The packaged VS Code extension in a real VS Code (code-server 4.100.3 = VS Code 1.100.3),
 driven by headless Chromium (editors/vscode/e2e/run.sh): the status bar reports the model
-server, ghost text is shown and accepted with Tab. Screenshots stay under the test's
+server, ghost text is shown and accepted with Tab, and Hermes' quick fix for a TypeScript
+error is listed under Ctrl+., resolved and applied. Screenshots stay under the test's
 temporary folder (/tmp), never in the repository."""
 
 from __future__ import annotations
@@ -40,12 +41,23 @@ def run_code_server(out: Path, **env: str) -> dict[str, Any]:
     return report
 
 
-def test_ghost_text_in_vs_code(tmp_path: Path):
+def test_ghost_text_and_quick_fix_in_vs_code(tmp_path: Path):
     report = run_code_server(tmp_path)
 
     assert report["status"] == "Hermes"
     assert "Hermes is ready" in report["statusTooltip"]
     assert report["ghostText"] == "return math.pi * r * r"
     assert report["afterAccept"] == "import math\n\n\ndef area(r):\n    return math.pi * r * r\n"
-    assert [Path(p).name for p in report["screenshots"]] == ["ghost-text.png"]
+    # Ctrl+. lists Hermes' fix for TypeScript's diagnostic, first, among the other actions.
+    assert report["codeActions"][:2] == [
+        "Quick Fix",
+        "Hermes: fix “Type 'string' is not assignable to type 'number'.”",
+    ]
+    assert "Hermes: add docstring" in report["codeActions"]
+    assert report["afterQuickFix"] == (
+        "export function half(n: number): number {\n  const result: number = n / 2;\n  return result;\n}\n"
+    )
+    assert report["errorsAfterQuickFix"] == 0  # TypeScript agrees the error is gone
+    names = [Path(p).name for p in report["screenshots"]]
+    assert names == ["ghost-text.png", "quick-fix-menu.png", "quick-fix-applied.png"]
     assert all(Path(p).stat().st_size > 10_000 for p in report["screenshots"])

@@ -1,10 +1,10 @@
 // Drives the packaged extension in a real VS Code (code-server) from a headless Chromium:
-// ghost text is shown and accepted with Tab, a quick fix is picked from Ctrl+. and applied.
+// the status bar reports the model server; ghost text is shown and accepted with Tab; a
+// quick fix for a TypeScript error is picked from Ctrl+. and applied.
 // Started by run.sh, which installs code-server and playwright-core and builds the .vsix.
 //
 // Environment: E2E_MODULES (folder whose node_modules has playwright-core), CODE_SERVER (binary), VSIX, HERMES_LSP (server binary), PYTHON (to run the
-// scripted model server), CHROMIUM, OUT (screenshots and the JSON report), QUICK_FIX
-// (title of the quick fix to apply; empty skips that part).
+// scripted model server), CHROMIUM, OUT (screenshots and the JSON report).
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -19,6 +19,7 @@ const { chromium } = createRequire(path.join(env.E2E_MODULES ?? process.cwd(), "
 );
 const OUT = env.OUT ?? fs.mkdtempSync(path.join(os.tmpdir(), "hermes-vscode-e2e-"));
 const report = { steps: [], screenshots: [] };
+const UNITS = "export function half(n: number): number {\n  const result: number = String(n / 2);\n  return result;\n}\n";
 const children = [];
 
 function log(message) {
@@ -118,6 +119,8 @@ async function main() {
   const extensions = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-cs-ext-"));
   const source = path.join(workspace, "shapes.py");
   fs.writeFileSync(source, "import math\n\n\ndef area(r):\n    \n");
+  const units = path.join(workspace, "units.ts");
+  fs.writeFileSync(units, UNITS);
 
   const model = await start("model-server", env.PYTHON, ["-m", "hermes_lsp.scripted_server", "--port", "0"], /(http:\/\/127\.0\.0\.1:\d+\/v1)/);
   const modelUrl = model.match[1];
@@ -232,29 +235,58 @@ async function main() {
     report.afterAccept = await savedText(page, source);
     log(`after Tab:\n${report.afterAccept}`);
 
-    if (env.QUICK_FIX) {
-      await script(modelUrl, JSON.parse(env.QUICK_FIX_SCRIPT ?? "[]"), { text: "" });
-      await page.keyboard.press("Control+G");
-      await page.keyboard.type(env.QUICK_FIX_LINE ?? "5");
-      await page.keyboard.press("Enter");
-      await page.keyboard.press("Control+.");
-      const item = page.locator(".action-widget .monaco-list-row", { hasText: env.QUICK_FIX }).first();
-      await item.waitFor({ timeout: 30000 });
-      report.quickFixes = (await page.locator(".action-widget .monaco-list-row").allTextContents()).map((t) => t.trim());
-      log(`code actions: ${report.quickFixes.join(" | ")}`);
-      await shot(page, "quick-fix-menu");
-      await item.click();
-      const before = fs.readFileSync(source, "utf8");
-      const deadline = Date.now() + 60000;
-      let text = before;
-      while (text === before && Date.now() < deadline) {
-        await page.waitForTimeout(500);
-        text = await savedText(page, source);
-      }
-      report.afterQuickFix = text;
-      log(`after the quick fix:\n${text}`);
-      await shot(page, "quick-fix-applied");
+    // A quick fix: TypeScript (built into VS Code) reports a type error; Ctrl+. lists
+    // Hermes' fix for it; picking it resolves the action (the model runs now) and applies it.
+    await script(
+      modelUrl,
+      [
+        {
+          text: `<tool_call>\n${JSON.stringify({
+            name: "search_replace",
+            arguments: { path: "units.ts", search: "String(n / 2)", replace: "n / 2" },
+          })}\n</tool_call>`,
+          times: 1,
+          path: "/chat/completions",
+        },
+        { text: "Returned the number instead of a string.", times: 1, path: "/chat/completions" },
+      ],
+      { text: "" },
+    );
+    await page.keyboard.press("Control+P");
+    await page.locator(".quick-input-widget input").waitFor({ timeout: 20000 });
+    await page.keyboard.type("units.ts");
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: "units.ts" }).first().waitFor({ timeout: 20000 });
+    await page.keyboard.press("Enter");
+    await page.locator(".tab.active", { hasText: "units.ts" }).waitFor({ timeout: 20000 });
+    // TypeScript's diagnostic: a squiggle on line 2.
+    await page.locator(".monaco-editor .squiggly-error").first().waitFor({ timeout: 60000 });
+    log("TypeScript reports the type error");
+    await page.keyboard.press("Control+G");
+    await page.keyboard.type("2:26");
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Control+.");
+    const fix = page.locator(".action-widget .monaco-list-row", { hasText: "Hermes: fix" }).first();
+    await fix.waitFor({ timeout: 30000 });
+    report.codeActions = (await page.locator(".action-widget .monaco-list-row").allTextContents()).map((t) => t.trim());
+    log(`code actions: ${report.codeActions.join(" | ")}`);
+    await shot(page, "quick-fix-menu");
+    // Pick it with the keyboard, as a user would (a pointer overlay covers the menu for clicks).
+    const focused = page.locator(".action-widget .monaco-list-row.focused");
+    for (let i = 0; i < 12 && !/Hermes: fix/.test((await focused.textContent().catch(() => "")) ?? ""); i++) {
+      await page.keyboard.press("ArrowDown");
     }
+    await page.keyboard.press("Enter");
+    const deadline = Date.now() + 60000;
+    let text = fs.readFileSync(units, "utf8");
+    while (!text.includes("= n / 2") && Date.now() < deadline) {
+      await page.waitForTimeout(500);
+      text = await savedText(page, units);
+    }
+    report.afterQuickFix = text;
+    log(`after the quick fix:\n${text}`);
+    await page.waitForTimeout(1500); // let the squiggle go before the screenshot
+    report.errorsAfterQuickFix = await page.locator(".monaco-editor .squiggly-error").count();
+    await shot(page, "quick-fix-applied");
   } catch (error) {
     await shot(page, "failure").catch(() => undefined);
     throw error;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The packaged extension in a real VS Code: code-server 4.100.3 (VS Code 1.100.3) driven by
-# a headless Chromium through playwright-core. Ghost text is shown and accepted; a quick
-# fix is applied when QUICK_FIX names one (tests/test_editor_vscode_e2e.py does).
+# a headless Chromium through playwright-core. Ghost text is shown and accepted; Hermes'
+# quick fix for a TypeScript error is picked from Ctrl+. and applied.
 #
 #   editors/vscode/e2e/run.sh                 install what is missing, build the .vsix, run
 #   editors/vscode/e2e/run.sh --install-only  only install (install.sh --test calls this)
