@@ -196,3 +196,31 @@ def test_refactor_command_edits_the_selected_lines(tmp_path: Path, scripted: Scr
     assert seen["lines"][4] == "    return math.pi * r * r"
     [first, _] = scripted.model_requests()
     assert "use r * r, not r ** 2" in first.prompt
+
+
+def test_debug_command_fixes_the_frame_of_a_pasted_trace(tmp_path: Path, scripted: ScriptedServer):
+    source = workspace(tmp_path)
+    trace = (
+        "Traceback (most recent call last):\n"
+        f'  File "{source}", line 5, in area\n'
+        "    return math.pi * r ** 2\n"
+        "TypeError: unsupported operand type(s) for ** or pow(): 'str' and 'int'"
+    )
+    scripted.script(
+        *model_turns(
+            tool_call(
+                "search_replace",
+                path="geometry.py",
+                search="    return math.pi * r ** 2",
+                replace="    return math.pi * float(r) ** 2",
+            ),
+            "r arrived as a string; it is converted first.",
+        ),
+        default=Reply(text=""),
+    )
+
+    seen = run_nvim("debug", source, scripted, HERMES_E2E_TRACE=trace)
+
+    assert seen["lines"][4] == "    return math.pi * float(r) ** 2"
+    first = scripted.model_requests()[0]
+    assert "TypeError: unsupported operand" in first.prompt and "geometry.py:5" in first.prompt

@@ -197,6 +197,21 @@ function scenarios.refactor()
   step("refactored")
 end
 
+-- :%HermesDebug on a stack trace pasted into a scratch buffer: the fix lands in the file.
+function scenarios.debug()
+  setup()
+  local file_buf = vim.api.nvim_get_current_buf()
+  local before = table.concat(lines(), "\n")
+  vim.cmd("new")
+  vim.api.nvim_buf_set_lines(0, 0, -1, false, vim.split(env.HERMES_E2E_TRACE, "\n", { plain = true }))
+  vim.cmd("%HermesDebug")
+  wait_for("the fix in the file", 20000, function()
+    return table.concat(vim.api.nvim_buf_get_lines(file_buf, 0, -1, false), "\n") ~= before
+  end)
+  results.lines = vim.api.nvim_buf_get_lines(file_buf, 0, -1, false)
+  step("fixed")
+end
+
 -- A server that is not installed: the user is told what to do, and nothing breaks.
 function scenarios.missing()
   results.messages = {}
