@@ -196,3 +196,16 @@ def test_pool_build_matches_in_process_build(tmp_path: Path) -> None:
     assert progress[0] == "Indexing 0/70 files" and progress[-2] == "Indexing 70/70 files"
     assert sorted(pooled.by_name) == sorted(f"f{i}" for i in range(70))
     assert pooled.references("f3") == [("pkg/m2.py", [2])]
+
+
+def test_indexes_of_long_unused_workspaces_are_pruned(tmp_path: Path) -> None:
+    root = make(tmp_path / "ws", {"a.py": "A = 1\n"})
+    path = database_path(str(root))
+    folder = Path(path).parent
+    folder.mkdir(parents=True)
+    old, recent = folder / "gone-0123.sqlite3", folder / "other-4567.sqlite3"
+    old.write_bytes(b"")
+    recent.write_bytes(b"")
+    os.utime(old, (1, 1))
+    Store(path).close()
+    assert not old.exists() and recent.exists() and Path(path).exists()

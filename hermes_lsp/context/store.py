@@ -14,6 +14,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 
 import platformdirs
@@ -51,6 +52,26 @@ def database_path(root: str, directory: str | None = None) -> str:
     return os.path.join(directory or cache_dir(), "index", f"{name}-{key}.sqlite3")
 
 
+STALE_DAYS = 30
+
+
+def prune_stale(directory: str, keep: str, days: float = STALE_DAYS) -> None:
+    """Delete indexes of workspaces not opened for ``days`` (temporary folders, old clones)."""
+    cutoff = time.time() - days * 86400
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.endswith(".sqlite3") or entry.path == keep:
+            continue
+        try:
+            if entry.stat().st_mtime < cutoff:
+                Store._delete(entry.path)
+        except OSError:
+            continue
+
+
 class Store:
     """Thread-safe access to one index database (one connection behind a lock)."""
 
@@ -66,7 +87,10 @@ class Store:
             return self._connect(":memory:")
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            return self._connect(path)
+            prune_stale(os.path.dirname(path), keep=path)
+            db = self._connect(path)
+            os.utime(path)  # "last used", for pruning
+            return db
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 self.problem = f"the index cache {path} is locked by another process; indexing in memory"
