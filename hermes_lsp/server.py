@@ -246,6 +246,14 @@ class HermesLanguageServer(LanguageServer):
             path = os.path.relpath(path, self.root)
         return Cursor(uri, text, located.offset, path, document.language_id or _language_of(path))
 
+    def syntax_at(self, cursor: Cursor) -> list[str]:
+        """Syntax around the cursor, for the single- or multi-line decision."""
+        try:
+            return self.context_engine.syntax_at(cursor.key, cursor.text, cursor.offset)
+        except Exception:
+            log.exception("syntax lookup failed; deciding from the text alone")
+            return []
+
     @property
     def position_encoding(self) -> str:
         encoding = self.workspace.position_encoding if self.workspace else None
@@ -330,7 +338,7 @@ def _register_core(server: HermesLanguageServer) -> None:
         cursor = ls.cursor(params.text_document.uri, params.position)
         if cursor is None:
             return None
-        text = await ls.completions.complete(cursor)
+        text = await ls.completions.complete(cursor, ls.syntax_at(cursor))
         if not text:
             return types.InlineCompletionList(items=[])
         here = types.Position(params.position.line, _character(cursor, ls.position_encoding))
@@ -348,7 +356,7 @@ def _register_core(server: HermesLanguageServer) -> None:
         cursor = ls.cursor(params.text_document.uri, params.position)
         if cursor is None:
             return empty
-        text = await ls.completions.complete(cursor)
+        text = await ls.completions.complete(cursor, ls.syntax_at(cursor))
         if not text:
             return empty
         return types.CompletionList(is_incomplete=True, items=[_completion_item(cursor, text, params, ls)])

@@ -276,3 +276,21 @@ async def test_utf8_client_gets_utf8_ranges(utf8_client: LanguageClient, scripte
     result = await inline(utf8_client, uri, 0, end)
     assert result.items[0].range.start == types.Position(0, end)
     assert f"{line}<CURSOR>" in scripted.model_requests()[0].prompt
+
+
+async def test_syntax_decides_single_line_inside_a_comment(client: LanguageClient, scripted: ScriptedServer):
+    uri = doc("syntax.py")
+    # Text alone would say "a block opener ends the line: write several lines"; the tree
+    # says the cursor is in a comment, where only the rest of the line makes sense.
+    open_document(client, uri, "def plan():\n    # Steps:\n    pass\n")
+    scripted.script(Reply(text=" load, clean, save\n    load()\n    clean()"))
+    result = await inline(client, uri, 1, 12)
+    assert result.items[0].insert_text == " load, clean, save"
+    assert "(single line)" in scripted.model_requests()[0].prompt
+
+    body = doc("syntax_body.py")
+    open_document(client, body, "def plan():\n    \n")
+    scripted.script(Reply(text="load()\n    clean()"))
+    result = await inline(client, body, 1, 4)
+    assert result.items[0].insert_text == "load()\n    clean()"
+    assert "(multi line)" in scripted.model_requests()[-1].prompt

@@ -295,6 +295,15 @@ class WorkspaceContext:
 
     # -- retrieval ---------------------------------------------------------------------------
 
+    def syntax_at(self, uri: str, text: str, offset: int) -> list[str]:
+        """Syntax node types around ``offset``, innermost first (empty for plain text)."""
+        node = self._document_for(uri, text).node_at(offset)
+        found: list[str] = []
+        while node is not None and len(found) < 8:
+            found.append(node.type)
+            node = node.parent
+        return found
+
     def _document_for(self, uri: str, text: str) -> Document:
         document = self.documents.get(uri)
         if document is not None and (document.text is text or document.text == text):

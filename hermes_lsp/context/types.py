@@ -82,6 +82,9 @@ class ContextEngine(Protocol):
     def context(self, uri: str, text: str, offset: int, budget: int, purpose: Purpose) -> list[Piece]:
         """Ordered pieces (stable first) under ``budget`` tokens, for a cursor at ``offset``."""
 
+    def syntax_at(self, uri: str, text: str, offset: int) -> list[str]:
+        """Syntax node types around ``offset``, innermost first (empty when unknown)."""
+
     def find_symbols(self, name: str, path: str | None = None) -> list[Symbol]: ...
 
     def find_references(self, name: str) -> list[Piece]: ...
@@ -118,6 +121,9 @@ class NullContext:
         return None
 
     def context(self, uri: str, text: str, offset: int, budget: int, purpose: Purpose) -> list[Piece]:
+        return []
+
+    def syntax_at(self, uri: str, text: str, offset: int) -> list[str]:
         return []
 
     def find_symbols(self, name: str, path: str | None = None) -> list[Symbol]:
