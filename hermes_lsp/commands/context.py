@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stdin", action="store_true", help="read the (unsaved) buffer of PATH from stdin")
     parser.add_argument("--json", action="store_true", help="print the pieces as JSON")
     parser.add_argument("--workers", type=int, help="worker processes for a cold index")
+    parser.add_argument(
+        "--exclude", action="append", default=[], metavar="PATTERN", help="extra gitignore-style pattern"
+    )
 
 
 def as_json(pieces: list[Piece], elapsed_ms: float) -> dict[str, object]:
@@ -70,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"hermes-lsp: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
     problems: list[str] = []
-    engine = WorkspaceContext(IndexSettings(), workers=args.workers, on_problem=problems.append)
+    engine = WorkspaceContext(
+        IndexSettings(exclude=list(args.exclude)), workers=args.workers, on_problem=problems.append
+    )
     try:
         engine.start_sync(args.root)
         for problem in problems:

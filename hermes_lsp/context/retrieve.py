@@ -257,11 +257,14 @@ def import_tokens(imports_text: str) -> frozenset[str]:
 
 
 def _import_strength(path: str, tokens: frozenset[str]) -> float:
-    """How many trailing path components of ``path`` an import statement names (0: none);
-    a half when only a package holding it is imported."""
-    for form in module_forms(path):
+    """How many trailing path components of ``path`` an import statement names (0: none),
+    one more when it names the whole path from the root (the module itself, not a
+    same-named file deeper in the tree); a half when only a package holding it is imported."""
+    forms = module_forms(path)
+    for index, form in enumerate(forms):
         if form in tokens:
-            return form.count(".") + form.count("/") + 1.0
+            whole = 1.0 if index < 2 else 0.0  # forms[0] and [1] name the whole path
+            return form.count(".") + form.count("/") + 1.0 + whole
     return 0.5 if any(package in tokens for package in _packages(path)) else 0.0
 
 
@@ -365,6 +368,8 @@ def _imported_modules(
     seen: set[str] = set()
     for token in sorted(tokens):
         paths = by_module.get(token, ())
+        whole = [p for p in paths if module_forms(p)[0] == token or module_forms(p)[1:2] == (token,)]
+        paths = whole or paths  # the module at that path from the root, if there is one
         if not paths or len(paths) > 3:
             continue  # an import that could mean many files says nothing
         for path in paths:
