@@ -56,12 +56,19 @@ class EditSet:
     """Edits in progress across the workspace."""
 
     def __init__(
-        self, root: str, open_document: DocumentReader, baseline: dict[str, int] | None = None
+        self,
+        root: str,
+        open_document: DocumentReader,
+        baseline: dict[str, int] | None = None,
+        *,
+        can_create: bool = True,
     ) -> None:
         self.root = os.path.realpath(root)
         self._open_document = open_document
         self._baseline = baseline or {}
         """Versions of the open documents when the action started: the model saw those."""
+        self.can_create = can_create
+        """Whether the editor applies ``CreateFile`` operations (``resourceOperations``)."""
         self.files: dict[str, FileState] = {}
 
     # -- paths ---------------------------------------------------------------------------
@@ -161,6 +168,10 @@ class EditSet:
 
     def create_file(self, path: str, content: str) -> str:
         rel = self.resolve(path)
+        if not self.can_create:
+            raise EditError(
+                "this editor cannot create files through an edit; put the code in an existing file"
+            )
         if rel in self.files or os.path.exists(os.path.join(self.root, rel)):
             raise EditError(f"{rel} already exists; edit it with search_replace or replace_symbol")
         state = self.state(path, create=True)
@@ -179,11 +190,16 @@ class EditSet:
             spec = languages.language_for_path(state.rel)
             if spec is None:
                 continue
-            before = _error_count(spec.name, state.original) if not state.created else 0
-            error = _first_error(spec.name, state.text)
-            if error is not None and _error_count(spec.name, state.text) > before:
-                line, snippet = error
-                problems.append(f"{state.rel} would have a syntax error at line {line}: {snippet!r}")
+            found = _syntax_errors(spec.name, state.text)
+            if not found:
+                continue
+            # A file that was already broken is judged by whether the edit made it worse;
+            # the original is parsed only then, since clean edits are the common case.
+            if not state.created and len(found) <= len(_syntax_errors(spec.name, state.original)):
+                continue
+            row = found[0].start_point.row
+            snippet = state.text.split("\n")[row].strip()[:120]
+            problems.append(f"{state.rel} would have a syntax error at line {row + 1}: {snippet!r}")
         return problems
 
     def stale(self) -> list[str]:
@@ -197,11 +213,25 @@ class EditSet:
                 moved.append(state.rel)
         return moved
 
-    def workspace_edit(self, encoding: str, label: str, annotate: bool) -> types.WorkspaceEdit:
-        """One minimal edit per changed file, versioned, optionally annotated for preview."""
-        annotation_id = "hermes" if annotate else None
+    def workspace_edit(
+        self, encoding: str, label: str, annotate: bool, *, document_changes: bool = True
+    ) -> types.WorkspaceEdit:
+        """One minimal edit per changed file, versioned, optionally annotated for preview.
+
+        Editors that do not announce ``documentChanges`` get the plain ``changes`` map
+        (no versions: the staleness check just before sending is all that guards them).
+        """
+        annotation_id = "hermes" if annotate and document_changes else None
+        changed = sorted(self.changed(), key=lambda s: s.rel)
+        if not document_changes:
+            return types.WorkspaceEdit(
+                changes={
+                    state.uri: [_minimal_edit(state.original, state.text, encoding, None)]
+                    for state in changed
+                }
+            )
         changes: list[Any] = []
-        for state in sorted(self.changed(), key=lambda s: s.rel):
+        for state in changed:
             identifier = types.OptionalVersionedTextDocumentIdentifier(uri=state.uri, version=state.version)
             if state.created:
                 changes.append(types.CreateFile(uri=state.uri, annotation_id=annotation_id))
@@ -213,7 +243,7 @@ class EditSet:
             changes.append(types.TextDocumentEdit(text_document=identifier, edits=[edit]))
         annotations = (
             {"hermes": types.ChangeAnnotation(label=label, needs_confirmation=False, description="Hermes")}
-            if annotate
+            if annotation_id
             else None
         )
         return types.WorkspaceEdit(document_changes=changes, change_annotations=annotations)
@@ -415,16 +445,8 @@ def _errors(node: tree_sitter.Node) -> list[tree_sitter.Node]:
     return out
 
 
-def _error_count(language: str, text: str) -> int:
-    return len(_errors(languages.parser(language).parse(text.encode("utf-8")).root_node))
-
-
-def _first_error(language: str, text: str) -> tuple[int, str] | None:
-    found = _errors(languages.parser(language).parse(text.encode("utf-8")).root_node)
-    if not found:
-        return None
-    row = found[0].start_point.row
-    return row + 1, text.split("\n")[row].strip()[:120]
+def _syntax_errors(language: str, text: str) -> list[tree_sitter.Node]:
+    return _errors(languages.parser(language).parse(text.encode("utf-8")).root_node)
 
 
 _HANDLERS: dict[str, Callable[..., str]] = {

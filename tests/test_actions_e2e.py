@@ -69,7 +69,7 @@ async def client(lsp_client: LanguageClient, scripted_session: ScriptedServer, w
         return types.ApplyWorkspaceEditResult(applied=True)
 
     options = {"endpoint": scripted_session.url, "actions": {"maxSteps": 4}}
-    await initialize(lsp_client, options, workspace.as_uri())
+    lsp_client.init_result = await initialize(lsp_client, options, workspace.as_uri())  # type: ignore[attr-defined]
     for name in ("geometry.py", "report.py"):
         open_document(lsp_client, (workspace / name).as_uri(), (workspace / name).read_text())
     yield
@@ -121,6 +121,15 @@ def edited_text(workspace: Path, edit: types.WorkspaceEdit, name: str) -> str:
 
 def pick(found: list[types.CodeAction], kind: str) -> types.CodeAction:
     return next(a for a in found if a.kind == kind)
+
+
+async def test_server_advertises_resolvable_actions_and_the_commands(client):
+    capabilities = client.init_result.capabilities
+    assert capabilities.code_action_provider.resolve_provider is True
+    assert {"quickfix", "refactor", "source"} <= set(capabilities.code_action_provider.code_action_kinds)
+    assert {"hermes.refactor", "hermes.debug", "hermes.runAction"} <= set(
+        capabilities.execute_command_provider.commands
+    )
 
 
 async def test_listing_actions_costs_no_model_call(client, scripted, workspace):
@@ -330,6 +339,69 @@ TypeError: unsupported operand type(s) for ** or pow(): 'str' and 'int'
     assert all("<think>" not in c.new_text for d in edit.document_changes for c in d.edits)
 
 
+GUARDED_AREA = "def area(r):\n    if r < 0:\n        raise ValueError(r)\n    return math.pi * r ** 2\n"
+
+
+async def test_refactor_command_follows_a_free_form_instruction(client, scripted, workspace):
+    uri = (workspace / "geometry.py").as_uri()
+    applied.clear()
+    client.messages.clear()
+    scripted.script(
+        *turns(
+            call(
+                "replace_symbol",
+                path="geometry.py",
+                symbol="area",
+                code=GUARDED_AREA,
+            ),
+            "area() now rejects negative radii.",
+        )
+    )
+    # A cursor inside area() with no selection: the instruction applies to the enclosing function.
+    answer = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="hermes.refactor",
+            arguments=[
+                {
+                    "uri": uri,
+                    "range": {"start": {"line": 5, "character": 4}, "end": {"line": 5, "character": 4}},
+                    "instruction": "reject negative radii",
+                }
+            ],
+        )
+    )
+    assert answer == "area() now rejects negative radii."
+    (edit,) = applied
+    assert edited_text(workspace, edit, "geometry.py") == GEOMETRY.replace(
+        "def area(r):\n    return math.pi * r ** 2\n", GUARDED_AREA
+    )
+    first = scripted.model_requests()[0]
+    assert "Task: reject negative radii" in first.prompt and "lines 5-6" in first.prompt
+    assert "<think>" in first.body["messages"][0]["content"]  # free-form refactors reason
+    assert edit.change_annotations["hermes"].label == "Hermes: refactor"
+
+
+async def test_refactor_command_without_an_instruction_says_what_is_missing(client, scripted, workspace):
+    client.messages.clear()
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="hermes.refactor", arguments=[{"uri": (workspace / "geometry.py").as_uri()}]
+        )
+    )
+    assert result is None and scripted.model_requests() == []
+    assert any("needs a file and an instruction" in m.message for m in client.messages)
+
+
+async def test_debug_command_with_a_trace_from_elsewhere_says_so(client, scripted, workspace):
+    client.messages.clear()
+    trace = 'Traceback (most recent call last):\n  File "/usr/lib/python3/json/decoder.py", line 3, in x\n'
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="hermes.debug", arguments=[{"trace": trace}])
+    )
+    assert result is None and scripted.model_requests() == []
+    assert any("found no frame of that trace" in m.message for m in client.messages)
+
+
 async def resolve_expecting_refusal(client, workspace, script: list[str]) -> str:
     uri = (workspace / "geometry.py").as_uri()
     action = pick(await actions(client, uri, at(9, 4), at(11, 15)), "refactor.rewrite.hermes.simplify")
@@ -459,6 +531,9 @@ async def test_client_without_resolve_gets_a_command_and_an_applied_edit(plain_c
         types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments)
     )
     (edit,) = plain_client.applied_edits
-    (change,) = edit.document_changes
-    assert change.edits[0].new_text in (": float", "r: float")
-    assert edit.change_annotations is None  # this client did not announce annotation support
+    # This client announced neither documentChanges nor annotations: it gets the plain map.
+    assert edit.document_changes is None and edit.change_annotations is None
+    ((changed_uri, edits),) = edit.changes.items()
+    assert changed_uri == uri
+    expected = GEOMETRY.replace("def describe(r):", "def describe(r: float):")
+    assert apply_text_edits(GEOMETRY, edits) == expected

@@ -187,3 +187,32 @@ def test_non_utf8_file_is_refused(workspace):
     (workspace / "latin.py").write_bytes(b"name = '\xe9t\xe9'\n")
     with pytest.raises(EditError, match="not UTF-8"):
         edit_set(workspace).apply(call("search_replace", path="latin.py", search="name", replace="nom"))
+
+
+@pytest.mark.parametrize(("encoding", "character"), [("utf-16", 12), ("utf-8", 14), ("utf-32", 11)])
+def test_positions_after_an_emoji_follow_the_negotiated_encoding(workspace, encoding, character):
+    uri = path_uri(str(workspace / "shapes.py"))
+    text = SHAPES.replace('"""Shapes."""', '"""Shapes 😀."""')
+    edits = edit_set(workspace, {uri: (text, 2)})
+    edits.apply(call("search_replace", path="shapes.py", search='😀."""', replace='😀 and areas."""'))
+    (document_edit,) = edits.workspace_edit(encoding, "Hermes", annotate=False).document_changes
+    (change,) = document_edit.edits
+    # '"""Shapes 😀' is 10 characters and the emoji: 2 UTF-16 units, 4 UTF-8 bytes, 1 code point.
+    assert change.range.start == types.Position(0, character) and change.new_text == " and areas"
+
+
+def test_editor_without_document_changes_gets_a_plain_changes_map(workspace):
+    edits = edit_set(workspace)
+    edits.apply(call("search_replace", path="shapes.py", search="result = 0", replace="result = 0.0"))
+    edit = edits.workspace_edit("utf-16", "Hermes", annotate=True, document_changes=False)
+    assert edit.document_changes is None and edit.change_annotations is None
+    ((uri, (change,)),) = edit.changes.items()
+    assert uri.endswith("/shapes.py") and change.new_text == ".0"
+    assert change.range.start == types.Position(14, 14)
+
+
+def test_create_file_is_refused_when_the_editor_cannot_create_files(workspace):
+    edits = EditSet(str(workspace), lambda uri: None, can_create=False)
+    with pytest.raises(EditError, match="cannot create files"):
+        edits.apply(call("create_file", path="pkg/new.py", content="X = 1"))
+    assert edits.changed() == [] and not (workspace / "pkg").exists()

@@ -91,3 +91,49 @@ def test_tool_response_round_trips_as_json():
     text = tool_response("read_file", {"text": 'say "hi"'})
     body = text.removeprefix("<tool_response>\n").removesuffix("\n</tool_response>")
     assert json.loads(body) == {"name": "read_file", "content": {"text": 'say "hi"'}}
+
+
+def test_python_literal_dict_as_older_hermes_models_write_it():
+    reply = parse_reply(
+        "<tool_call>\n{'arguments': {'path': 'a.py', 'search': \"it's\", 'replace': 'it is'}, "
+        "'name': 'search_replace'}\n</tool_call>"
+    )
+    assert reply.errors == []
+    assert reply.calls[0].name == "search_replace"
+    assert reply.calls[0].arguments == {"path": "a.py", "search": "it's", "replace": "it is"}
+
+
+def test_several_objects_or_a_list_in_one_block():
+    back_to_back = parse_reply(
+        '<tool_call>{"name": "list_symbols", "arguments": {"path": "a.py"}}\n'
+        '{"name": "list_symbols", "arguments": {"path": "b.py"}}</tool_call>'
+    )
+    listed = parse_reply(
+        '<tool_call>[{"name": "read_symbol", "arguments": {"name": "f"}}, '
+        '{"name": "find_references", "arguments": {"name": "f"}}]</tool_call>'
+    )
+    assert [c.arguments["path"] for c in back_to_back.calls] == ["a.py", "b.py"]
+    assert [c.name for c in listed.calls] == ["read_symbol", "find_references"]
+
+
+def test_braces_inside_code_arguments_do_not_confuse_the_parser():
+    code = 'def f():\n    return {"a": [1, 2]}  # } ] {\n'
+    reply = parse_reply(
+        "<tool_call>"
+        + json.dumps({"name": "replace_symbol", "arguments": {"path": "a.py", "symbol": "f", "code": code}})
+        + " I replaced f.</tool_call>"
+    )
+    assert reply.errors == [] and reply.calls[0].arguments["code"] == code
+
+
+def test_second_call_opened_before_the_first_is_closed():
+    reply = parse_reply(
+        '<tool_call>{"name": "read_symbol", "arguments": {"name": "f"}}\n'
+        '<tool_call>{"name": "read_symbol", "arguments": {"name": "g"}}</tool_call>'
+    )
+    assert [c.arguments["name"] for c in reply.calls] == ["f", "g"]
+
+
+def test_empty_arguments_string_means_no_arguments():
+    reply = parse_reply('<tool_call>{"name": "list_symbols", "arguments": ""}</tool_call>')
+    assert reply.calls[0].arguments == {}

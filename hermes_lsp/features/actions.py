@@ -228,10 +228,26 @@ def _open_document(ls: HermesLanguageServer) -> DocumentReader:
     return read
 
 
-def _annotations_supported(ls: HermesLanguageServer) -> bool:
+@attrs.frozen
+class EditSupport:
+    """What the editor says it can apply in a ``WorkspaceEdit``."""
+
+    document_changes: bool
+    annotations: bool
+    create_files: bool
+
+
+def edit_support(ls: HermesLanguageServer) -> EditSupport:
     workspace = ls.client_capabilities.workspace
     edit = workspace.workspace_edit if workspace else None
-    return bool(edit and edit.change_annotation_support is not None and edit.document_changes)
+    document_changes = bool(edit and edit.document_changes)
+    return EditSupport(
+        document_changes=document_changes,
+        annotations=document_changes and edit is not None and edit.change_annotation_support is not None,
+        create_files=document_changes
+        and edit is not None
+        and types.ResourceOperationKind.Create in (edit.resource_operations or ()),
+    )
 
 
 async def perform(
@@ -245,7 +261,8 @@ async def perform(
     """Run the model for one action and turn its edits into a checked WorkspaceEdit."""
     root = ls.root or os.getcwd()
     baseline = {uri: doc.version or 0 for uri, doc in ls.workspace.text_documents.items()}
-    edits = EditSet(root, _open_document(ls), baseline)
+    support = edit_support(ls)
+    edits = EditSet(root, _open_document(ls), baseline, can_create=support.create_files)
     tools = (EDIT_TOOLS + READ_TOOLS) if spec.edits else READ_TOOLS
     messages = [
         {"role": "system", "content": system_prompt(INSTRUCTIONS, tools, reasoning=reasoning)},
@@ -282,7 +299,9 @@ async def perform(
         )
     if not spec.edits or not edits.changed():
         return Outcome(None, result.answer, None, result)
-    edit = edits.workspace_edit(ls.position_encoding, title, _annotations_supported(ls))
+    edit = edits.workspace_edit(
+        ls.position_encoding, title, support.annotations, document_changes=support.document_changes
+    )
     return Outcome(edit, result.answer, None, result)
 
 

@@ -3,13 +3,15 @@
 Tools are described as JSON schemas inside ``<tools>…</tools>`` in the system message;
 the model answers with ``<tool_call>{"name": …, "arguments": …}</tool_call>`` blocks and we
 send results back inside ``<tool_response>`` tags. The parser is tolerant of what models
-really emit: calls without newlines, several calls in one turn, a JSON object followed
-by chatter, arguments given as a JSON string, a missing closing tag at the end. Calls
+really emit: calls without newlines, several calls in one turn (or in one block, or as a
+list), a JSON object followed by chatter, arguments given as a JSON string, Python-literal
+dicts (single quotes, as older Hermes models write them), a missing closing tag at the end. Calls
 written while thinking (inside ``<think>``) are ignored: they are drafts, not actions.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from typing import Any
@@ -155,31 +157,95 @@ def parse_reply(text: str) -> ParsedReply:
     calls: list[ToolCall] = []
     errors: list[str] = []
     for index, match in enumerate(_CALL.finditer(visible), start=1):
-        call, error = _read_call(match.group(1))
-        if call is not None:
-            calls.append(call)
-        else:
+        found, error = _read_calls(match.group(1))
+        calls.extend(found)
+        if error:
             errors.append(f"tool call {index} could not be read: {error}")
     answer = _CALL.sub("", visible).replace("</tool_call>", "").strip()
     return ParsedReply(calls, errors, answer, thinking)
 
 
-def _read_call(body: str) -> tuple[ToolCall | None, str]:
+def _read_calls(body: str) -> tuple[list[ToolCall], str]:
+    """The calls in one ``<tool_call>`` block: usually one object, sometimes several or a list."""
     body = _FENCE.sub("", body.strip())
     start = body.find("{")
     if start == -1:
-        return None, "no JSON object inside <tool_call>"
+        return [], "no JSON object inside <tool_call>"
+    objects: list[Any]
     try:
-        # raw_decode stops at the end of the object, so trailing chatter is ignored.
-        data, _ = json.JSONDecoder().raw_decode(body, start)
+        if body.startswith("["):  # a JSON list of calls
+            data, _ = _decode(body, 0)
+            objects = data if isinstance(data, list) else [data]
+        else:
+            # Several objects back to back; raw_decode stops at the end of each, so
+            # trailing chatter after the last one is ignored.
+            objects, position = [], start
+            while True:
+                data, end = _decode(body, position)
+                objects.append(data)
+                rest = body[end:].lstrip(" \t\r\n,")
+                if not rest.startswith("{"):
+                    break
+                position = len(body) - len(rest)
+    except ValueError as exc:
+        return [], str(exc)
+    calls = []
+    for data in objects:
+        call, error = _to_call(data)
+        if call is None:
+            return calls, error
+        calls.append(call)
+    return calls, ""
+
+
+def _decode(body: str, start: int) -> tuple[Any, int]:
+    """One JSON value at ``start``; Python-literal dicts (single quotes, True/None) are accepted
+    too, because Hermes models trained on that older format still write them."""
+    try:
+        return json.JSONDecoder().raw_decode(body, start)
     except json.JSONDecodeError as exc:
-        return None, f"invalid JSON ({exc.msg} at character {exc.pos - start})"
+        error = f"invalid JSON ({exc.msg} at character {exc.pos - start})"
+        end = _balanced_end(body, start)
+        if end is not None:
+            try:
+                return ast.literal_eval(body[start:end]), end
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                pass
+        raise ValueError(error) from exc
+
+
+def _balanced_end(body: str, start: int) -> int | None:
+    """End of the bracketed value at ``start``, skipping over quoted strings."""
+    depth = 0
+    quote = ""
+    escaped = False
+    for index in range(start, len(body)):
+        char = body[index]
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return None
+
+
+def _to_call(data: Any) -> tuple[ToolCall | None, str]:
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         return None, 'expected {"name": ..., "arguments": {...}}'
     arguments = data.get("arguments", data.get("parameters", {}))
     if isinstance(arguments, str):  # OpenAI style: arguments as a JSON string
         try:
-            arguments = json.loads(arguments)
+            arguments = json.loads(arguments) if arguments.strip() else {}
         except json.JSONDecodeError as exc:
             return None, f"arguments of {data['name']} are not valid JSON ({exc.msg})"
     if not isinstance(arguments, dict):
