@@ -14,6 +14,7 @@ from pathlib import Path
 
 import attrs
 
+from hermes_lsp.commands import read_buffer
 from hermes_lsp.config import Settings, merge_settings
 from hermes_lsp.context.types import ContextEngine, NullContext
 from hermes_lsp.features.completion import CompletionService, Cursor
@@ -42,14 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     path, line, col = args.location
-    try:
-        if args.stdin:
-            text = sys.stdin.read()
-        else:
-            with open(path, encoding="utf-8", errors="surrogateescape") as fh:
-                text = fh.read()
-    except OSError as exc:
-        print(f"hermes-lsp: cannot read {path}: {exc.strerror}", file=sys.stderr)
+    text = read_buffer(path, args.stdin)
+    if text is None:
         return 2
     overrides = {k: v for k, v in (("endpoint", args.endpoint), ("model", args.model)) if v}
     settings, errors = merge_settings(overrides)

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 
+from hermes_lsp.commands import read_buffer
 from hermes_lsp.commands.complete import parse_location
 from hermes_lsp.config import IndexSettings
 from hermes_lsp.context.engine import WorkspaceContext
@@ -63,14 +64,8 @@ def run(args: argparse.Namespace) -> int:
     if args.budget < 0:
         print("hermes-lsp: --budget must not be negative", file=sys.stderr)
         return 2
-    try:
-        if args.stdin:
-            text = sys.stdin.read()
-        else:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
-    except OSError as exc:
-        print(f"hermes-lsp: cannot read {path}: {exc.strerror}", file=sys.stderr)
+    text = read_buffer(path, args.stdin)
+    if text is None:
         return 2
     problems: list[str] = []
     engine = WorkspaceContext(
