@@ -133,7 +133,7 @@ class ModelClient:
 
     # -- generation ----------------------------------------------------------------------
 
-    async def stream_chat(
+    def stream_chat(
         self,
         messages: list[dict[str, Any]],
         *,
@@ -143,13 +143,10 @@ class ModelClient:
         extra_body: dict[str, Any] | None = None,
     ) -> AsyncIterator[str]:
         """Stream the text deltas of a chat completion."""
-        body: dict[str, Any] = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature}
-        if stop:
-            body["stop"] = stop
-        async for delta in self._stream("/chat/completions", body, extra_body, chat=True):
-            yield delta
+        payload = {"messages": messages}
+        return self._stream("/chat/completions", payload, max_tokens, temperature, stop, extra_body)
 
-    async def stream_completion(
+    def stream_completion(
         self,
         prompt: str,
         *,
@@ -159,11 +156,7 @@ class ModelClient:
         extra_body: dict[str, Any] | None = None,
     ) -> AsyncIterator[str]:
         """Stream the text deltas of a plain completion."""
-        body: dict[str, Any] = {"prompt": prompt, "max_tokens": max_tokens, "temperature": temperature}
-        if stop:
-            body["stop"] = stop
-        async for delta in self._stream("/completions", body, extra_body, chat=False):
-            yield delta
+        return self._stream("/completions", {"prompt": prompt}, max_tokens, temperature, stop, extra_body)
 
     async def chat(
         self,
@@ -184,9 +177,20 @@ class ModelClient:
         return "".join(parts)
 
     async def _stream(
-        self, path: str, body: dict[str, Any], extra_body: dict[str, Any] | None, *, chat: bool
+        self,
+        path: str,
+        payload: dict[str, Any],
+        max_tokens: int,
+        temperature: float,
+        stop: list[str] | None,
+        extra_body: dict[str, Any] | None,
     ) -> AsyncIterator[str]:
-        body = {**body, **(extra_body or {}), "model": await self.model(), "stream": True}
+        chat = "messages" in payload
+        body = {**payload, "max_tokens": max_tokens, "temperature": temperature}
+        if stop:
+            body["stop"] = stop
+        body.update(extra_body or {})
+        body.update(model=await self.model(), stream=True)
         request = self._http.build_request("POST", path, json=body)
         response = await self._send_request(request, stream=True)
         finished = False
