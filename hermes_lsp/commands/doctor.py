@@ -82,9 +82,9 @@ def check_grammars(report: Report) -> None:
 
 
 def check_cache(report: Report) -> None:
-    import platformdirs
+    from hermes_lsp.context.store import cache_dir
 
-    cache = os.environ.get("HERMES_LSP_CACHE_DIR") or platformdirs.user_cache_dir("hermes-lsp")
+    cache = cache_dir()
     try:
         os.makedirs(cache, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=cache):
