@@ -1,7 +1,8 @@
 """The packaged VS Code extension in a real VS Code (code-server 4.100.3 = VS Code 1.100.3),
 driven by headless Chromium (editors/vscode/e2e/run.sh): the status bar reports the model
 server, ghost text is shown and accepted with Tab, and Hermes' quick fix for a TypeScript
-error is listed under Ctrl+., resolved and applied. Screenshots stay under the test's
+error is listed under Ctrl+., resolved and applied; "Hermes: Refactor Selection…" takes an
+instruction in its input box and the edit lands in the file. Screenshots stay under the test's
 temporary folder (/tmp), never in the repository."""
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ def test_ghost_text_and_quick_fix_in_vs_code(tmp_path: Path):
         "export function half(n: number): number {\n  const result: number = n / 2;\n  return result;\n}\n"
     )
     assert report["errorsAfterQuickFix"] == 0  # TypeScript agrees the error is gone
+    # The refactor command: the instruction typed in the input box reached the model.
+    assert report["instructionReachedModel"] is True
+    assert report["afterRefactor"] == "import math\n\n\ndef area(r):\n    return math.pi * r ** 2\n"
     names = [Path(p).name for p in report["screenshots"]]
-    assert names == ["ghost-text.png", "quick-fix-menu.png", "quick-fix-applied.png"]
+    assert names == ["ghost-text.png", "quick-fix-menu.png", "quick-fix-applied.png", "refactor-input.png"]
     assert all(Path(p).stat().st_size > 10_000 for p in report["screenshots"])

@@ -91,6 +91,19 @@ async function shot(page, name) {
   log(`screenshot ${file}`);
 }
 
+/** Open a workspace file with Quick Open, as a user would. */
+async function openFile(page, name) {
+  await page.keyboard.press("Escape"); // close whatever menu or toast has the focus
+  await page.keyboard.press("Control+P");
+  await page.locator(".quick-input-widget input").waitFor({ timeout: 20000 });
+  await page.keyboard.type(name);
+  // Enter only once the filtered list has the file on its focused row.
+  await page.locator(".quick-input-list .monaco-list-row.focused", { hasText: name }).waitFor({ timeout: 20000 });
+  await page.keyboard.press("Enter");
+  await page.locator(".tab.active", { hasText: name }).waitFor({ timeout: 20000 });
+  await page.locator(".monaco-editor .view-lines").first().waitFor({ timeout: 20000 });
+}
+
 /** Text of the file on disk after saving it from the editor. */
 async function savedText(page, file) {
   await page.keyboard.press("Control+S");
@@ -192,14 +205,8 @@ async function main() {
     await page.locator(".monaco-workbench").waitFor({ timeout: 60000 });
     log("workbench loaded");
 
-    // Open the file with Quick Open.
     await page.locator(".monaco-workbench").click({ position: { x: 640, y: 400 } });
-    await page.keyboard.press("Control+P");
-    await page.locator(".quick-input-widget input").waitFor({ timeout: 20000 });
-    await page.keyboard.type("shapes.py");
-    await page.locator(".quick-input-list .monaco-list-row").first().waitFor({ timeout: 20000 });
-    await page.keyboard.press("Enter");
-    await page.locator(".monaco-editor .view-lines").first().waitFor({ timeout: 20000 });
+    await openFile(page, "shapes.py");
     log("shapes.py open");
 
     const status = page.locator(".statusbar-item[id$='hermes.status']").first();
@@ -252,12 +259,7 @@ async function main() {
       ],
       { text: "" },
     );
-    await page.keyboard.press("Control+P");
-    await page.locator(".quick-input-widget input").waitFor({ timeout: 20000 });
-    await page.keyboard.type("units.ts");
-    await page.locator(".quick-input-list .monaco-list-row", { hasText: "units.ts" }).first().waitFor({ timeout: 20000 });
-    await page.keyboard.press("Enter");
-    await page.locator(".tab.active", { hasText: "units.ts" }).waitFor({ timeout: 20000 });
+    await openFile(page, "units.ts");
     // TypeScript's diagnostic: a squiggle on line 2.
     await page.locator(".monaco-editor .squiggly-error").first().waitFor({ timeout: 60000 });
     log("TypeScript reports the type error");
@@ -287,6 +289,49 @@ async function main() {
     await page.waitForTimeout(1500); // let the squiggle go before the screenshot
     report.errorsAfterQuickFix = await page.locator(".monaco-editor .squiggly-error").count();
     await shot(page, "quick-fix-applied");
+
+    // The free-form refactor command: select a line, run it from the command palette, type
+    // the instruction into its input box.
+    await script(
+      modelUrl,
+      [
+        {
+          text: `<tool_call>\n${JSON.stringify({
+            name: "search_replace",
+            arguments: { path: "shapes.py", search: "math.pi * r * r", replace: "math.pi * r ** 2" },
+          })}\n</tool_call>`,
+          times: 1,
+          path: "/chat/completions",
+        },
+        { text: "Squared r with **.", times: 1, path: "/chat/completions" },
+      ],
+      { text: "" },
+    );
+    await openFile(page, "shapes.py");
+    await page.keyboard.press("Control+G");
+    await page.keyboard.type("5");
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Home");
+    await page.keyboard.press("Shift+End");
+    await page.keyboard.press("F1");
+    await page.locator(".quick-input-widget input").waitFor({ timeout: 20000 });
+    await page.keyboard.type("Hermes: Refactor Selection");
+    await page.locator(".quick-input-list .monaco-list-row.focused", { hasText: "Refactor Selection" }).waitFor({ timeout: 20000 });
+    await page.keyboard.press("Enter");
+    await page.locator(".quick-input-widget", { hasText: "How should the selected code change?" }).waitFor({ timeout: 20000 });
+    await page.keyboard.type("square r with **");
+    await shot(page, "refactor-input");
+    await page.keyboard.press("Enter");
+    const refactorDeadline = Date.now() + 60000;
+    text = fs.readFileSync(source, "utf8");
+    while (!text.includes("r ** 2") && Date.now() < refactorDeadline) {
+      await page.waitForTimeout(500);
+      text = await savedText(page, source);
+    }
+    report.afterRefactor = text;
+    const seen = await (await fetch(`${modelUrl.replace(/\/v1$/, "")}/_control/requests`)).json();
+    report.instructionReachedModel = seen.requests.some((r) => r.prompt.includes("square r with **"));
+    log(`after the refactor:\n${text}`);
   } catch (error) {
     await shot(page, "failure").catch(() => undefined);
     throw error;

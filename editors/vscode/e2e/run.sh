@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The packaged extension in a real VS Code: code-server 4.100.3 (VS Code 1.100.3) driven by
 # a headless Chromium through playwright-core. Ghost text is shown and accepted; Hermes'
-# quick fix for a TypeScript error is picked from Ctrl+. and applied.
+# quick fix for a TypeScript error is picked from Ctrl+. and applied; the refactor command
+# takes an instruction and its edit lands in the file.
 #
 #   editors/vscode/e2e/run.sh                 install what is missing, build the .vsix, run
 #   editors/vscode/e2e/run.sh --install-only  only install (install.sh --test calls this)
