@@ -261,19 +261,31 @@ def _minimal_edit(
     old: str, new: str, encoding: str, annotation_id: str | None
 ) -> types.TextEdit | types.AnnotatedTextEdit:
     """The smallest single replacement that turns ``old`` into ``new``."""
-    prefix = 0
     limit = min(len(old), len(new))
-    while prefix < limit and old[prefix] == new[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]:
-        suffix += 1
+    prefix = _longest(lambda n: old[:n] == new[:n], limit)
+    suffix = _longest(lambda n: old[len(old) - n :] == new[len(new) - n :], limit - prefix)
     # Never split a \r\n pair or a line in a way that leaves a lone \r.
     if prefix and old[prefix - 1] == "\r":
         prefix -= 1
     start = types.Position(*position_at(old, prefix, encoding))
     end = types.Position(*position_at(old, len(old) - suffix, encoding))
     return _text_edit(old, new[prefix : len(new) - suffix], types.Range(start, end), annotation_id)
+
+
+def _longest(holds: Callable[[int], bool], limit: int) -> int:
+    """The largest n <= limit for which ``holds(n)``, given that it holds up to some point.
+
+    A binary search over slice comparisons (done in C) instead of a character loop in
+    Python: a few microseconds instead of milliseconds on a large file.
+    """
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if holds(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 # -- finding things ----------------------------------------------------------------------

@@ -486,6 +486,28 @@ async def test_document_edited_while_the_model_thinks_gets_no_edit(client, scrip
     assert any("changed while Hermes was working" in m.message for m in client.messages)
 
 
+async def test_cancelling_a_resolve_closes_the_model_stream_and_ends_the_progress(
+    client, scripted, workspace
+):
+    uri = (workspace / "geometry.py").as_uri()
+    action = pick(await actions(client, uri, at(9, 4), at(11, 15)), "refactor.rewrite.hermes.simplify")
+    scripted.script(Reply(text="<think>" + "pondering " * 400, chunk_size=8, chunk_delay=0.02, times=1))
+    client.progress_reports.clear()
+    future = client.protocol.send_request(types.CODE_ACTION_RESOLVE, action, msg_id="resolve-cancel")
+    assert await until(lambda: len(scripted.model_requests()) == 1)
+    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="resolve-cancel"))
+    upstream = scripted.model_requests()[0]
+    assert await until(lambda: upstream.disconnected, timeout=2.0), "the model kept generating"
+    with pytest.raises(Exception, match="cancel"):
+        await asyncio.wait_for(asyncio.wrap_future(future), 5)
+
+    def ended() -> bool:
+        reports = [value for values in client.progress_reports.values() for value in values]
+        return bool(reports) and reports[-1].kind == "end"
+
+    assert await until(ended), "the editor's progress indicator was left spinning"
+
+
 @pytest_lsp.fixture(scope="module", config=server_config())
 async def plain_client(lsp_client: LanguageClient, scripted_session: ScriptedServer, workspace: Path):
     """An editor without codeAction/resolve support: actions carry a command instead."""

@@ -103,7 +103,10 @@ async def _measure(
         turns.append(len(requests))
     return {
         "resolves": count,
-        "lsp_overhead": summary(overheads),
+        # The first resolve pays for cold code paths (imports, query compilation) once per
+        # server start; it is reported apart and the percentiles describe the rest.
+        "first_resolve_overhead_ms": round(overheads[0], 3),
+        "lsp_overhead": summary(overheads[1:] or overheads),
         "resolve_total": summary(totals),
         "model_turns": sorted(turns)[len(turns) // 2],
         "bytes_to_model_p50": sorted(sent)[len(sent) // 2],
@@ -121,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"  LSP side of a resolve ({figures['resolves']} resolves, "
         f"{figures['model_turns']} model turns each): "
-        f"p50 {o['p50_ms']:.1f} ms, p99 {o['p99_ms']:.1f} ms (whole resolve p50 {t['p50_ms']:.1f} ms)"
+        f"p50 {o['p50_ms']:.1f} ms, p99 {o['p99_ms']:.1f} ms (whole resolve p50 {t['p50_ms']:.1f} ms); "
+        f"first resolve after start {figures['first_resolve_overhead_ms']:.1f} ms"
     )
     print(
         f"  bytes sent to the model per resolve: {figures['bytes_to_model_p50']:,}; "
