@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +62,11 @@ class EditSet:
         baseline: dict[str, int] | None = None,
         *,
         can_create: bool = True,
+        exclude: Iterable[str] = (),
     ) -> None:
         self.root = os.path.realpath(root)
+        self.exclude = list(exclude)
+        """The user's extra ignore patterns (``index.exclude``), on top of the ignore files."""
         self._open_document = open_document
         self._baseline = baseline or {}
         """Versions of the open documents when the action started: the model saw those."""
@@ -82,7 +85,7 @@ class EditSet:
         if real != self.root and not real.startswith(self.root + os.sep):
             raise EditError(f"{path} is outside the workspace; only files inside it can be edited")
         rel = os.path.relpath(real, self.root).replace(os.sep, "/")
-        if rel.split("/")[0] == ".git" or walk.is_ignored(self.root, rel):
+        if rel.split("/")[0] == ".git" or walk.is_ignored(self.root, rel, self.exclude):
             raise EditError(f"{rel} is excluded by the workspace's ignore rules and cannot be edited")
         return rel
 

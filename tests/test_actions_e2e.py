@@ -402,6 +402,29 @@ async def test_debug_command_with_a_trace_from_elsewhere_says_so(client, scripte
     assert any("found no frame of that trace" in m.message for m in client.messages)
 
 
+async def test_debug_without_workspace_frames_uses_the_file_in_view(client, scripted, workspace):
+    applied.clear()
+    scripted.script(
+        *turns(
+            call("search_replace", path="report.py", search="return totl", replace="return total"),
+            "report() returned an undefined name.",
+        )
+    )
+    answer = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="hermes.debug",
+            arguments=[
+                {"trace": "NameError: name 'totl' is not defined", "uri": (workspace / "report.py").as_uri()}
+            ],
+        )
+    )
+    assert answer == "report() returned an undefined name."
+    prompt = scripted.model_requests()[0].prompt
+    assert "NameError: name 'totl'" in prompt and "File report.py, open in the editor" in prompt
+    (edit,) = applied
+    assert edited_text(workspace, edit, "report.py") == REPORT.replace("return totl", "return total")
+
+
 async def resolve_expecting_refusal(client, workspace, script: list[str]) -> str:
     uri = (workspace / "geometry.py").as_uri()
     action = pick(await actions(client, uri, at(9, 4), at(11, 15)), "refactor.rewrite.hermes.simplify")

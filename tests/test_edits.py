@@ -216,3 +216,12 @@ def test_create_file_is_refused_when_the_editor_cannot_create_files(workspace):
     with pytest.raises(EditError, match="cannot create files"):
         edits.apply(call("create_file", path="pkg/new.py", content="X = 1"))
     assert edits.changed() == [] and not (workspace / "pkg").exists()
+
+
+def test_the_settings_exclude_patterns_are_refused_too(workspace):
+    (workspace / "generated").mkdir()
+    (workspace / "generated" / "api.py").write_text("X = 1\n")
+    edits = EditSet(str(workspace), lambda uri: None, exclude=["generated/"])
+    with pytest.raises(EditError, match="ignore rules"):
+        edits.apply(call("search_replace", path="generated/api.py", search="X = 1", replace="X = 2"))
+    edit_set(workspace).apply(call("search_replace", path="generated/api.py", search="X = 1", replace="X = 2"))

@@ -98,3 +98,14 @@ def test_frames_are_located_by_path_tail(tmp_path):
         ("pkg/calc.py", 4),
         ("src/main/java/com/example/Calc.java", 7),
     ]  # util.py is ambiguous and os.py is not in the workspace: left out rather than guessed
+
+
+def test_an_ambiguous_tail_goes_to_the_file_the_user_is_looking_at(tmp_path):
+    files = ["lib/a/util.py", "lib/b/util.py"]
+    for rel in files:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+    frame = Frame("/elsewhere/util.py", 1)
+    assert locate([frame], str(tmp_path), files) == []
+    (found,) = locate([frame], str(tmp_path), files, prefer="lib/b/util.py")
+    assert found.rel == "lib/b/util.py"

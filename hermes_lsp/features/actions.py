@@ -9,6 +9,7 @@ resolve edits, in the ``hermes.runAction`` command, whose result is applied with
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from typing import Any
@@ -17,9 +18,9 @@ import attrs
 from lsprotocol import types
 
 from hermes_lsp.context import walk
-from hermes_lsp.edits import DocumentReader, EditSet, definitions
+from hermes_lsp.edits import DocumentReader, EditError, EditSet, definitions
 from hermes_lsp.features.agent import AgentResult, run_agent
-from hermes_lsp.features.stacktrace import locate, parse_trace
+from hermes_lsp.features.stacktrace import Located, locate, parse_trace
 from hermes_lsp.model.client import ModelError
 from hermes_lsp.model.hermes import format_pieces
 from hermes_lsp.model.tools import EDIT_TOOLS, READ_TOOLS, system_prompt
@@ -262,7 +263,13 @@ async def perform(
     root = ls.root or os.getcwd()
     baseline = {uri: doc.version or 0 for uri, doc in ls.workspace.text_documents.items()}
     support = edit_support(ls)
-    edits = EditSet(root, _open_document(ls), baseline, can_create=support.create_files)
+    edits = EditSet(
+        root,
+        _open_document(ls),
+        baseline,
+        can_create=support.create_files,
+        exclude=ls.settings.index.exclude,
+    )
     tools = (EDIT_TOOLS + READ_TOOLS) if spec.edits else READ_TOOLS
     messages = [
         {"role": "system", "content": system_prompt(INSTRUCTIONS, tools, reasoning=reasoning)},
@@ -429,7 +436,17 @@ def register(server: HermesLanguageServer) -> None:
         data = _first_argument(args)
         trace = str(data.get("trace") or "")
         root = ls.root or os.getcwd()
-        frames = locate(parse_trace(trace), root, walk.walk(root).files)
+        uri = data.get("uri")
+        viewing = _relative(ls, uri) if isinstance(uri, str) and uri in ls.workspace.text_documents else None
+        if viewing and os.path.isabs(viewing):
+            viewing = None  # a file outside the workspace cannot be edited anyway
+        # Walking a large tree takes a while: keep the server answering meanwhile.
+        found = await asyncio.to_thread(walk.walk, root, ls.settings.index.exclude)
+        frames = locate(parse_trace(trace), root, found.files, prefer=viewing)
+        if not frames and viewing and trace.strip():
+            # No frame in the workspace (a bare error message, a trace from a library):
+            # diagnose against the file the user is looking at.
+            frames = [Located(viewing, 0, "")]
         if not frames:
             ls.show_message(
                 "hermes.debug found no frame of that trace in this workspace; paste the whole trace",
@@ -454,15 +471,21 @@ def ls_range(value: Any) -> types.Range:
         return types.Range(types.Position(0, 0), types.Position(0, 0))
 
 
-def debug_message(ls: HermesLanguageServer, trace: str, frames: list[Any]) -> str:
+def debug_message(ls: HermesLanguageServer, trace: str, frames: list[Located]) -> str:
     """The debug prompt: the trace, then the code of each workspace frame, innermost last."""
     root = ls.root or os.getcwd()
-    reader = EditSet(root, _open_document(ls))
+    reader = EditSet(root, _open_document(ls), exclude=ls.settings.index.exclude)
     parts = [f"A program failed with this trace:\n```\n{trace.strip()[:6000]}\n```"]
     for frame in frames[-6:]:
         try:
             text = reader.state(frame.rel).text
-        except Exception:
+        except EditError:
+            continue  # unreadable or excluded: the trace itself still goes to the model
+        if frame.line == 0:
+            parts.append(
+                f"File {frame.rel}, open in the editor (the trace names no line of the workspace), "
+                f"lines 1-{FALLBACK_LINES}:\n```\n{_numbered(text, 1, FALLBACK_LINES)}\n```"
+            )
             continue
         around = [d for d in definitions(frame.rel, text) if d.start_line <= frame.line <= d.end_line]
         if around:
@@ -476,6 +499,10 @@ def debug_message(ls: HermesLanguageServer, trace: str, frames: list[Any]) -> st
         )
     parts.append(f"Task: {ACTIONS['debug'].task}")
     return "\n\n".join(parts)
+
+
+# How much of the open file a debug prompt shows when the trace names none of its lines.
+FALLBACK_LINES = 200
 
 
 def _first_argument(args: tuple[Any, ...]) -> dict[str, Any]:

@@ -66,13 +66,19 @@ def parse_trace(text: str) -> list[Frame]:
     return frames
 
 
-def locate(frames: Iterable[Frame], root: str, files: list[str]) -> list[Located]:
-    """Frames that point into the workspace, with workspace-relative paths (no duplicates)."""
+def locate(
+    frames: Iterable[Frame], root: str, files: list[str], prefer: str | None = None
+) -> list[Located]:
+    """Frames that point into the workspace, with workspace-relative paths (no duplicates).
+
+    ``prefer`` (the file the user is looking at) settles a path tail that several
+    workspace files share; other ambiguous frames are left out rather than guessed.
+    """
     root = os.path.realpath(root)
     located: list[Located] = []
     seen: set[tuple[str, int]] = set()
     for frame in frames:
-        rel = _resolve(frame.path, root, files)
+        rel = _resolve(frame.path, root, files, prefer)
         if rel is None or (rel, frame.line) in seen:
             continue
         seen.add((rel, frame.line))
@@ -80,7 +86,7 @@ def locate(frames: Iterable[Frame], root: str, files: list[str]) -> list[Located
     return located
 
 
-def _resolve(path: str, root: str, files: list[str]) -> str | None:
+def _resolve(path: str, root: str, files: list[str], prefer: str | None) -> str | None:
     candidate = path if os.path.isabs(path) else os.path.join(root, path)
     real = os.path.realpath(candidate)
     if real.startswith(root + os.sep) and os.path.isfile(real):
@@ -93,5 +99,6 @@ def _resolve(path: str, root: str, files: list[str]) -> str | None:
         if len(matches) == 1:
             return matches[0]
         if matches:
-            return None  # ambiguous: better no frame than the wrong file
+            # Ambiguous: the file in front of the user, or no frame rather than the wrong file.
+            return prefer if prefer in matches else None
     return None
