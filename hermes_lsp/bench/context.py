@@ -49,6 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", type=int, default=2048, help="token budget B (default 2048)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--aider-python",
+        metavar="PYTHON",
+        help="also measure aider's RepoMap on the same hidden lines, with this interpreter (one that"
+        " has aider-chat installed); slow: about a second a line",
+    )
+    parser.add_argument("--aider-samples", type=int, default=100, help="hidden lines given to aider")
 
 
 def _rss_mb() -> float:
@@ -161,7 +168,12 @@ def _baseline(rel: str, lines: list[str], row: int, budget: int) -> list[Piece]:
 
 
 def recall(
-    engine: WorkspaceContext, root: str, rng: random.Random, samples: int, budget: int
+    engine: WorkspaceContext,
+    root: str,
+    rng: random.Random,
+    samples: int,
+    budget: int,
+    record: list[dict[str, Any]] | None = None,
 ) -> dict[str, float | int]:
     assert engine.index is not None
     by_name, by_path = engine.index.by_name, engine.index.by_path
@@ -200,12 +212,46 @@ def recall(
                 held += _holds(pieces, by_name[name])
                 base_held += _holds(baseline, by_name[name])
             lines_used += 1
+            if record is not None:
+                targets = [[name, [[d.path, d.start_line] for d in by_name[name]]] for name in sorted(names)]
+                record.append({"path": rel, "row": row, "text": hidden, "targets": targets})
     return {
         "lines": lines_used,
         "identifiers": total,
         "recall": held / total if total else float("nan"),
         "baseline": base_held / total if total else float("nan"),
     }
+
+
+def _recall_on(engine: WorkspaceContext, record: list[dict[str, Any]], budget: int) -> float:
+    """Our recall on exactly the lines given to aider (a subset of all samples)."""
+    assert engine.index is not None
+    held = total = 0
+    for sample in record:
+        uri = os.path.join(engine.index.root, sample["path"])
+        lines = sample["text"].split("\n")
+        offset = sum(len(x) + 1 for x in lines[: sample["row"]]) + len(lines[sample["row"]])
+        engine.open_document(uri, sample["text"], "", 1)
+        pieces = engine.context(uri, sample["text"], offset, budget, "completion")
+        engine.close_document(uri)
+        for name, _ in sample["targets"]:
+            total += 1
+            held += _holds(pieces, engine.index.by_name.get(name, ()))
+    return held / total if total else float("nan")
+
+
+def aider_recall(python: str, root: str, record: list[dict[str, Any]], budget: int) -> dict[str, Any]:
+    """Run aider's RepoMap (in its own interpreter) on the same hidden lines."""
+    script = os.path.join(os.path.dirname(__file__), "aider_repomap.py")
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump({"root": root, "budget": budget, "samples": record}, fh)
+    try:
+        done = subprocess.run([python, script, fh.name], capture_output=True, text=True, check=False)
+    finally:
+        os.unlink(fh.name)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1:] or ["aider failed"]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -237,8 +283,14 @@ def run(args: argparse.Namespace) -> int:
             "now": _rss_mb(),
             "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
-        figures["recall"] = recall(engine, root, rng, args.samples, args.budget)
+        record: list[dict[str, Any]] = []
+        figures["recall"] = recall(engine, root, rng, args.samples, args.budget, record)
         figures["recall"]["budget"] = args.budget
+        if args.aider_python:
+            figures["aider"] = aider_recall(
+                args.aider_python, root, record[: args.aider_samples], args.budget
+            )
+            figures["aider"]["ours"] = _recall_on(engine, record[: args.aider_samples], args.budget)
         engine.close()
     if args.json:
         print(json.dumps(figures, indent=2))
@@ -257,6 +309,17 @@ def run(args: argparse.Namespace) -> int:
             f" {rc['identifiers']} identifiers in {rc['lines']} hidden lines",
         ),
     ]
+    aider = figures.get("aider")
+    if aider is not None and "recall" in aider:
+        rows.append(
+            (
+                "aider RepoMap",
+                f"recall@{args.budget} {aider['recall']:.3f} against ours {aider['ours']:.3f} on the same"
+                f" {aider['lines']} lines; {aider['seconds_per_line']:.2f} s a line",
+            )
+        )
+    elif aider is not None:
+        rows.append(("aider RepoMap", f"failed: {aider['error']}"))
     for label, value in rows:
         print(f"{label:<20}{value}")
     return 0
