@@ -256,6 +256,32 @@ async def test_each_refactor_produces_its_edit(client, scripted, workspace, kind
     assert edited_text(workspace, resolved.edit, "geometry.py") == expected
 
 
+async def test_debug_action_reasons_over_the_whole_diagnostic_and_fixes_it(client, scripted, workspace):
+    uri = (workspace / "report.py").as_uri()
+    long_message = "undefined name 'totl'" + " (did you mean 'total'?)" * 4
+    diagnostic = types.Diagnostic(
+        range=types.Range(at(7, 11), at(7, 15)), message=long_message, source="pyflakes", code="F821"
+    )
+    found = await actions(client, uri, at(7, 11), at(7, 15), [diagnostic])
+    debug = pick(found, "quickfix.hermes.debug")
+    assert debug.title == "Hermes: explain and fix this error" and list(debug.diagnostics) == [diagnostic]
+    scripted.script(
+        *turns(
+            "<think>\ntotl is a typo of total\n</think>\n"
+            + call("search_replace", path="report.py", search="return totl", replace="return total"),
+            "The loop sums into total, but the function returned the misspelt totl.",
+        )
+    )
+    client.messages.clear()
+    resolved = await client.code_action_resolve_async(debug)
+    assert edited_text(workspace, resolved.edit, "report.py") == REPORT.replace("return totl", "return total")
+    first = scripted.model_requests()[0]
+    assert "<think>" in first.body["messages"][0]["content"]  # debugging reasons
+    # The model gets the whole message (the title is cut), where it came from, and its line.
+    assert f"Diagnostic at line 8: {long_message} (pyflakes F821)" in first.prompt
+    assert any("misspelt totl" in m.message for m in client.messages)
+
+
 async def test_explain_shows_an_answer_and_edits_nothing(client, scripted, workspace):
     uri = (workspace / "geometry.py").as_uri()
     explain = pick(await actions(client, uri, at(4, 0), at(4, 0)), "source.hermes.explain")

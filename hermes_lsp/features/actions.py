@@ -153,29 +153,58 @@ def _target(ls: HermesLanguageServer, uri: str, range_: types.Range) -> Target |
     return Target(uri, rel, text, document.version, first, last, text[start:end])
 
 
+@attrs.frozen
+class Offer:
+    """One action offered at a place, before any model call."""
+
+    spec: ActionSpec
+    data: dict[str, Any]
+    """What comes back in ``codeAction/resolve`` (or as the command's argument)."""
+    title: str
+    diagnostics: list[types.Diagnostic] = attrs.field(factory=list)
+    """The diagnostics the action fixes (editors show the fix next to them)."""
+
+
+def describe_diagnostic(diagnostic: types.Diagnostic) -> str:
+    """A diagnostic as the model reads it: who reported it, its code, the whole message."""
+    origin = " ".join(str(part) for part in (diagnostic.source, diagnostic.code) if part not in (None, ""))
+    message = diagnostic.message.strip()[:1000]
+    return f"{message} ({origin})" if origin else message
+
+
 def offered_actions(
     target: Target, diagnostics: list[types.Diagnostic], only: list[str] | None
-) -> list[tuple[ActionSpec, dict[str, Any], str]]:
-    """(spec, data, title) of each action that applies here; no model involved."""
+) -> list[Offer]:
+    """Each action that applies here; no model involved."""
     base = {"uri": target.uri, "version": target.version, "start": target.start_line, "end": target.end_line}
-    offered: list[tuple[ActionSpec, dict[str, Any], str]] = []
+    offered: list[Offer] = []
     for diagnostic in diagnostics[:5]:
-        message = diagnostic.message.split("\n")[0][:80]
-        data = {**base, "diagnostic": message, "start": diagnostic.range.start.line + 1}
-        offered.append((ACTIONS["fix"], {**data, "action": "fix"}, f"Hermes: fix “{message}”"))
+        headline = diagnostic.message.strip().split("\n")[0][:80]
+        data = {
+            **base,
+            "action": "fix",
+            "diagnostic": describe_diagnostic(diagnostic),
+            "diagnostic_line": diagnostic.range.start.line + 1,
+        }
+        offered.append(Offer(ACTIONS["fix"], data, f"Hermes: fix “{headline}”", [diagnostic]))
     if diagnostics:
-        message = diagnostics[0].message.split("\n")[0][:200]
-        offered.append(
-            (ACTIONS["debug"], {**base, "action": "debug", "diagnostic": message}, ACTIONS["debug"].title)
-        )
+        data = {
+            **base,
+            "action": "debug",
+            "diagnostic": describe_diagnostic(diagnostics[0]),
+            "diagnostic_line": diagnostics[0].range.start.line + 1,
+        }
+        offered.append(Offer(ACTIONS["debug"], data, ACTIONS["debug"].title, list(diagnostics[:1])))
     for spec in ACTIONS.values():
         if spec.id in ("fix", "debug") or (spec.needs_selection and not target.selection.strip()):
             continue
         offered.append(
-            (spec, {**base, "action": spec.id, "selection": bool(target.selection.strip())}, spec.title)
+            Offer(spec, {**base, "action": spec.id, "selection": bool(target.selection.strip())}, spec.title)
         )
     if only:
-        offered = [o for o in offered if any(o[0].kind == k or o[0].kind.startswith(k + ".") for k in only)]
+        offered = [
+            o for o in offered if any(o.spec.kind == k or o.spec.kind.startswith(k + ".") for k in only)
+        ]
     return offered
 
 
@@ -203,7 +232,8 @@ def build_task_message(
     what = "the selected code" if data.get("selection") else "the code"
     parts.append(f"Target: {what} in {target.rel}, lines {target.start_line}-{target.end_line}.")
     if data.get("diagnostic"):
-        parts.append(f"Diagnostic at line {data.get('start')}: {data['diagnostic']}")
+        line = data.get("diagnostic_line", data.get("start"))
+        parts.append(f"Diagnostic at line {line}: {data['diagnostic']}")
     instruction = data.get("instruction")
     parts.append(f"Task: {instruction}" if instruction else f"Task: {spec.task}")
     return "\n\n".join(parts)
@@ -374,14 +404,17 @@ def register(server: HermesLanguageServer) -> None:
         )
         resolve = _can_resolve_edits(ls)
         actions = []
-        for spec, data, title in offered:
-            action = types.CodeAction(title=title, kind=spec.kind, data=data)
-            if spec.id == "fix":
-                action.diagnostics = [
-                    d for d in params.context.diagnostics if d.message.startswith(data["diagnostic"])
-                ]
-            if not resolve or not spec.edits:
-                action.command = types.Command(title=title, command=COMMAND_RUN_ACTION, arguments=[data])
+        for offer in offered:
+            action = types.CodeAction(
+                title=offer.title,
+                kind=offer.spec.kind,
+                data=offer.data,
+                diagnostics=offer.diagnostics or None,
+            )
+            if not resolve or not offer.spec.edits:
+                action.command = types.Command(
+                    title=offer.title, command=COMMAND_RUN_ACTION, arguments=[offer.data]
+                )
                 action.data = None
             actions.append(action)
         return actions

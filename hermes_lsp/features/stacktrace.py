@@ -66,9 +66,7 @@ def parse_trace(text: str) -> list[Frame]:
     return frames
 
 
-def locate(
-    frames: Iterable[Frame], root: str, files: list[str], prefer: str | None = None
-) -> list[Located]:
+def locate(frames: Iterable[Frame], root: str, files: list[str], prefer: str | None = None) -> list[Located]:
     """Frames that point into the workspace, with workspace-relative paths (no duplicates).
 
     ``prefer`` (the file the user is looking at) settles a path tail that several
