@@ -110,10 +110,10 @@ class CompletionService:
         gaps = self._rhythm.get(key)
         if not settings.adaptive_debounce or not base or not gaps or len(gaps) < 5:
             return base
-        # Most of this user's keystrokes come within the 90th percentile of their gaps;
+        # Nearly all of this user's keystrokes come within the 95th percentile of their gaps;
         # waiting a little longer than that means waiting for a real pause.
-        typical = sorted(gaps)[int(len(gaps) * 0.9) - 1]
-        return min(max(base, typical * 1.2), MAX_ADAPTIVE_DEBOUNCE)
+        typical = sorted(gaps)[int(len(gaps) * 0.95) - 1]
+        return min(max(base, typical * 1.25), MAX_ADAPTIVE_DEBOUNCE)
 
     def _note_keystroke(self, key: str) -> None:
         now = time.monotonic()
