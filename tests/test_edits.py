@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+import tree_sitter
 from lsprotocol import types
 
 from hermes_lsp.edits import EditError, EditSet, path_uri
@@ -221,7 +222,28 @@ def test_create_file_is_refused_when_the_editor_cannot_create_files(workspace):
 def test_the_settings_exclude_patterns_are_refused_too(workspace):
     (workspace / "generated").mkdir()
     (workspace / "generated" / "api.py").write_text("X = 1\n")
-    edits = EditSet(str(workspace), lambda uri: None, exclude=["generated/"])
+    edit = call("search_replace", path="generated/api.py", search="X = 1", replace="X = 2")
     with pytest.raises(EditError, match="ignore rules"):
-        edits.apply(call("search_replace", path="generated/api.py", search="X = 1", replace="X = 2"))
-    edit_set(workspace).apply(call("search_replace", path="generated/api.py", search="X = 1", replace="X = 2"))
+        EditSet(str(workspace), lambda uri: None, exclude=["generated/"]).apply(edit)
+    assert edit_set(workspace).apply(edit) == "edited generated/api.py"  # without the pattern
+
+
+def test_incremental_reparse_matches_a_full_parse():
+    import random
+
+    import tree_sitter_python
+
+    from hermes_lsp.edits import parse, reparse
+
+    full_parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_python.language()))
+    source = SHAPES.replace('"""Shapes."""', '"""Shapes — ünïcode 😀."""') * 3
+    rng = random.Random(7)
+    pieces = ["x", "😀", "\n", "    ", "def f(:\n", "é", ")", '"']
+    for _ in range(200):
+        start = rng.randrange(len(source) + 1)
+        end = min(len(source), start + rng.randrange(12))
+        new = source[:start] + rng.choice(pieces) * rng.randrange(3) + source[end:]
+        expected = full_parser.parse(new.encode("utf-8")).root_node
+        got = reparse("python", source, new).root_node
+        assert str(got) == str(expected) and got.has_error == expected.has_error
+        assert str(parse("python", source).root_node) == str(full_parser.parse(source.encode()).root_node)
