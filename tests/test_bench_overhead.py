@@ -53,4 +53,5 @@ def test_bench_resolve_reports_its_figures():
     assert figures["resolves"] == 5 and figures["model_turns"] == 2  # the edit, then the answer
     assert figures["lsp_overhead"]["n"] == 4 and figures["lsp_overhead"]["p50_ms"] > 0
     assert figures["first_resolve_overhead_ms"] > 0  # the cold first resolve, reported apart
+    assert figures["listing"]["n"] == 4 and figures["listing"]["p50_ms"] > 0
     assert figures["bytes_to_model_p50"] > 1000 and figures["edit_bytes_p50"] > 0

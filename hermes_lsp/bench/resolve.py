@@ -1,10 +1,10 @@
 """``hermes-lsp bench resolve``: the language server's own cost of a code action.
 
 Against a zero-latency scripted model that answers in two turns (an edit tool call, then
-a plain answer), it resolves the same refactor many times and reports, per resolve: the
-time spent outside the model (prompt and context assembly, tool execution, edit
-verification by re-parsing, JSON-RPC), the bytes sent to the model, and the size of the
-edit sent to the editor.
+a plain answer), it lists the actions and resolves the same refactor many times. It
+reports the time to list the actions and, per resolve, the time spent outside the model
+(prompt and context assembly, tool execution, edit verification by re-parsing,
+JSON-RPC), the bytes sent to the model, and the size of the edit sent to the editor.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
 async def _measure(
     session: Session, model: ScriptedServer, chosen: Any, new_code: str, count: int
 ) -> dict[str, Any]:
-    overheads, totals, sent, edits, turns = [], [], [], [], []
+    overheads, totals, sent, edits, turns, listings = [], [], [], [], [], []
     position = types.Position(chosen.start_line - 1, 0)
     params = types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(uri=session.uri),
@@ -79,7 +79,9 @@ async def _measure(
         context=types.CodeActionContext(diagnostics=[]),
     )
     for _ in range(count):
+        listed = time.monotonic()
         offered = await session.client.text_document_code_action_async(params)
+        listings.append((time.monotonic() - listed) * 1000)
         action = next(
             a for a in offered or [] if getattr(a, "kind", "") == "refactor.rewrite.hermes.simplify"
         )
@@ -108,6 +110,7 @@ async def _measure(
         "first_resolve_overhead_ms": round(overheads[0], 3),
         "lsp_overhead": summary(overheads[1:] or overheads),
         "resolve_total": summary(totals),
+        "listing": summary(listings[1:] or listings),
         "model_turns": sorted(turns)[len(turns) // 2],
         "bytes_to_model_p50": sorted(sent)[len(sent) // 2],
         "edit_bytes_p50": sorted(edits)[len(edits) // 2],
@@ -126,6 +129,11 @@ def run(args: argparse.Namespace) -> int:
         f"{figures['model_turns']} model turns each): "
         f"p50 {o['p50_ms']:.1f} ms, p99 {o['p99_ms']:.1f} ms (whole resolve p50 {t['p50_ms']:.1f} ms); "
         f"first resolve after start {figures['first_resolve_overhead_ms']:.1f} ms"
+    )
+    listing = figures["listing"]
+    print(
+        f"  listing the actions (textDocument/codeAction, no model): "
+        f"p50 {listing['p50_ms']:.1f} ms, p99 {listing['p99_ms']:.1f} ms"
     )
     print(
         f"  bytes sent to the model per resolve: {figures['bytes_to_model_p50']:,}; "
