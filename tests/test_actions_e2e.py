@@ -561,10 +561,13 @@ async def test_cancelling_a_resolve_closes_the_model_stream_and_ends_the_progres
 async def plain_client(lsp_client: LanguageClient, scripted_session: ScriptedServer, workspace: Path):
     """An editor without codeAction/resolve support: actions carry a command instead."""
     edits: list[types.WorkspaceEdit] = []
+    refusals: list[str] = []
     read_code_actions_correctly(lsp_client)
 
     @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
     def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        if refusals:
+            return types.ApplyWorkspaceEditResult(applied=False, failure_reason=refusals.pop())
         edits.append(params.edit)
         return types.ApplyWorkspaceEditResult(applied=True)
 
@@ -578,6 +581,7 @@ async def plain_client(lsp_client: LanguageClient, scripted_session: ScriptedSer
         )
     )
     lsp_client.applied_edits = edits  # type: ignore[attr-defined]
+    lsp_client.refusals = refusals  # type: ignore[attr-defined]
     open_document(lsp_client, (workspace / "geometry.py").as_uri(), GEOMETRY)
     yield
     await lsp_client.shutdown_session()
@@ -608,3 +612,23 @@ async def test_client_without_resolve_gets_a_command_and_an_applied_edit(plain_c
     assert changed_uri == uri
     expected = GEOMETRY.replace("def describe(r):", "def describe(r: float):")
     assert apply_text_edits(GEOMETRY, edits) == expected
+
+
+async def test_an_edit_the_editor_refuses_is_reported(plain_client, scripted, workspace):
+    uri = (workspace / "geometry.py").as_uri()
+    action = pick(await actions(plain_client, uri, at(9, 4), at(11, 15)), "refactor.rewrite.hermes.docstring")
+    scripted.script(
+        *turns(
+            call("insert_code", path="geometry.py", anchor="describe", where="before", code="# helpers"),
+            "Added a comment.",
+        )
+    )
+    plain_client.refusals.append("the file is read-only")
+    plain_client.messages.clear()
+    result = await plain_client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments)
+    )
+    assert result == "Added a comment."
+    assert any(
+        "did not apply Hermes' edit: the file is read-only" in m.message for m in plain_client.messages
+    )

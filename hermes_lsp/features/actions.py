@@ -557,13 +557,27 @@ def _can_resolve_edits(ls: HermesLanguageServer) -> bool:
 async def _apply(ls: HermesLanguageServer, outcome: Outcome | None) -> str | None:
     if outcome is None:
         return None
-    if outcome.edit is not None:
+    if outcome.edit is None:
+        return outcome.answer or None
+    workspace = ls.client_capabilities.workspace
+    if not (workspace and workspace.apply_edit):
+        ls.show_message(
+            "This editor does not accept edits from the server (workspace/applyEdit); "
+            "use the code action's preview instead",
+            types.MessageType.Warning,
+        )
+        return outcome.answer or None
+    try:
         result = await ls.workspace_apply_edit_async(
             types.ApplyWorkspaceEditParams(edit=outcome.edit, label="Hermes")
         )
-        if not result.applied:
-            ls.show_message(
-                f"The editor did not apply Hermes' edit: {result.failure_reason or 'no reason given'}",
-                types.MessageType.Warning,
-            )
+    except Exception as exc:  # the editor answered with an error: say so, keep the answer
+        log.warning("workspace/applyEdit failed: %s", exc)
+        ls.show_message(f"The editor could not apply Hermes' edit: {exc}", types.MessageType.Warning)
+        return outcome.answer or None
+    if not result.applied:
+        ls.show_message(
+            f"The editor did not apply Hermes' edit: {result.failure_reason or 'no reason given'}",
+            types.MessageType.Warning,
+        )
     return outcome.answer or None
