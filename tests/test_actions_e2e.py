@@ -515,6 +515,27 @@ async def test_bad_model_output_gives_a_clear_message_and_no_edit(
     assert any(model_was_told in r.prompt for r in scripted.model_requests()[1:])
 
 
+async def test_a_syntax_error_shown_to_the_model_is_repaired_and_then_offered(client, scripted, workspace):
+    uri = (workspace / "geometry.py").as_uri()
+    action = pick(await actions(client, uri, at(9, 4), at(11, 15)), "refactor.rewrite.hermes.types")
+    scripted.script(
+        *turns(
+            call("search_replace", path="geometry.py", search="describe(r):", replace="describe(r: float:"),
+            "Annotated.",
+            call("search_replace", path="geometry.py", search="(r: float:", replace="(r: float) -> str:"),
+            "Annotated, with the parenthesis closed.",
+        )
+    )
+    client.messages.clear()
+    resolved = await client.code_action_resolve_async(action)
+    assert edited_text(workspace, resolved.edit, "geometry.py") == GEOMETRY.replace(
+        "def describe(r):", "def describe(r: float) -> str:"
+    )
+    told = scripted.model_requests()[2].prompt
+    assert "would break the syntax" in told and "geometry.py would have a syntax error at line 9" in told
+    assert any("parenthesis closed" in m.message for m in client.messages)
+
+
 async def test_document_edited_while_the_model_thinks_gets_no_edit(client, scripted, workspace):
     uri = (workspace / "geometry.py").as_uri()
     action = pick(await actions(client, uri, at(9, 4), at(11, 15)), "refactor.rewrite.hermes.simplify")

@@ -247,3 +247,62 @@ def test_incremental_reparse_matches_a_full_parse():
         got = reparse("python", source, new).root_node
         assert str(got) == str(expected) and got.has_error == expected.has_error
         assert str(parse("python", source).root_node) == str(full_parser.parse(source.encode()).root_node)
+
+
+SERVICE_TS = """export class UserService {
+  constructor(private readonly db: Db) {}
+
+  find(id: string): User | undefined {
+    return this.db.get(id);
+  }
+}
+"""
+
+MAIN_GO = """package main
+
+func divide(a, b int) int {
+\treturn a / b
+}
+
+func main() {
+\tprintln(divide(4, 2))
+}
+"""
+
+
+def test_edits_in_typescript_and_go_by_name(tmp_path):
+    (tmp_path / "service.ts").write_text(SERVICE_TS)
+    (tmp_path / "main.go").write_text(MAIN_GO)
+    edits = edit_set(tmp_path)
+    edits.apply(
+        call(
+            "replace_symbol",
+            path="service.ts",
+            symbol="UserService.find",
+            code="find(id: string): User {\n  const user = this.db.get(id);\n"
+            "  if (!user) throw new Error(id);\n  return user;\n}",
+        )
+    )
+    edits.apply(
+        call(
+            "insert_code",
+            path="main.go",
+            anchor="divide",
+            where="before",
+            code="// divide panics when b is zero.",
+        )
+    )
+    assert edits.syntax_problems() == []
+    by_file = {state.rel: state.text for state in edits.changed()}
+    # The method keeps the class's indentation; Go keeps its tabs.
+    assert "  find(id: string): User {\n    const user = this.db.get(id);\n" in by_file["service.ts"]
+    go = by_file["main.go"]
+    assert "\n// divide panics when b is zero.\n\nfunc divide(a, b int) int {\n\treturn a / b\n" in go
+
+
+def test_a_broken_typescript_edit_is_caught(tmp_path):
+    (tmp_path / "service.ts").write_text(SERVICE_TS)
+    edits = edit_set(tmp_path)
+    edits.apply(call("search_replace", path="service.ts", search="return this.db.get(", replace="return {("))
+    (problem,) = edits.syntax_problems()
+    assert problem.startswith("service.ts would have a syntax error")
