@@ -297,6 +297,19 @@ async def test_explain_shows_an_answer_and_edits_nothing(client, scripted, works
     assert "search_replace" not in tools_offered  # explaining gets read-only tools
 
 
+async def test_a_huge_selection_is_shown_in_part_and_the_rest_left_to_read_file(client, scripted, workspace):
+    big = workspace / "table.py"
+    text = "".join(f"ROW_{n} = {n}\n" for n in range(1, 1201))
+    big.write_text(text)
+    open_document(client, big.as_uri(), text)
+    action = pick(await actions(client, big.as_uri(), at(0), at(1200)), "refactor.rewrite.hermes.simplify")
+    scripted.script(*turns("Nothing to simplify."))
+    await client.code_action_resolve_async(action)
+    prompt = scripted.model_requests()[0].prompt
+    assert "ROW_400 = 400" in prompt and "ROW_401 = 401" not in prompt
+    assert "Lines 401-1201 not shown: read them with read_file." in prompt
+
+
 async def test_model_reads_before_it_edits(client, scripted, workspace):
     uri = (workspace / "report.py").as_uri()
     action = pick(await actions(client, uri, at(3, 0), at(3, 0)), "refactor.rewrite.hermes.types")

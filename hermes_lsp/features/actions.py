@@ -224,10 +224,16 @@ def build_task_message(
     parts = []
     if pieces:
         parts.append("Related code from the repository:\n\n" + format_pieces(pieces))
-    lo, hi = max(1, target.start_line - 40), target.end_line + 40
+    total = target.text.count("\n") + 1
+    lo, hi = max(1, target.start_line - 40), min(total, target.end_line + 40)
+    more = ""
+    if hi - lo + 1 > MAX_SHOWN_LINES:
+        # A huge selection would crowd out everything else: show its start, let the model read on.
+        hi = lo + MAX_SHOWN_LINES - 1
+        more = f"\n(Lines {hi + 1}-{min(total, target.end_line + 40)} not shown: read them with read_file.)"
     parts.append(
         f"File {target.rel} (lines {lo}-{hi}, numbered for reading only):\n"
-        f"```\n{_numbered(target.text, lo, hi)}\n```"
+        f"```\n{_numbered(target.text, lo, hi)}\n```{more}"
     )
     what = "the selected code" if data.get("selection") else "the code"
     parts.append(f"Target: {what} in {target.rel}, lines {target.start_line}-{target.end_line}.")
@@ -237,6 +243,10 @@ def build_task_message(
     instruction = data.get("instruction")
     parts.append(f"Task: {instruction}" if instruction else f"Task: {spec.task}")
     return "\n\n".join(parts)
+
+
+# Most lines of the target's file put in the first prompt (about 8,000 tokens).
+MAX_SHOWN_LINES = 400
 
 
 @attrs.frozen
