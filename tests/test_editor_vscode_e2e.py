@@ -65,3 +65,16 @@ def test_ghost_text_and_quick_fix_in_vs_code(tmp_path: Path):
     names = [Path(p).name for p in report["screenshots"]]
     assert names == ["ghost-text.png", "quick-fix-menu.png", "quick-fix-applied.png", "refactor-input.png"]
     assert all(Path(p).stat().st_size > 10_000 for p in report["screenshots"])
+
+
+def test_a_missing_server_is_explained_in_vs_code(tmp_path: Path):
+    report = run_code_server(
+        tmp_path, SCENARIO="missing-server", HERMES_LSP=str(tmp_path / "nowhere" / "hermes-lsp")
+    )
+
+    assert report["notification"].startswith(
+        f'hermes.serverPath is set to "{tmp_path / "nowhere" / "hermes-lsp"}"'
+    )
+    assert "pip install hermes-lsp" in report["notification"]
+    assert report["notificationButtons"] == ["Open Settings", "Show Log"]
+    assert report["status"] == "Hermes: stopped"

@@ -4,7 +4,8 @@
 // Started by run.sh, which installs code-server and playwright-core and builds the .vsix.
 //
 // Environment: E2E_MODULES (folder whose node_modules has playwright-core), CODE_SERVER (binary), VSIX, HERMES_LSP (server binary), PYTHON (to run the
-// scripted model server), CHROMIUM, OUT (screenshots and the JSON report).
+// scripted model server), CHROMIUM, OUT (screenshots and the JSON report), SCENARIO
+// (empty: the features; "missing-server": HERMES_LSP names no executable).
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -210,18 +211,35 @@ async function main() {
     log("shapes.py open");
 
     const status = page.locator(".statusbar-item[id$='hermes.status']").first();
+    if (env.SCENARIO === "missing-server") {
+      // hermes.serverPath names nothing: the user is told what to install or set.
+      const toast = page.locator(".notification-toast", { hasText: "hermes.serverPath" }).first();
+      await toast.waitFor({ timeout: 60000 });
+      report.notification = (await toast.locator(".notification-list-item-message").textContent())?.trim();
+      report.notificationButtons = (await toast.locator(".monaco-button").allTextContents()).map((t) => t.trim());
+      await page.waitForFunction(
+        () => /stopped/.test(document.querySelector(".statusbar-item[id$='hermes.status']")?.textContent ?? ""),
+        null,
+        { timeout: 30000 },
+      );
+      report.status = (await status.textContent())?.trim();
+      await shot(page, "missing-server");
+      return;
+    }
     await status.waitFor({ timeout: 60000 });
-    await page.waitForFunction(
+    // The first states may come from indexing; wait until the model server answered, and
+    // read the text and its label together (indexing may start again right after).
+    const ready = await page.waitForFunction(
       () => {
         const item = document.querySelector(".statusbar-item[id$='hermes.status']");
-        // The first states may come from indexing; wait until the model server answered.
-        return item && /is ready/.test(item.getAttribute("aria-label") ?? "");
+        const label = item?.getAttribute("aria-label") ?? "";
+        const text = (item?.textContent ?? "").trim();
+        return /is ready/.test(label) && text === "Hermes" ? { text, label } : null;
       },
       null,
       { timeout: 60000 },
     );
-    report.status = (await status.textContent())?.trim();
-    report.statusTooltip = await status.getAttribute("aria-label");
+    ({ text: report.status, label: report.statusTooltip } = await ready.jsonValue());
     log(`status bar: ${report.status} (${report.statusTooltip})`);
 
     // Ghost text: put the cursor on the empty body line (line 5, after the indent) and type.

@@ -117,12 +117,18 @@ async function startClient(): Promise<void> {
   const created = new LanguageClient("hermes", "Hermes", serverOptions, clientOptions);
   client = created;
   created.onDidChangeState((event) => {
+    log.info(`client state ${State[event.oldState]} -> ${State[event.newState]}`);
     if (event.newState === State.Starting) {
       setState("starting", "");
+    } else if (event.newState === State.StartFailed) {
+      setState("stopped", `hermes-lsp failed to start (${resolution.server.command}); see “Hermes: Show Log”.`);
     } else if (event.newState === State.Stopped) {
-      setState("stopped", "");
-    } else if (serverState === "starting" || serverState === "stopped") {
-      setState("ready", "");
+      // Keep the reason a failed start gave; a plain stop has none.
+      setState("stopped", serverState === "stopped" ? serverMessage : "");
+    } else {
+      // Running only means the process answered `initialize`; "ready" waits for the
+      // server's own hermes/status, which it sends once it has asked the model server.
+      setState("starting", "Checking the model server…");
     }
   });
   created.onNotification(STATUS_NOTIFICATION, (params: unknown) => {

@@ -21,9 +21,10 @@ export interface Environment {
   platform: NodeJS.Platform;
 }
 
+// Plain text: VS Code's notifications do not render code spans.
 export const INSTALL_HINT =
-  "Install it with `pip install hermes-lsp` (or `./install.sh` in a clone of hermes-lsp), " +
-  "or set `hermes.serverPath` to the full path of the executable.";
+  "Install it with: pip install hermes-lsp (or ./install.sh in a clone of hermes-lsp), " +
+  "or set hermes.serverPath to the full path of the executable.";
 
 /**
  * The command line that starts the server. A configured path wins; otherwise the first

@@ -54,7 +54,7 @@ export function statusView(state: ServerState, message: string, runningCommands 
   }
   switch (state) {
     case "starting":
-      return view("$(loading~spin) Hermes", "Starting hermes-lsp…");
+      return view("$(loading~spin) Hermes", message || "Starting hermes-lsp…");
     case "ready":
       return view("$(sparkle) Hermes", message || "Hermes is ready");
     case "indexing":
