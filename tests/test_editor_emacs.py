@@ -18,7 +18,9 @@ pytestmark = pytest.mark.editor
 EMACS_HINT = "run ./install.sh --test (it installs emacs-nox and elpa-eglot)"
 
 
-def run_emacs(path: Path, endpoint: str, action: str = "", status: str = "ready") -> dict[str, Any]:
+def run_emacs(
+    path: Path, endpoint: str, action: str = "", status: str = "ready", refactor: str = ""
+) -> dict[str, Any]:
     result = path.parent / "emacs.json"
     argv = [
         tool("emacs", EMACS_HINT),
@@ -36,6 +38,7 @@ def run_emacs(path: Path, endpoint: str, action: str = "", status: str = "ready"
         "HERMES_E2E_ENDPOINT": endpoint,
         "HERMES_E2E_ACTION": action,
         "HERMES_E2E_STATUS": status,
+        "HERMES_E2E_REFACTOR": refactor,
     }
     return run_scenario(argv, result, env, cwd=path.parent)
 
@@ -115,3 +118,23 @@ def test_eglot_lists_a_code_action_and_applies_its_edit(tmp_path: Path, scripted
     assert seen["modified"] is True
     assert source.read_text(encoding="utf-8") == GEOMETRY  # the user saves, not the server
     assert len(scripted.model_requests()) == 2
+
+
+def test_hermes_lsp_refactor_applies_the_instruction(tmp_path: Path, scripted: ScriptedServer):
+    source = tmp_path / "geometry.py"
+    source.write_text(GEOMETRY, encoding="utf-8")
+    scripted.script(
+        Reply(
+            text=tool_call("search_replace", path="geometry.py", search="r ** 2", replace="r * r"),
+            times=1,
+            path="/chat/completions",
+        ),
+        Reply(text="Replaced the power with a product.", times=1, path="/chat/completions"),
+        default=Reply(text=""),
+    )
+
+    seen = run_emacs(source, scripted.url, refactor="use r * r, not r ** 2")
+
+    assert "error" not in seen, seen
+    assert seen["text"] == GEOMETRY.replace("r ** 2", "r * r")
+    assert "use r * r, not r ** 2" in scripted.model_requests()[0].prompt

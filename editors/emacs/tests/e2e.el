@@ -7,7 +7,8 @@
 ;; Environment: HERMES_E2E_FILE (the file to visit), HERMES_E2E_RESULT (JSON written at the
 ;; end), HERMES_E2E_SERVER (hermes-lsp executable), HERMES_E2E_ENDPOINT (model server URL),
 ;; HERMES_E2E_ACTION (kind of the code action to apply; empty: only attach),
-;; HERMES_E2E_STATUS (the hermes/status state to wait for before going on).
+;; HERMES_E2E_STATUS (the hermes/status state to wait for before going on),
+;; HERMES_E2E_REFACTOR (an instruction for `hermes-lsp-refactor' on the whole buffer).
 ;; Every wait is bounded; errors are recorded in the JSON instead of hanging.
 
 ;;; Code:
@@ -67,9 +68,15 @@
         (e2e-put 'status (list (cons 'state (car hermes-lsp-status))
                                (cons 'message (cdr hermes-lsp-status))))
         (e2e-put 'mode-line (substring-no-properties (hermes-lsp-mode-line)))
-        (let ((kind (getenv "HERMES_E2E_ACTION")))
+        (let ((kind (getenv "HERMES_E2E_ACTION"))
+              (instruction (getenv "HERMES_E2E_REFACTOR")))
           (when (and kind (not (string-empty-p kind)))
-            (e2e-code-action server kind)))))
+            (e2e-code-action server kind))
+          (when (and instruction (not (string-empty-p instruction)))
+            (let ((before (buffer-string)))
+              ;; M-x hermes-lsp-refactor on the whole buffer, as with a region.
+              (hermes-lsp-refactor (point-min) (point-max) instruction)
+              (e2e-wait "the refactor's edit" 30 (lambda () (not (equal before (buffer-string))))))))))
   (error (e2e-put 'error (error-message-string err))))
 
 (e2e-put 'text (buffer-substring-no-properties (point-min) (point-max)))
