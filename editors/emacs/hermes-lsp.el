@@ -58,15 +58,26 @@ Model actions take longer than eglot's usual 10-second request timeout."
           (cdr hermes-lsp-command)
           (list :initializationOptions (or hermes-lsp-settings eglot--{}))))
 
-(defun hermes-lsp--workspace-configuration (_server)
-  "Answer the server's workspace/configuration request for the `hermes' section."
-  (list :hermes (or hermes-lsp-settings eglot--{})))
+(defvar hermes-lsp--other-configuration nil
+  "The default `eglot-workspace-configuration' before hermes-lsp wrapped it.")
+
+(defun hermes-lsp--workspace-configuration (server)
+  "The workspace configuration for SERVER.
+hermes-lsp gets its `hermes' section; other servers get what they had before."
+  (if (equal (plist-get (eglot--server-info server) :name) "hermes-lsp")
+      (list :hermes (or hermes-lsp-settings eglot--{}))
+    (if (functionp hermes-lsp--other-configuration)
+        (funcall hermes-lsp--other-configuration server)
+      hermes-lsp--other-configuration)))
 
 ;;;###autoload
 (defun hermes-lsp-register ()
   "Make eglot start hermes-lsp for `hermes-lsp-modes'."
   (add-to-list 'eglot-server-programs (cons hermes-lsp-modes #'hermes-lsp--contact))
-  (setq-default eglot-workspace-configuration #'hermes-lsp--workspace-configuration))
+  (let ((current (default-value 'eglot-workspace-configuration)))
+    (unless (eq current #'hermes-lsp--workspace-configuration)
+      (setq hermes-lsp--other-configuration current)
+      (setq-default eglot-workspace-configuration #'hermes-lsp--workspace-configuration))))
 
 (cl-defmethod eglot-handle-notification
   (_server (_method (eql hermes/status)) &key state message &allow-other-keys)
