@@ -209,13 +209,20 @@ class EditSet:
         return problems
 
     def stale(self) -> list[str]:
-        """Files that changed in the editor since the edits were computed."""
+        """Files that changed, in the editor or on disk, since the edits were computed."""
         moved = []
         for state in self.files.values():
             opened = self._open_document(state.uri)
-            if state.version is not None and (opened is None or opened[1] != state.version):
-                moved.append(state.rel)
-            elif state.version is None and opened is not None and opened[0] != state.original:
+            if state.version is not None:
+                changed = opened is None or opened[1] != state.version
+            elif opened is not None:
+                changed = opened[0] != state.original
+            else:
+                # Not open: its edit carries no version, so compare with the disk instead.
+                changed = _disk_text(os.path.join(self.root, state.rel)) != (
+                    None if state.created else state.original
+                )
+            if changed:
                 moved.append(state.rel)
         return moved
 
@@ -253,6 +260,15 @@ class EditSet:
             else None
         )
         return types.WorkspaceEdit(document_changes=changes, change_annotations=annotations)
+
+
+def _disk_text(path: str) -> str | None:
+    """A file's text now (None when it is gone or unreadable)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _text_edit(

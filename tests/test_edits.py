@@ -306,3 +306,13 @@ def test_a_broken_typescript_edit_is_caught(tmp_path):
     edits.apply(call("search_replace", path="service.ts", search="return this.db.get(", replace="return {("))
     (problem,) = edits.syntax_problems()
     assert problem.startswith("service.ts would have a syntax error")
+
+
+def test_a_closed_file_changed_on_disk_meanwhile_is_stale(workspace):
+    edits = edit_set(workspace)
+    edits.apply(call("search_replace", path="shapes.py", search="import math", replace="import cmath"))
+    edits.apply(call("create_file", path="notes.py", content="X = 1"))
+    assert edits.stale() == []
+    (workspace / "shapes.py").write_text(SHAPES + "# saved by another tool\n")
+    (workspace / "notes.py").write_text("Y = 2\n")
+    assert sorted(edits.stale()) == ["notes.py", "shapes.py"]
