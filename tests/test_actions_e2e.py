@@ -310,6 +310,18 @@ async def test_a_huge_selection_is_shown_in_part_and_the_rest_left_to_read_file(
     assert "Lines 401-1201 not shown: read them with read_file." in prompt
 
 
+async def test_explain_command_answers_about_the_given_lines(client, scripted, workspace):
+    scripted.script(*turns("describe() formats the area as text."))
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="hermes.explain",
+            arguments=[{"uri": (workspace / "geometry.py").as_uri(), "start": 9, "end": 12}],
+        )
+    )
+    assert result == "describe() formats the area as text."
+    assert "Target: the code in geometry.py, lines 9-12." in scripted.model_requests()[0].prompt
+
+
 async def test_model_reads_before_it_edits(client, scripted, workspace):
     uri = (workspace / "report.py").as_uri()
     action = pick(await actions(client, uri, at(3, 0), at(3, 0)), "refactor.rewrite.hermes.types")
