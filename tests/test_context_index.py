@@ -80,6 +80,21 @@ def test_bad_files_are_skipped_with_a_reason(tmp_path: Path) -> None:
     assert index.by_name["cafe"][0].start_line == 2
 
 
+def test_unreadable_file_is_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make(tmp_path / "ws", {"a.py": "def a():\n    pass\n", "secret.py": "def s():\n    pass\n"})
+    real_open = open
+
+    def guarded(path: str, *args: object, **kwargs: object) -> object:
+        if str(path).endswith("secret.py"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(walking, "open", guarded, raising=False)
+    index = open_index(root)
+    index.refresh()
+    assert set(index.by_path) == {"a.py"}
+
+
 def test_symlink_loops_and_unreadable_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = make(tmp_path / "ws", {"a/mod.py": "def f():\n    pass\n", "locked/x.py": "y = 1\n"})
     os.symlink(root / "a", root / "a" / "loop")
