@@ -2,7 +2,8 @@
 driven by headless Chromium (editors/vscode/e2e/run.sh): the status bar reports the model
 server, ghost text is shown and accepted with Tab, and Hermes' quick fix for a TypeScript
 error is listed under Ctrl+., resolved and applied; "Hermes: Refactor Selection…" takes an
-instruction in its input box and the edit lands in the file. Screenshots stay under the test's
+instruction in its input box and the edit lands in the file; "Hermes: Debug a Stack Trace…"
+on a selected trace fixes the failing frame's file. Screenshots stay under the test's
 temporary folder (/tmp), never in the repository."""
 
 from __future__ import annotations
@@ -62,8 +63,16 @@ def test_ghost_text_and_quick_fix_in_vs_code(tmp_path: Path):
     # The refactor command: the instruction typed in the input box reached the model.
     assert report["instructionReachedModel"] is True
     assert report["afterRefactor"] == "import math\n\n\ndef area(r):\n    return math.pi * r ** 2\n"
+    # "Hermes: Debug a Stack Trace…" on a selected trace fixes the file of the failing frame.
+    assert report["afterDebug"] == "import math\n\n\ndef area(r):\n    return math.pi * float(r) ** 2\n"
     names = [Path(p).name for p in report["screenshots"]]
-    assert names == ["ghost-text.png", "quick-fix-menu.png", "quick-fix-applied.png", "refactor-input.png"]
+    assert names == [
+        "ghost-text.png",
+        "quick-fix-menu.png",
+        "quick-fix-applied.png",
+        "refactor-input.png",
+        "debug-applied.png",
+    ]
     assert all(Path(p).stat().st_size > 10_000 for p in report["screenshots"])
 
 

@@ -135,6 +135,11 @@ async function main() {
   fs.writeFileSync(source, "import math\n\n\ndef area(r):\n    \n");
   const units = path.join(workspace, "units.ts");
   fs.writeFileSync(units, UNITS);
+  fs.writeFileSync(
+    path.join(workspace, "trace.txt"),
+    `Traceback (most recent call last):\n  File "${source}", line 5, in area\n    return math.pi * r ** 2\n` +
+      "TypeError: unsupported operand type(s) for ** or pow(): 'str' and 'int'\n",
+  );
 
   const model = await start("model-server", env.PYTHON, ["-m", "hermes_lsp.scripted_server", "--port", "0"], /(http:\/\/127\.0\.0\.1:\d+\/v1)/);
   const modelUrl = model.match[1];
@@ -347,9 +352,47 @@ async function main() {
       text = await savedText(page, source);
     }
     report.afterRefactor = text;
+    log(`after the refactor:\n${text}`);
     const seen = await (await fetch(`${modelUrl.replace(/\/v1$/, "")}/_control/requests`)).json();
     report.instructionReachedModel = seen.requests.some((r) => r.prompt.includes("square r with **"));
-    log(`after the refactor:\n${text}`);
+
+    // Debugging a stack trace: select a pasted trace, run the command; the fix lands in the
+    // file of the failing frame.
+    await script(
+      modelUrl,
+      [
+        {
+          text: `<tool_call>\n${JSON.stringify({
+            name: "search_replace",
+            arguments: { path: "shapes.py", search: "math.pi * r ** 2", replace: "math.pi * float(r) ** 2" },
+          })}\n</tool_call>`,
+          times: 1,
+          path: "/chat/completions",
+        },
+        { text: "r arrived as a string; it is converted first.", times: 1, path: "/chat/completions" },
+      ],
+      { text: "" },
+    );
+    await openFile(page, "trace.txt");
+    await page.keyboard.press("Control+A");
+    await page.keyboard.press("F1");
+    await page.locator(".quick-input-widget input").waitFor({ timeout: 20000 });
+    await page.keyboard.type("Hermes: Debug a Stack Trace");
+    await page.locator(".quick-input-list .monaco-list-row.focused", { hasText: "Debug a Stack Trace" }).waitFor({ timeout: 20000 });
+    await page.keyboard.press("Enter");
+    const debugDeadline = Date.now() + 60000;
+    text = fs.readFileSync(source, "utf8");
+    while (!text.includes("float(r)") && Date.now() < debugDeadline) {
+      await page.waitForTimeout(500);
+      // The edit lands in shapes.py's open editor; save all to read it from disk.
+      await page.keyboard.press("Control+K");
+      await page.keyboard.press("S");
+      text = fs.readFileSync(source, "utf8");
+    }
+    report.afterDebug = text;
+    log(`after debugging the trace:\n${text}`);
+    await openFile(page, "shapes.py");
+    await shot(page, "debug-applied");
   } catch (error) {
     await shot(page, "failure").catch(() => undefined);
     throw error;

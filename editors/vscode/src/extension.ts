@@ -249,7 +249,12 @@ async function refactorSelection(): Promise<void> {
 async function debugStackTrace(): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   const selection = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection) : "";
-  const source = chooseTrace(selection, await vscode.env.clipboard.readText());
+  // The clipboard only when the selection is no trace: reading it may ask the user for
+  // permission (VS Code in a browser), which a selected trace should not wait for.
+  let source = chooseTrace(selection, "");
+  if (source.from === "ask") {
+    source = chooseTrace("", await vscode.env.clipboard.readText());
+  }
   if (source.from === "ask") {
     // An input box is a single line; a trace needs an editor to be pasted into.
     const doc = await vscode.workspace.openTextDocument({ language: "plaintext", content: "" });
