@@ -117,3 +117,38 @@ async def test_inline_completion_through_the_server(lsp: LanguageClient, llama_s
         assert isinstance(item.insert_text, str) and item.insert_text
         assert item.range.start == types.Position(3, 11)
     assert not [m for m in lsp.messages if m.type == types.MessageType.Error], lsp.messages
+
+
+async def test_code_action_against_junk_output_is_refused_cleanly(
+    tmp_path_factory, llama_server: LlamaServer
+):
+    """Random weights never produce a valid tool call: the user gets a message, not an edit."""
+    from tests.support.lsp import read_code_actions_correctly, server_config
+
+    root = tmp_path_factory.mktemp("llama-actions")
+    (root / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    client = await server_config().start()
+    read_code_actions_correctly(client)
+    try:
+        options = {
+            "endpoint": llama_server.url,
+            "actions": {"maxSteps": 2, "maxTokens": 24, "contextBudget": 0, "reasoning": False},
+        }
+        await initialize(client, options, root.as_uri())
+        uri = (root / "calc.py").as_uri()
+        open_document(client, uri, (root / "calc.py").read_text())
+        offered = await client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=types.Range(types.Position(1, 4), types.Position(1, 4)),
+                context=types.CodeActionContext(diagnostics=[]),
+            )
+        )
+        action = next(a for a in offered if a.kind == "refactor.rewrite.hermes.docstring")
+        resolved = await asyncio.wait_for(client.code_action_resolve_async(action), 120)
+        assert resolved.edit is None
+        said = [m.message for m in client.messages]
+        assert any("Hermes proposed no change" in m or "Hermes could not" in m for m in said), said
+    finally:
+        await client.shutdown_session()
+        await client.stop()

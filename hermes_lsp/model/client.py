@@ -194,10 +194,12 @@ class ModelClient:
         request = self._http.build_request("POST", path, json=body)
         response = await self._send_request(request, stream=True)
         finished = False
+        events = 0
         try:
             async for line in response.aiter_lines():
                 if not line.startswith("data:"):
                     continue  # comments, event names, blank separators
+                events += 1
                 data = line[5:].strip()
                 if data == "[DONE]":
                     finished = True
@@ -218,6 +220,11 @@ class ModelClient:
             # Closing the response closes its connection when the body was not fully read:
             # that is what tells the server to stop generating.
             await response.aclose()
+        if not finished and not events:
+            raise ModelProtocolError(
+                "The model server closed the stream without answering; the prompt may be longer "
+                "than the model's context window (its log says why)."
+            )
         if not finished:
             raise ModelProtocolError("The model server ended the stream without finishing the answer.")
 

@@ -196,7 +196,7 @@ def run_llama_server(directory: Path) -> Iterator[LlamaServer]:
         "--model_alias", MODEL_ALIAS,
         "--host", "127.0.0.1",
         "--port", str(port),
-        "--n_ctx", "1024",
+        "--n_ctx", "4096",
         "--n_threads", "1",
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}/v1"
