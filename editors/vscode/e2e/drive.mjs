@@ -22,6 +22,7 @@ const OUT = env.OUT ?? fs.mkdtempSync(path.join(os.tmpdir(), "hermes-vscode-e2e-
 const report = { steps: [], screenshots: [] };
 const UNITS = "export function half(n: number): number {\n  const result: number = String(n / 2);\n  return result;\n}\n";
 const children = [];
+const scratch = []; // temporary folders removed at the end
 
 function log(message) {
   const line = `[e2e ${new Date().toISOString().slice(11, 19)}] ${message}`;
@@ -131,6 +132,7 @@ async function main() {
     XDG_DATA_HOME: path.join(userData, "data"),
   };
   const extensions = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-cs-ext-"));
+  scratch.push(workspace, userData, extensions);
   const source = path.join(workspace, "shapes.py");
   fs.writeFileSync(source, "import math\n\n\ndef area(r):\n    \n");
   const units = path.join(workspace, "units.ts");
@@ -411,6 +413,16 @@ try {
 } finally {
   for (const child of children) {
     child.kill("SIGTERM");
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  // Keep the extension's output channel (the LSP traffic) with the report, then tidy up.
+  for (const dir of scratch) {
+    for (const file of fs.readdirSync(dir, { recursive: true })) {
+      if (String(file).endsWith(`${path.sep}Hermes.log`)) {
+        fs.copyFileSync(path.join(dir, String(file)), path.join(OUT, "hermes-output.log"));
+      }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
   }
   fs.writeFileSync(path.join(OUT, "report.json"), JSON.stringify(report, null, 2));
   console.log(`report: ${path.join(OUT, "report.json")}`);
