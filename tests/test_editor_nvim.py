@@ -94,6 +94,18 @@ def test_multi_line_ghost_text_uses_virtual_lines(tmp_path: Path, scripted: Scri
     assert seen["ghost_after_typing"] == []
 
 
+def test_alt_l_accepts_one_line_of_a_multi_line_suggestion(tmp_path: Path, scripted: ScriptedServer):
+    body = "total = 0\n    for v in values:\n        total += v\n    return total"
+    scripted.script(Reply(text=body, match="def total(values):\n    <CURSOR>\n"), default=Reply(text=""))
+    source = tmp_path / "total.py"
+    source.write_text("def total(values):\n", encoding="utf-8")
+
+    seen = run_nvim("accept_line", source, scripted)
+
+    assert seen["lines_after_accept_line"] == ["def total(values):", "    total = 0"]
+    assert seen["cursor_after_accept_line"] == [2, 13] and seen["mode_after_accept_line"] == "i"
+
+
 def test_a_missing_server_is_reported_with_the_fix(tmp_path: Path, scripted: ScriptedServer):
     source = tmp_path / "a.py"
     source.write_text("x = 1\n", encoding="utf-8")

@@ -155,6 +155,22 @@ function scenarios.ghost()
   results.line_after_plain_tab = lines()[3]
 end
 
+-- A multi-line suggestion accepted one line at a time with <M-l>.
+function scenarios.accept_line()
+  setup()
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  input("o")
+  results.ghost_shown = wait_for("ghost text", 10000, function()
+    local marks = ghost_extmarks()
+    return #marks > 0 and marks or nil
+  end)
+  input("<M-l>")
+  results.lines_after_accept_line = lines()
+  results.cursor_after_accept_line = vim.api.nvim_win_get_cursor(0)
+  results.mode_after_accept_line = vim.api.nvim_get_mode().mode
+  input("<Esc>")
+end
+
 -- Code actions: list them at the cursor (HERMES_E2E_LINE), then let Neovim resolve and
 -- apply the one of kind HERMES_E2E_ACTION, as `gra` does.
 function scenarios.action()
