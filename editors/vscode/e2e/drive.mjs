@@ -121,9 +121,48 @@ async function savedText(page, file) {
   return fs.readFileSync(file, "utf8");
 }
 
-async function main() {
+/** A model turn that edits through `search_replace`, then the model's closing words. */
+function editTurns(file, search, replace, answer) {
+  const call = JSON.stringify({ name: "search_replace", arguments: { path: file, search, replace } });
+  return [
+    { text: `<tool_call>\n${call}\n</tool_call>`, times: 1, path: "/chat/completions" },
+    { text: answer, times: 1, path: "/chat/completions" },
+  ];
+}
+
+/** Save until `file` on disk satisfies `done` (at most a minute); returns its text. */
+async function waitForFile(page, file, done, saveAll = false) {
+  const deadline = Date.now() + 60000;
+  let text = fs.readFileSync(file, "utf8");
+  while (!done(text) && Date.now() < deadline) {
+    await page.waitForTimeout(500);
+    if (saveAll) {
+      // The edit may land in an editor that is not the active one.
+      await page.keyboard.press("Control+K");
+      await page.keyboard.press("S");
+      text = fs.readFileSync(file, "utf8");
+    } else {
+      text = await savedText(page, file);
+    }
+  }
+  return text;
+}
+
+/** Run a command from the command palette (F1). */
+async function runCommand(page, title) {
+  await page.keyboard.press("F1");
+  await page.locator(".quick-input-widget input").waitFor({ timeout: 20000 });
+  await page.keyboard.type(title);
+  await page.locator(".quick-input-list .monaco-list-row.focused", { hasText: title }).waitFor({ timeout: 20000 });
+  await page.keyboard.press("Enter");
+}
+
+/** The workspace, the scripted model server and code-server with the extension installed. */
+async function startEditor() {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-ws-"));
   const userData = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-cs-user-"));
+  const extensions = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-cs-ext-"));
+  scratch.push(workspace, userData, extensions);
   // code-server and Chromium write config and caches under the XDG folders: keep them out of $HOME.
   const isolated = {
     ...process.env,
@@ -131,72 +170,178 @@ async function main() {
     XDG_CACHE_HOME: path.join(userData, "cache"),
     XDG_DATA_HOME: path.join(userData, "data"),
   };
-  const extensions = fs.mkdtempSync(path.join(os.tmpdir(), "hermes-cs-ext-"));
-  scratch.push(workspace, userData, extensions);
-  const source = path.join(workspace, "shapes.py");
-  fs.writeFileSync(source, "import math\n\n\ndef area(r):\n    \n");
-  const units = path.join(workspace, "units.ts");
-  fs.writeFileSync(units, UNITS);
+  const files = {
+    shapes: path.join(workspace, "shapes.py"),
+    units: path.join(workspace, "units.ts"),
+    trace: path.join(workspace, "trace.txt"),
+  };
+  fs.writeFileSync(files.shapes, "import math\n\n\ndef area(r):\n    \n");
+  fs.writeFileSync(files.units, UNITS);
   fs.writeFileSync(
-    path.join(workspace, "trace.txt"),
-    `Traceback (most recent call last):\n  File "${source}", line 5, in area\n    return math.pi * r ** 2\n` +
+    files.trace,
+    `Traceback (most recent call last):\n  File "${files.shapes}", line 5, in area\n    return math.pi * r ** 2\n` +
       "TypeError: unsupported operand type(s) for ** or pow(): 'str' and 'int'\n",
   );
 
   const model = await start("model-server", env.PYTHON, ["-m", "hermes_lsp.scripted_server", "--port", "0"], /(http:\/\/127\.0\.0\.1:\d+\/v1)/);
   const modelUrl = model.match[1];
   log(`model server at ${modelUrl}`);
-  await script(modelUrl, [{ text: "return math.pi * r * r", match: "def area(r):\n    <CURSOR>" }], { text: "" });
 
   fs.mkdirSync(path.join(userData, "User"), { recursive: true });
-  fs.writeFileSync(
-    path.join(userData, "User", "settings.json"),
-    JSON.stringify(
-      {
-        "hermes.serverPath": env.HERMES_LSP,
-        "hermes.endpoint": modelUrl,
-        "hermes.completion.debounceMs": 0,
-        "hermes.trace.server": "messages",
-        "security.workspace.trust.enabled": false,
-        "workbench.startupEditor": "none",
-        "workbench.tips.enabled": false,
-        "editor.inlineSuggest.enabled": true,
-        "editor.quickSuggestions": { other: false, comments: false, strings: false },
-        "extensions.autoCheckUpdates": false,
-        "telemetry.telemetryLevel": "off",
-      },
-      null,
-      2,
-    ),
-  );
-  log(
-    await run(env.CODE_SERVER, ["--install-extension", env.VSIX, "--user-data-dir", userData, "--extensions-dir", extensions], {
-      env: isolated,
-    }),
-  );
+  const settings = {
+    "hermes.serverPath": env.HERMES_LSP,
+    "hermes.endpoint": modelUrl,
+    "hermes.completion.debounceMs": 0,
+    "hermes.trace.server": "messages",
+    "security.workspace.trust.enabled": false,
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": false,
+    "editor.inlineSuggest.enabled": true,
+    "editor.quickSuggestions": { other: false, comments: false, strings: false },
+    "extensions.autoCheckUpdates": false,
+    "telemetry.telemetryLevel": "off",
+  };
+  fs.writeFileSync(path.join(userData, "User", "settings.json"), JSON.stringify(settings, null, 2));
+  const dirs = ["--user-data-dir", userData, "--extensions-dir", extensions];
+  log(await run(env.CODE_SERVER, ["--install-extension", env.VSIX, ...dirs], { env: isolated }));
 
   const port = await freePort();
-  await start(
-    "code-server",
-    env.CODE_SERVER,
-    [
-      "--auth", "none",
-      "--bind-addr", `127.0.0.1:${port}`,
-      "--disable-telemetry",
-      "--disable-update-check",
-      "--disable-workspace-trust",
-      "--user-data-dir", userData,
-      "--extensions-dir", extensions,
-      workspace,
-    ],
-    /HTTP server listening/,
-    { env: isolated },
-  );
+  const flags = ["--auth", "none", "--bind-addr", `127.0.0.1:${port}`, "--disable-telemetry", "--disable-update-check"];
+  await start("code-server", env.CODE_SERVER, [...flags, "--disable-workspace-trust", ...dirs, workspace], /HTTP server listening/, {
+    env: isolated,
+  });
   log(`code-server on port ${port}`);
+  return { url: `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`, modelUrl, files, isolated };
+}
 
+/** hermes.serverPath names nothing: the user is told what to install or set. */
+async function missingServer(page, status) {
+  const toast = page.locator(".notification-toast", { hasText: "hermes.serverPath" }).first();
+  await toast.waitFor({ timeout: 60000 });
+  report.notification = (await toast.locator(".notification-list-item-message").textContent())?.trim();
+  report.notificationButtons = (await toast.locator(".monaco-button").allTextContents()).map((t) => t.trim());
+  await page.waitForFunction(
+    () => /stopped/.test(document.querySelector(".statusbar-item[id$='hermes.status']")?.textContent ?? ""),
+    null,
+    { timeout: 30000 },
+  );
+  report.status = (await status.textContent())?.trim();
+  await shot(page, "missing-server");
+}
+
+/** The status bar once the model server answered. */
+async function readyStatus(page, status) {
+  await status.waitFor({ timeout: 60000 });
+  // The first states may come from indexing; wait until the model server answered, and
+  // read the text and its label together (indexing may start again right after).
+  const ready = await page.waitForFunction(
+    () => {
+      const item = document.querySelector(".statusbar-item[id$='hermes.status']");
+      const label = item?.getAttribute("aria-label") ?? "";
+      const text = (item?.textContent ?? "").trim();
+      return /is ready/.test(label) && text === "Hermes" ? { text, label } : null;
+    },
+    null,
+    { timeout: 60000 },
+  );
+  ({ text: report.status, label: report.statusTooltip } = await ready.jsonValue());
+  log(`status bar: ${report.status} (${report.statusTooltip})`);
+}
+
+/** Ghost text: on the empty body line of `area`, type; the suggestion shows; Tab accepts it. */
+async function ghostText(page, { modelUrl, files }) {
+  await script(modelUrl, [{ text: "return math.pi * r * r", match: "def area(r):\n    <CURSOR>" }], { text: "" });
+  await page.locator(".monaco-editor .view-lines").first().click();
+  await page.keyboard.press("Control+G");
+  await page.keyboard.type("5:5");
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("End");
+  await page.keyboard.type(" ");
+  await page.keyboard.press("Backspace");
+  const ghost = page.locator(".ghost-text-decoration, .ghost-text");
+  await ghost.first().waitFor({ timeout: 30000 });
+  report.ghostText = (await ghost.allTextContents()).join("").replace(/\u00a0/g, " ");
+  log(`ghost text: ${report.ghostText}`);
+  await shot(page, "ghost-text");
+  await page.keyboard.press("Tab");
+  await page.waitForTimeout(300);
+  report.afterAccept = await savedText(page, files.shapes);
+  log(`after Tab:\n${report.afterAccept}`);
+}
+
+/**
+ * A quick fix: TypeScript (built into VS Code) reports a type error; Ctrl+. lists Hermes'
+ * fix for it; picking it resolves the action (the model runs now) and applies it.
+ */
+async function quickFix(page, { modelUrl, files }) {
+  await script(modelUrl, editTurns("units.ts", "String(n / 2)", "n / 2", "Returned the number instead of a string."), {
+    text: "",
+  });
+  await openFile(page, "units.ts");
+  await page.locator(".monaco-editor .squiggly-error").first().waitFor({ timeout: 60000 });
+  log("TypeScript reports the type error");
+  await page.keyboard.press("Control+G");
+  await page.keyboard.type("2:26");
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Control+.");
+  const fix = page.locator(".action-widget .monaco-list-row", { hasText: "Hermes: fix" }).first();
+  await fix.waitFor({ timeout: 30000 });
+  report.codeActions = (await page.locator(".action-widget .monaco-list-row").allTextContents()).map((t) => t.trim());
+  log(`code actions: ${report.codeActions.join(" | ")}`);
+  await shot(page, "quick-fix-menu");
+  // Pick it with the keyboard, as a user would (a pointer overlay covers the menu for clicks).
+  const focused = page.locator(".action-widget .monaco-list-row.focused");
+  for (let i = 0; i < 12 && !/Hermes: fix/.test((await focused.textContent().catch(() => "")) ?? ""); i++) {
+    await page.keyboard.press("ArrowDown");
+  }
+  await page.keyboard.press("Enter");
+  report.afterQuickFix = await waitForFile(page, files.units, (text) => text.includes("= n / 2"));
+  log(`after the quick fix:\n${report.afterQuickFix}`);
+  await page.waitForTimeout(1500); // let the squiggle go before the screenshot
+  report.errorsAfterQuickFix = await page.locator(".monaco-editor .squiggly-error").count();
+  await shot(page, "quick-fix-applied");
+}
+
+/** The free-form refactor: select a line, run the command, type the instruction. */
+async function refactor(page, { modelUrl, files }) {
+  await script(modelUrl, editTurns("shapes.py", "math.pi * r * r", "math.pi * r ** 2", "Squared r with **."), {
+    text: "",
+  });
+  await openFile(page, "shapes.py");
+  await page.keyboard.press("Control+G");
+  await page.keyboard.type("5");
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Home");
+  await page.keyboard.press("Shift+End");
+  await runCommand(page, "Hermes: Refactor Selection");
+  await page.locator(".quick-input-widget", { hasText: "How should the selected code change?" }).waitFor({ timeout: 20000 });
+  await page.keyboard.type("square r with **");
+  await shot(page, "refactor-input");
+  await page.keyboard.press("Enter");
+  report.afterRefactor = await waitForFile(page, files.shapes, (text) => text.includes("r ** 2"));
+  log(`after the refactor:\n${report.afterRefactor}`);
+  const seen = await (await fetch(`${modelUrl.replace(/\/v1$/, "")}/_control/requests`)).json();
+  report.instructionReachedModel = seen.requests.some((r) => r.prompt.includes("square r with **"));
+}
+
+/** Debugging a stack trace: select a pasted trace, run the command; the failing frame's file is fixed. */
+async function debugTrace(page, { modelUrl, files }) {
+  const answer = "r arrived as a string; it is converted first.";
+  await script(modelUrl, editTurns("shapes.py", "math.pi * r ** 2", "math.pi * float(r) ** 2", answer), { text: "" });
+  await openFile(page, "trace.txt");
+  await page.keyboard.press("Control+A");
+  await runCommand(page, "Hermes: Debug a Stack Trace");
+  report.afterDebug = await waitForFile(page, files.shapes, (text) => text.includes("float(r)"), true);
+  log(`after debugging the trace:\n${report.afterDebug}`);
+  await openFile(page, "shapes.py");
+  await shot(page, "debug-applied");
+}
+
+async function main() {
+  const editor = await startEditor();
   const browser = await chromium.launch({
     executablePath: env.CHROMIUM ?? "/usr/bin/chromium",
-    env: isolated,
+    env: editor.isolated,
     args: [
       "--no-sandbox",
       "--disable-gpu",
@@ -209,192 +354,22 @@ async function main() {
   });
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   try {
-    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+    await page.goto(editor.url);
     await page.locator(".monaco-workbench").waitFor({ timeout: 60000 });
     log("workbench loaded");
-
     await page.locator(".monaco-workbench").click({ position: { x: 640, y: 400 } });
     await openFile(page, "shapes.py");
     log("shapes.py open");
-
     const status = page.locator(".statusbar-item[id$='hermes.status']").first();
     if (env.SCENARIO === "missing-server") {
-      // hermes.serverPath names nothing: the user is told what to install or set.
-      const toast = page.locator(".notification-toast", { hasText: "hermes.serverPath" }).first();
-      await toast.waitFor({ timeout: 60000 });
-      report.notification = (await toast.locator(".notification-list-item-message").textContent())?.trim();
-      report.notificationButtons = (await toast.locator(".monaco-button").allTextContents()).map((t) => t.trim());
-      await page.waitForFunction(
-        () => /stopped/.test(document.querySelector(".statusbar-item[id$='hermes.status']")?.textContent ?? ""),
-        null,
-        { timeout: 30000 },
-      );
-      report.status = (await status.textContent())?.trim();
-      await shot(page, "missing-server");
+      await missingServer(page, status);
       return;
     }
-    await status.waitFor({ timeout: 60000 });
-    // The first states may come from indexing; wait until the model server answered, and
-    // read the text and its label together (indexing may start again right after).
-    const ready = await page.waitForFunction(
-      () => {
-        const item = document.querySelector(".statusbar-item[id$='hermes.status']");
-        const label = item?.getAttribute("aria-label") ?? "";
-        const text = (item?.textContent ?? "").trim();
-        return /is ready/.test(label) && text === "Hermes" ? { text, label } : null;
-      },
-      null,
-      { timeout: 60000 },
-    );
-    ({ text: report.status, label: report.statusTooltip } = await ready.jsonValue());
-    log(`status bar: ${report.status} (${report.statusTooltip})`);
-
-    // Ghost text: put the cursor on the empty body line (line 5, after the indent) and type.
-    await page.locator(".monaco-editor .view-lines").first().click();
-    await page.keyboard.press("Control+G");
-    await page.keyboard.type("5:5");
-    await page.keyboard.press("Enter");
-    await page.keyboard.press("End");
-    await page.keyboard.type(" ");
-    await page.keyboard.press("Backspace");
-    const ghost = page.locator(".ghost-text-decoration, .ghost-text");
-    await ghost.first().waitFor({ timeout: 30000 });
-    report.ghostText = (await ghost.allTextContents()).join("").replace(/\u00a0/g, " ");
-    log(`ghost text: ${report.ghostText}`);
-    await shot(page, "ghost-text");
-    await page.keyboard.press("Tab");
-    await page.waitForTimeout(300);
-    report.afterAccept = await savedText(page, source);
-    log(`after Tab:\n${report.afterAccept}`);
-
-    // A quick fix: TypeScript (built into VS Code) reports a type error; Ctrl+. lists
-    // Hermes' fix for it; picking it resolves the action (the model runs now) and applies it.
-    await script(
-      modelUrl,
-      [
-        {
-          text: `<tool_call>\n${JSON.stringify({
-            name: "search_replace",
-            arguments: { path: "units.ts", search: "String(n / 2)", replace: "n / 2" },
-          })}\n</tool_call>`,
-          times: 1,
-          path: "/chat/completions",
-        },
-        { text: "Returned the number instead of a string.", times: 1, path: "/chat/completions" },
-      ],
-      { text: "" },
-    );
-    await openFile(page, "units.ts");
-    // TypeScript's diagnostic: a squiggle on line 2.
-    await page.locator(".monaco-editor .squiggly-error").first().waitFor({ timeout: 60000 });
-    log("TypeScript reports the type error");
-    await page.keyboard.press("Control+G");
-    await page.keyboard.type("2:26");
-    await page.keyboard.press("Enter");
-    await page.keyboard.press("Control+.");
-    const fix = page.locator(".action-widget .monaco-list-row", { hasText: "Hermes: fix" }).first();
-    await fix.waitFor({ timeout: 30000 });
-    report.codeActions = (await page.locator(".action-widget .monaco-list-row").allTextContents()).map((t) => t.trim());
-    log(`code actions: ${report.codeActions.join(" | ")}`);
-    await shot(page, "quick-fix-menu");
-    // Pick it with the keyboard, as a user would (a pointer overlay covers the menu for clicks).
-    const focused = page.locator(".action-widget .monaco-list-row.focused");
-    for (let i = 0; i < 12 && !/Hermes: fix/.test((await focused.textContent().catch(() => "")) ?? ""); i++) {
-      await page.keyboard.press("ArrowDown");
-    }
-    await page.keyboard.press("Enter");
-    const deadline = Date.now() + 60000;
-    let text = fs.readFileSync(units, "utf8");
-    while (!text.includes("= n / 2") && Date.now() < deadline) {
-      await page.waitForTimeout(500);
-      text = await savedText(page, units);
-    }
-    report.afterQuickFix = text;
-    log(`after the quick fix:\n${text}`);
-    await page.waitForTimeout(1500); // let the squiggle go before the screenshot
-    report.errorsAfterQuickFix = await page.locator(".monaco-editor .squiggly-error").count();
-    await shot(page, "quick-fix-applied");
-
-    // The free-form refactor command: select a line, run it from the command palette, type
-    // the instruction into its input box.
-    await script(
-      modelUrl,
-      [
-        {
-          text: `<tool_call>\n${JSON.stringify({
-            name: "search_replace",
-            arguments: { path: "shapes.py", search: "math.pi * r * r", replace: "math.pi * r ** 2" },
-          })}\n</tool_call>`,
-          times: 1,
-          path: "/chat/completions",
-        },
-        { text: "Squared r with **.", times: 1, path: "/chat/completions" },
-      ],
-      { text: "" },
-    );
-    await openFile(page, "shapes.py");
-    await page.keyboard.press("Control+G");
-    await page.keyboard.type("5");
-    await page.keyboard.press("Enter");
-    await page.keyboard.press("Home");
-    await page.keyboard.press("Shift+End");
-    await page.keyboard.press("F1");
-    await page.locator(".quick-input-widget input").waitFor({ timeout: 20000 });
-    await page.keyboard.type("Hermes: Refactor Selection");
-    await page.locator(".quick-input-list .monaco-list-row.focused", { hasText: "Refactor Selection" }).waitFor({ timeout: 20000 });
-    await page.keyboard.press("Enter");
-    await page.locator(".quick-input-widget", { hasText: "How should the selected code change?" }).waitFor({ timeout: 20000 });
-    await page.keyboard.type("square r with **");
-    await shot(page, "refactor-input");
-    await page.keyboard.press("Enter");
-    const refactorDeadline = Date.now() + 60000;
-    text = fs.readFileSync(source, "utf8");
-    while (!text.includes("r ** 2") && Date.now() < refactorDeadline) {
-      await page.waitForTimeout(500);
-      text = await savedText(page, source);
-    }
-    report.afterRefactor = text;
-    log(`after the refactor:\n${text}`);
-    const seen = await (await fetch(`${modelUrl.replace(/\/v1$/, "")}/_control/requests`)).json();
-    report.instructionReachedModel = seen.requests.some((r) => r.prompt.includes("square r with **"));
-
-    // Debugging a stack trace: select a pasted trace, run the command; the fix lands in the
-    // file of the failing frame.
-    await script(
-      modelUrl,
-      [
-        {
-          text: `<tool_call>\n${JSON.stringify({
-            name: "search_replace",
-            arguments: { path: "shapes.py", search: "math.pi * r ** 2", replace: "math.pi * float(r) ** 2" },
-          })}\n</tool_call>`,
-          times: 1,
-          path: "/chat/completions",
-        },
-        { text: "r arrived as a string; it is converted first.", times: 1, path: "/chat/completions" },
-      ],
-      { text: "" },
-    );
-    await openFile(page, "trace.txt");
-    await page.keyboard.press("Control+A");
-    await page.keyboard.press("F1");
-    await page.locator(".quick-input-widget input").waitFor({ timeout: 20000 });
-    await page.keyboard.type("Hermes: Debug a Stack Trace");
-    await page.locator(".quick-input-list .monaco-list-row.focused", { hasText: "Debug a Stack Trace" }).waitFor({ timeout: 20000 });
-    await page.keyboard.press("Enter");
-    const debugDeadline = Date.now() + 60000;
-    text = fs.readFileSync(source, "utf8");
-    while (!text.includes("float(r)") && Date.now() < debugDeadline) {
-      await page.waitForTimeout(500);
-      // The edit lands in shapes.py's open editor; save all to read it from disk.
-      await page.keyboard.press("Control+K");
-      await page.keyboard.press("S");
-      text = fs.readFileSync(source, "utf8");
-    }
-    report.afterDebug = text;
-    log(`after debugging the trace:\n${text}`);
-    await openFile(page, "shapes.py");
-    await shot(page, "debug-applied");
+    await readyStatus(page, status);
+    await ghostText(page, editor);
+    await quickFix(page, editor);
+    await refactor(page, editor);
+    await debugTrace(page, editor);
   } catch (error) {
     await shot(page, "failure").catch(() => undefined);
     throw error;
