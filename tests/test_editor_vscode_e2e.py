@@ -87,3 +87,11 @@ def test_a_missing_server_is_explained_in_vs_code(tmp_path: Path):
     assert "pip install hermes-lsp" in report["notification"]
     assert report["notificationButtons"] == ["Open Settings", "Show Log"]
     assert report["status"] == "Hermes: stopped"
+
+
+def test_an_unreachable_model_server_shows_in_the_status_bar(tmp_path: Path):
+    report = run_code_server(tmp_path, SCENARIO="unreachable")
+
+    assert report["status"] == "Hermes: model unreachable"
+    assert "Cannot reach the model server at http://127.0.0.1:9/v1" in report["statusTooltip"]
+    assert "hermes.endpoint" in report["statusTooltip"]

@@ -5,7 +5,8 @@
 //
 // Environment: E2E_MODULES (folder whose node_modules has playwright-core), CODE_SERVER (binary), VSIX, HERMES_LSP (server binary), PYTHON (to run the
 // scripted model server), CHROMIUM, OUT (screenshots and the JSON report), SCENARIO
-// (empty: the features; "missing-server": HERMES_LSP names no executable).
+// (empty: the features; "missing-server": HERMES_LSP names no executable; "unreachable":
+// nothing answers at the model endpoint).
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -190,7 +191,8 @@ async function startEditor() {
   fs.mkdirSync(path.join(userData, "User"), { recursive: true });
   const settings = {
     "hermes.serverPath": env.HERMES_LSP,
-    "hermes.endpoint": modelUrl,
+    // Nothing listens on the discard port: the "unreachable" scenario's model server.
+    "hermes.endpoint": env.SCENARIO === "unreachable" ? "http://127.0.0.1:9/v1" : modelUrl,
     "hermes.completion.debounceMs": 0,
     "hermes.trace.server": "messages",
     "security.workspace.trust.enabled": false,
@@ -227,6 +229,21 @@ async function missingServer(page, status) {
   );
   report.status = (await status.textContent())?.trim();
   await shot(page, "missing-server");
+}
+
+/** The model server does not answer: the status bar says so, and what to check. */
+async function unreachable(page) {
+  const seen = await page.waitForFunction(
+    () => {
+      const item = document.querySelector(".statusbar-item[id$='hermes.status']");
+      const text = (item?.textContent ?? "").trim();
+      return /unreachable/.test(text) ? { text, label: item?.getAttribute("aria-label") ?? "" } : null;
+    },
+    null,
+    { timeout: 60000 },
+  );
+  ({ text: report.status, label: report.statusTooltip } = await seen.jsonValue());
+  await shot(page, "model-unreachable");
 }
 
 /** The status bar once the model server answered. */
@@ -363,6 +380,10 @@ async function main() {
     const status = page.locator(".statusbar-item[id$='hermes.status']").first();
     if (env.SCENARIO === "missing-server") {
       await missingServer(page, status);
+      return;
+    }
+    if (env.SCENARIO === "unreachable") {
+      await unreachable(page);
       return;
     }
     await readyStatus(page, status);
