@@ -285,11 +285,18 @@ class WorkspaceContext:
         if os.path.isabs(document.path):
             return
         text, language, path = document.text, document.language.name, document.path
+        # The user has stopped typing: tag the tree we already keep up to date here, on
+        # the loop, rather than parse the whole file again in a thread that would hold the
+        # GIL against the next keystroke. Only the database write goes to the thread.
+        file_tags = (
+            tags.extract(language, document.tree, text)
+            if document.tree is not None
+            else _tags_of(language, text.encode("utf-8", "surrogatepass"))
+        )
+        size = len(text.encode("utf-8", "surrogatepass"))
 
         def run() -> None:
-            data = text.encode("utf-8", "surrogatepass")
-            scanned = Scanned(path, len(data), 0, "", language, tags=_tags_of(language, data))
-            index.update_file(path, scanned, dirty=True)
+            index.update_file(path, Scanned(path, size, 0, "", language, tags=file_tags), dirty=True)
 
         self._submit(run)
 
