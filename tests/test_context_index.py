@@ -218,9 +218,14 @@ def test_indexes_of_long_unused_workspaces_are_pruned(tmp_path: Path) -> None:
     path = database_path(str(root))
     folder = Path(path).parent
     folder.mkdir(parents=True)
-    old, recent = folder / "gone-0123.sqlite3", folder / "other-4567.sqlite3"
-    old.write_bytes(b"")
-    recent.write_bytes(b"")
+    old, recent = folder / "old-0123.sqlite3", folder / "other-4567.sqlite3"
+    removed = folder / "removed-89ab.sqlite3"
+    for db in (old, recent, removed):
+        db.write_bytes(b"")
     os.utime(old, (1, 1))
-    Store(path).close()
-    assert not old.exists() and recent.exists() and Path(path).exists()
+    (folder / "removed-89ab.sqlite3.root").write_text(str(tmp_path / "deleted-workspace"))
+    (folder / "other-4567.sqlite3.root").write_text(str(root))
+    Store(path, str(root)).close()
+    assert recent.exists() and Path(path).exists()
+    assert not old.exists() and not removed.exists() and not (folder / "removed-89ab.sqlite3.root").exists()
+    assert Path(path + ".root").read_text() == os.path.realpath(root)

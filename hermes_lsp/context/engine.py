@@ -136,7 +136,7 @@ class WorkspaceContext:
             self._problem(f"the workspace folder {self.root} does not exist; indexing only open files")
             return None
         try:
-            store = Store(database_path(self.root, self.cache_dir))
+            store = Store(database_path(self.root, self.cache_dir), self.root)
             if store.problem:
                 self._problem(store.problem)
             index = Index(

@@ -53,10 +53,13 @@ def database_path(root: str, directory: str | None = None) -> str:
 
 
 STALE_DAYS = 30
+ROOT_SUFFIX = ".root"
+"""Beside each database, the workspace folder it indexes (for pruning)."""
 
 
 def prune_stale(directory: str, keep: str, days: float = STALE_DAYS) -> None:
-    """Delete indexes of workspaces not opened for ``days`` (temporary folders, old clones)."""
+    """Delete indexes of workspaces that are gone (temporary folders, removed clones) or
+    that nobody opened for ``days``."""
     cutoff = time.time() - days * 86400
     try:
         entries = list(os.scandir(directory))
@@ -66,17 +69,28 @@ def prune_stale(directory: str, keep: str, days: float = STALE_DAYS) -> None:
         if not entry.name.endswith(".sqlite3") or entry.path == keep:
             continue
         try:
-            if entry.stat().st_mtime < cutoff:
+            if entry.stat().st_mtime < cutoff or not _root_exists(entry.path):
                 Store._delete(entry.path)
         except OSError:
             continue
 
 
+def _root_exists(path: str) -> bool:
+    try:
+        with open(path + ROOT_SUFFIX, encoding="utf-8", errors="surrogateescape") as fh:
+            return os.path.isdir(fh.read())
+    except FileNotFoundError:
+        return True  # written by an older version: let age decide
+    except OSError:
+        return True
+
+
 class Store:
     """Thread-safe access to one index database (one connection behind a lock)."""
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, root: str | None = None) -> None:
         self.path = path
+        self.root = root
         self.problem: str | None = None
         """Something the user should hear about once (a rebuilt or unusable cache)."""
         self.lock = threading.RLock()
@@ -90,6 +104,9 @@ class Store:
             prune_stale(os.path.dirname(path), keep=path)
             db = self._connect(path)
             os.utime(path)  # "last used", for pruning
+            if self.root is not None:
+                with open(path + ROOT_SUFFIX, "w", encoding="utf-8", errors="surrogateescape") as fh:
+                    fh.write(os.path.realpath(self.root))
             return db
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
@@ -111,7 +128,7 @@ class Store:
 
     @staticmethod
     def _delete(path: str) -> None:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ROOT_SUFFIX):
             try:
                 os.remove(path + suffix)
             except OSError:
