@@ -139,6 +139,7 @@ def reparse(engine: WorkspaceContext, root: str, rng: random.Random) -> tuple[st
         )
         started = time.perf_counter()
         document.apply([change], version, "utf-32")
+        assert document.tree is not None  # reading the tree makes sure the re-parse happened
         times.append((time.perf_counter() - started) * 1000)
         lines[row] = lines[row][:col] + "x" + lines[row][col:]
     engine.close_document(uri)
