@@ -167,6 +167,7 @@ def test_lookups(engine: WorkspaceContext, project: Path) -> None:
         13,
         "method",
     )
+    assert [s.name for s in engine.find_symbols("pricing.TaxTable.rate")] == []
     assert {s.path for s in engine.find_symbols("apply_discount")} == {
         "shop/pricing.py",
         "legacy/discounts.py",

@@ -391,7 +391,9 @@ class WorkspaceContext:
         found = [
             d
             for d in self.index.by_name.get(last, ())
-            if (d.qualname == name or name == last) and (path is None or d.path == self.relative(path))
+            # ``Class.method`` also finds ``Namespace.Class.method`` (C#, C++, Ruby modules).
+            if (name == last or d.qualname == name or d.qualname.endswith("." + name))
+            and (path is None or d.path == self.relative(path))
         ]
         return [Symbol(d.qualname, d.kind, d.path, d.start_line, d.end_line) for d in found]
 
