@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 RECENT_DOCUMENTS = 8
 """How many recently used documents feed snippets."""
+PARSE_AFTER_S = 0.04
+"""A pause this long in typing brings an edited document's tree up to date."""
 IDLE_REFRESH_S = 1.5
 """After this long without typing, an edited document's definitions go into the index."""
 MAX_REFERENCES = 200
@@ -109,6 +111,7 @@ class WorkspaceContext:
         self._build: concurrent.futures.Future[IndexReport | None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._parse_timers: dict[str, asyncio.TimerHandle] = {}
         self._scratch: Document | None = None
 
     @property
@@ -231,14 +234,26 @@ class WorkspaceContext:
             return
         document.apply(changes, version, str(codec.encoding or "utf-16"), text_after)
         self.documents.move_to_end(uri)
+        self._parse_when_typing_pauses(document)
         self._refresh_when_idle(uri, version)
+
+    def _parse_when_typing_pauses(self, document: Document) -> None:
+        # Keystrokes in a burst share one re-parse, done before a debounced completion runs.
+        if self._loop is None:
+            document.ensure_parsed()
+            return
+        old = self._parse_timers.pop(document.uri, None)
+        if old is not None:
+            old.cancel()
+        self._parse_timers[document.uri] = self._loop.call_later(PARSE_AFTER_S, document.ensure_parsed)
 
     def close_document(self, uri: str) -> None:
         document = self.documents.pop(uri, None)
         self._windows.pop(uri, None)
-        timer = self._timers.pop(uri, None)
-        if timer is not None:
-            timer.cancel()
+        for timers in (self._timers, self._parse_timers):
+            timer = timers.pop(uri, None)
+            if timer is not None:
+                timer.cancel()
         if document is not None and document.edited and self.index is not None:
             # The buffer may close unsaved: the file on disk is the truth again.
             self._submit(self.index.update_file, document.path)

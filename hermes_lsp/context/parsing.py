@@ -51,7 +51,9 @@ class Document:
         self.language = language
         self.version = version
         self.text = text
-        self.tree: tree_sitter.Tree | None = None
+        self._tree: tree_sitter.Tree | None = None
+        self._stale = False
+        """Edits were applied to ``_tree`` (positions shifted) but it was not re-parsed yet."""
         self.full_parses = 0
         self.edited = False
         """Changed since it was opened (the file on disk may differ)."""
@@ -64,6 +66,18 @@ class Document:
             self._lines = (id(self.text), self.text.split("\n"))
         return self._lines[1]
 
+    @property
+    def tree(self) -> tree_sitter.Tree | None:
+        """The syntax tree of the current text (re-parsed now if edits are pending)."""
+        self.ensure_parsed()
+        return self._tree
+
+    def ensure_parsed(self) -> None:
+        """Re-parse incrementally if edits arrived since the last parse."""
+        if self._stale:
+            self._stale = False
+            self._parse(self._tree)
+
     def _parse(self, old: tree_sitter.Tree | None) -> None:
         if self.language is None:
             return
@@ -71,10 +85,11 @@ class Document:
             self.full_parses += 1
         source = self.text.encode("utf-8", "surrogatepass")
         ts_parser = parser(self.language.name)
-        self.tree = ts_parser.parse(source) if old is None else ts_parser.parse(source, old)
+        self._tree = ts_parser.parse(source) if old is None else ts_parser.parse(source, old)
 
     def replace(self, text: str, version: int) -> None:
         self.text, self.version = text, version
+        self._stale = False
         self._parse(None)
 
     def apply(
@@ -87,7 +102,7 @@ class Document:
         """Apply LSP change events (positions in ``encoding`` units) and re-parse."""
         self.version = version
         self.edited = True
-        tree = self.tree
+        tree = self._tree
         for change in changes:
             if not isinstance(change, types.TextDocumentContentChangePartial):
                 self.text, tree = change.text, None  # the whole document: nothing to reuse
@@ -126,24 +141,36 @@ class Document:
         if text_after is not None and text_after != self.text:
             log.debug("%s: edits disagree with the client's document; parsing it whole", self.uri)
             self.text, tree = text_after, None
-        self._parse(tree)
+        if tree is None:
+            self._stale = False
+            self._parse(None)
+        else:
+            # The re-parse waits until someone needs the tree's structure: keystrokes in a
+            # burst share one parse, and the edited tree already has the right positions.
+            self._tree, self._stale = tree, True
 
     def node_at(self, offset: int) -> tree_sitter.Node | None:
-        if self.tree is None:
+        """The node at ``offset``, from the tree as of the last parse with later edits applied.
+
+        Positions are exact; the structure may lag a few keystrokes behind, which is all
+        the completion path needs (and spares it a parse per keystroke).
+        """
+        if self._tree is None:
             return None
         # The character before the cursor says where the cursor is (at the end of a block,
         # the cursor's own position belongs to nothing but the root).
         before = self.text[:offset].rstrip()
         byte = len(before.encode("utf-8", "surrogatepass"))
-        return self.tree.root_node.descendant_for_byte_range(max(0, byte - 1), byte)
+        return self._tree.root_node.descendant_for_byte_range(max(0, byte - 1), byte)
 
     def import_spans(self) -> list[tuple[int, int]]:
         """1-based inclusive line spans of the top-level import statements."""
-        if self.tree is None or self.language is None or not self.language.imports:
+        # Rows only: the edited tree (see node_at) is good enough and costs no parse.
+        if self._tree is None or self.language is None or not self.language.imports:
             return []
         kinds = self.language.imports
         return [
             (child.start_point.row + 1, last_row(child) + 1)
-            for child in self.tree.root_node.named_children
+            for child in self._tree.root_node.named_children
             if child.type in kinds
         ]
