@@ -11,7 +11,11 @@ from hermes_lsp.scripted_server import Reply, ScriptedServer
 
 
 def hermes(*args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("HERMES_LSP_")}
+    # Model settings from the environment would leak into the tests; the index cache stays
+    # in the temporary folder the suite set up.
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith("HERMES_LSP_") or k == "HERMES_LSP_CACHE_DIR"
+    }
     return subprocess.run(
         [sys.executable, "-m", "hermes_lsp", *args],
         input=stdin,
