@@ -129,7 +129,15 @@ def query_source(name: str) -> str:
     """Our tags query for ``name``, read from package data."""
     # TSX is TypeScript plus JSX: one query serves both grammars.
     file = "typescript" if name == "tsx" else name
-    return resources.files("hermes_lsp.context").joinpath("queries", f"{file}.scm").read_text("utf-8")
+    queries = resources.files("hermes_lsp.context").joinpath("queries")
+    own = queries.joinpath(f"{file}.scm").read_text("utf-8")
+    if file in _ECMASCRIPT:
+        return queries.joinpath("ecmascript.scm").read_text("utf-8") + own
+    return own
+
+
+# Languages whose queries start with the patterns their grammars share.
+_ECMASCRIPT = frozenset({"javascript", "typescript"})
 
 
 @functools.cache
