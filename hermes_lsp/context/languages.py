@@ -131,13 +131,13 @@ def query_source(name: str) -> str:
     file = "typescript" if name == "tsx" else name
     queries = resources.files("hermes_lsp.context").joinpath("queries")
     own = queries.joinpath(f"{file}.scm").read_text("utf-8")
-    if file in _ECMASCRIPT:
-        return queries.joinpath("ecmascript.scm").read_text("utf-8") + own
-    return own
+    base = _BASE_QUERY.get(file)
+    return queries.joinpath(f"{base}.scm").read_text("utf-8") + own if base else own
 
 
-# Languages whose queries start with the patterns their grammars share.
-_ECMASCRIPT = frozenset({"javascript", "typescript"})
+# Queries that start with the patterns of a grammar they extend (C++ is C and more;
+# JavaScript and TypeScript share most of theirs).
+_BASE_QUERY = {"javascript": "ecmascript", "typescript": "ecmascript", "cpp": "c"}
 
 
 @functools.cache
