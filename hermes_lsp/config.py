@@ -123,6 +123,28 @@ class IndexSettings:
 
 
 @attrs.define
+class LimitSettings:
+    """Bounds on everything whose size the user, the workspace or the model decides.
+
+    Each limit keeps one large input from stalling the server or flooding the model; what
+    is cut is cut visibly (a note in the prompt, the log, or a message), never silently.
+    """
+
+    max_document_kb: int = attrs.field(default=2048, validator=_positive)
+    """Open documents larger than this are kept as plain text: no syntax tree, no tags, no
+    snippets from them; completions still see the lines around the cursor."""
+    max_answer_chars: int = attrs.field(default=65536, validator=_positive)
+    """Most characters read from one model answer (a completion or one action turn); the
+    stream is closed when it is reached."""
+    completion_deadline_ms: int = attrs.field(default=10000, validator=_positive)
+    """A completion still streaming after this long is abandoned: by then the user has moved on."""
+    action_deadline_ms: int = attrs.field(default=300000, validator=_positive)
+    """Longest time one code action may run, all model turns together."""
+    max_tool_result_chars: int = attrs.field(default=32000, validator=_positive)
+    """Most characters one read-only tool result sends back to the model."""
+
+
+@attrs.define
 class Settings:
     """The whole ``hermes`` settings section."""
 
@@ -144,6 +166,8 @@ class Settings:
     """Code action settings."""
     index: IndexSettings = attrs.Factory(IndexSettings)
     """Workspace index settings."""
+    limits: LimitSettings = attrs.Factory(LimitSettings)
+    """Size and time limits."""
 
 
 def _camel(name: str) -> str:

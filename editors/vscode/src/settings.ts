@@ -39,6 +39,11 @@ export const SERVER_KEYS: readonly string[] = [
   "index.enable",
   "index.maxFileKb",
   "index.exclude",
+  "limits.maxDocumentKb",
+  "limits.maxAnswerChars",
+  "limits.completionDeadlineMs",
+  "limits.actionDeadlineMs",
+  "limits.maxToolResultChars",
 ];
 
 /**
