@@ -28,7 +28,7 @@ from hermes_lsp.config import CompletionSettings
 from hermes_lsp.context.types import ContextEngine, Piece
 from hermes_lsp.features.postprocess import decide_multiline, postprocess
 from hermes_lsp.model.client import ModelClient, ModelError
-from hermes_lsp.model.hermes import COMPLETION_STOP, CompletionRequest, completion_messages, prompt_window
+from hermes_lsp.model.hermes import CompletionRequest, completion_messages, prompt_window
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,6 @@ class CompletionService:
                 messages,
                 max_tokens=settings.max_tokens,
                 temperature=settings.temperature,
-                stop=COMPLETION_STOP,
             )
             async with aclosing(stream) as deltas:
                 async for delta in deltas:

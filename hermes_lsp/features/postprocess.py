@@ -1,17 +1,25 @@
 """Turning a model's answer into ghost text that fits where the cursor is.
 
+A chat model does not answer with just the missing text: it wraps code in prose and
+fences, repeats the lines before the cursor (up to the whole file), and carries on with
+the code that already follows. Rather than special-casing each habit, the answer is
+aligned with the document: the code is taken out of the prose, then the longest run that
+repeats the text before the cursor and the run that repeats the text after it are
+removed; what is left is the ghost text.
+
 Pure functions, so they are cheap to test: the same rules run on the final answer and on
 every partial answer while it streams, which lets the server close the stream as soon as
-the useful part has arrived.
+the useful part has arrived. Every step is linear in the size of the answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import islice
 
 import attrs
 
-from hermes_lsp.model.hermes import clean_completion
+from hermes_lsp.model.hermes import CodeBlock, parse_answer
 from hermes_lsp.text import line_at
 
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
@@ -48,8 +56,13 @@ class Processed:
     """A rule cut the answer short: whatever the model says next is not needed."""
 
 
+def _leading(line: str) -> str:
+    """A line's indentation."""
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
 def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
+    return len(_leading(line))
 
 
 def _open_brackets(line: str) -> list[str]:
@@ -106,59 +119,282 @@ def _cut_unbalanced(text: str, before: str, rest_of_line: str) -> tuple[str, boo
     return (text, False) if index is None else (text[:index], True)
 
 
-def _strip_echoed_line_start(text: str, before: str) -> str:
-    """Drop a repeat of the current line's start, which chat models often echo."""
-    if before and text.startswith(before):
-        return text[len(before) :]
+# How far back in the document an echo of earlier lines is looked for, in lines.
+_ECHO_WINDOW = 4000
+# Fewer characters than this repeating the code below the cursor may be a coincidence.
+_MIN_SUFFIX_ECHO = 4
+# Where the cursor sits in a comment or a string, a sentence is what the user wants.
+_TEXT_MARKS = ("#", "//", "/*", "*", "--", ";", '"', "'", "`")
+
+
+@attrs.frozen
+class _Document:
+    """The document around the cursor, as the alignment reads it."""
+
+    lines: list[str]
+    """Whole lines before the cursor's line, without line endings."""
+    before: str
+    """The cursor line up to the cursor."""
+    rest_of_line: str
+    following: list[str]
+    """Lines after the cursor's line."""
+    eol: str
+
+    @classmethod
+    def of(cls, prefix: str, suffix: str) -> _Document:
+        eol = "\r\n" if "\r\n" in prefix[-4096:] or "\r\n" in suffix[:4096] else "\n"
+        # Only the window an echo can reach is split: the prefix may be a large file.
+        start = len(prefix)
+        for _ in range(_ECHO_WINDOW + 1):
+            start = prefix.rfind("\n", 0, start)
+            if start == -1:
+                break
+        lines = [line.rstrip("\r") for line in prefix[start + 1 :].split("\n")]
+        end = -1
+        for _ in range(_ECHO_WINDOW + 1):
+            end = suffix.find("\n", end + 1)
+            if end == -1:
+                break
+        after = [line.rstrip("\r") for line in (suffix if end == -1 else suffix[:end]).split("\n")]
+        return cls(lines[:-1], lines[-1], after[0], after[1:], eol)
+
+
+def _norm(line: str) -> str:
+    """A line as the alignment compares it: indentation and trailing spaces do not count."""
+    return line.strip()
+
+
+# Bounds on the search for an echo, so that a pathological answer stays cheap.
+_MAX_ECHO_ENDS = 200
+_MAX_ECHO_RUN = 400
+# An echo that does not start the answer must be this long to be more than a coincidence.
+_MIN_INNER_ECHO = 10
+
+
+def _echo_runs(norm: list[str], known: list[str]) -> list[tuple[int, int]]:
+    """Runs of ``norm`` that repeat the last lines of ``known``, as (start, length), longest first.
+
+    A run ends at a line equal to the last known line and extends backwards while lines
+    keep matching; only runs with a non-blank line count.
+    """
+    if not known:
+        return []
+    runs = []
+    ends = [i for i, line in enumerate(norm[:-1]) if line == known[-1]][:_MAX_ECHO_ENDS]
+    for end in ends:
+        length = 1
+        while (
+            length <= end
+            and length < len(known)
+            and length < _MAX_ECHO_RUN
+            and norm[end - length] == known[-1 - length]
+        ):
+            length += 1
+        start = end - length + 1
+        run = norm[start : end + 1]
+        if any(run) and (start == 0 or sum(map(len, run)) >= _MIN_INNER_ECHO):
+            runs.append((start, length))
+    return sorted(runs, key=lambda run: -run[1])
+
+
+def _reindent(lines: list[str], answer_indent: str, document_indent: str) -> list[str]:
+    """Move lines written at the answer's indentation to the document's."""
+    if answer_indent == document_indent:
+        return lines
+    shift = len(document_indent) - len(answer_indent)
+    out = []
+    for line in lines:
+        if not line.strip():
+            out.append(line)
+        elif line.startswith(answer_indent):
+            out.append(document_indent + line[len(answer_indent) :])
+        elif shift > 0:
+            out.append(document_indent[:shift] + line)
+        else:
+            out.append(line[min(-shift, len(_leading(line))) :])
+    return out
+
+
+def _without_line_start(line: str, before: str, *, aligned: bool) -> str | None:
+    """``line`` without its repeat of the cursor line's start; None if it does not repeat it.
+
+    ``aligned``: earlier lines of the answer matched the document, so the line is a whole
+    line of the document; otherwise it may as well be the text to insert.
+    """
+    if before and line.startswith(before):
+        return line[len(before) :]
     head = before.lstrip()
-    if len(head) >= 3 and text.lstrip().startswith(head):
-        return text.lstrip()[len(head) :]
-    return text
+    if not head:
+        return line.lstrip(" \t") if aligned else line
+    if line.lstrip().startswith(head) and (aligned or len(head) >= 3):
+        return line.lstrip()[len(head) :]
+    return None if aligned else line
+
+
+@attrs.frozen
+class _Aligned:
+    lines: list[str]
+    """The new text, line by line (empty: nothing to insert)."""
+    echoed: int
+    """Lines of the answer that matched the document."""
+    pending: bool = False
+    """The answer so far only repeats the document: too early to say anything."""
+
+
+def _echo_in_progress(norm: list[str], known: list[str], *, min_chars: int) -> bool:
+    """``norm`` (its last line possibly partial) repeats a run of ``known`` that goes on.
+
+    While a model is still repeating earlier lines, nothing can be decided yet.
+    ``min_chars`` of complete lines must match, so that one short line that happens to
+    equal an earlier one proves nothing.
+    """
+    complete, partial = norm[:-1], norm[-1] if norm else ""
+    if sum(map(len, norm)) < min_chars or not (complete[0] if complete else partial):
+        return False
+    head = complete[0] if complete else None
+    size = len(complete)
+    for start in range(len(known) - size):
+        if head is not None and known[start] != head:
+            continue
+        if known[start : start + size] == complete and known[start + size].startswith(partial):
+            return True
+    return False
+
+
+def _align_prefix(code: list[str], doc: _Document) -> _Aligned:
+    """Remove the longest run of ``code`` that repeats the text before the cursor, and what precedes it."""
+    norm = [_norm(line) for line in code]
+    known = [_norm(line) for line in doc.lines]
+    for start, k in _echo_runs(norm, known):
+        echoed = code[start : start + k]
+        last = max(i for i in range(k) if norm[start + i])
+        document_line = doc.lines[len(doc.lines) - k + last]
+        rest = _reindent(code[start + k :], _leading(echoed[last]), _leading(document_line))
+        first = _without_line_start(rest[0], doc.before, aligned=True)
+        if first is None:
+            if len(rest) == 1 and doc.before.lstrip().startswith(rest[0].lstrip()):
+                return _Aligned([], k, pending=True)  # the cursor line is still being repeated
+            continue
+        return _Aligned([first, *rest[1:]], k)
+    if _echo_in_progress(norm, [*known, _norm(doc.before)], min_chars=_MIN_INNER_ECHO):
+        return _Aligned([], 0, pending=True)
+    first = _without_line_start(code[0], doc.before, aligned=False)
+    return _Aligned([first or "", *code[1:]], 0)
+
+
+# Lines that end a block in the file's frame rather than continue it.
+_BLOCK_ENDS = ("}", ")", "]", "end", "else", "elif", "except", "finally", "case", "default")
+
+
+def _relative_frame(lines: list[str], before: str) -> bool:
+    """Whether the answer's lines are indented from the cursor rather than from the margin.
+
+    Asked for "the code to insert" at an indented cursor, a model often writes the body
+    as if it started at column 0. Its later lines then sit below the cursor's indentation
+    while still continuing the block (no blank line, no closer before them).
+    """
+    if before.strip() or not before or _leading(lines[0]):
+        return False
+    for index, line in enumerate(lines[1:], start=1):
+        if line.strip() and len(_leading(line)) < len(before):
+            if line.lstrip().startswith(_BLOCK_ENDS):
+                # A closer of a bracket the answer itself opened is part of the answer.
+                return bool(_open_brackets("\n".join(lines[:index])))
+            return bool(lines[index - 1].strip())
+    return False
+
+
+def _suffix_echo_start(lines: list[str], doc: _Document) -> int | None:
+    """Where the answer starts repeating the lines after the cursor (None: it does not)."""
+    following = [text for text in map(_norm, doc.following) if text]
+    if not following or doc.rest_of_line.strip():
+        return None
+    for start, line in enumerate(lines):
+        if _norm(line) != following[0]:
+            continue
+        # One more than the suffix holds is enough to tell whether the answer goes on.
+        ahead = list(islice((text for text in map(_norm, lines[start:]) if text), len(following) + 1))
+        matched = 0
+        for text, expected in zip(ahead, following, strict=False):
+            if text != expected:
+                break
+            matched += len(text)
+        else:
+            if start == 0 and len(ahead) <= len(following):
+                return 0  # the whole answer is the code below: however short, it adds nothing
+        if matched >= _MIN_SUFFIX_ECHO:
+            return start
+    return None
 
 
 def postprocess(answer: str, prefix: str, suffix: str, *, multiline: bool, max_lines: int = 16) -> Processed:
-    """Clean ``answer`` (raw model text) into the text to insert between prefix and suffix."""
-    text = clean_completion(answer)
-    before, _ = line_at(prefix, len(prefix))
-    rest_of_line = suffix.split("\n", 1)[0].rstrip("\r")
-    text = _strip_echoed_line_start(text, before)
-    truncated = False
+    """Clean ``answer`` (raw model text, possibly partial) into the text to insert at the cursor.
 
+    ``truncated`` says that a rule cut the answer short: the model's next words cannot
+    change the result, so its stream may be closed.
+    """
+    doc = _Document.of(prefix, suffix)
+    in_text = any(mark in doc.before for mark in _TEXT_MARKS)
+    parsed = parse_answer(answer, drop_prose=not in_text)
+    best: tuple[tuple[bool, int], Processed] | None = None
+    for block in parsed.blocks:
+        processed, echoed = _fit(block, doc, multiline=multiline, max_lines=max_lines)
+        # The block that fits best: one with text, then the one most aligned with the document.
+        rank = (bool(processed.text), echoed)
+        if best is None or rank > best[0]:
+            best = (rank, processed)
+    assert best is not None
+    return best[1]
+
+
+def _fit(block: CodeBlock, doc: _Document, *, multiline: bool, max_lines: int) -> tuple[Processed, int]:
+    """The ghost text one code block gives, and how many of its lines matched the document."""
+    aligned = _align_prefix(block.text.split("\n"), doc)
+    if aligned.pending or not aligned.lines:
+        return Processed("", False), aligned.echoed
+    lines = aligned.lines
+    if multiline and not aligned.echoed and _relative_frame(lines, doc.before):
+        lines = [lines[0], *(doc.before + line if line.strip() else line for line in lines[1:])]
+    echo = _suffix_echo_start(lines, doc) if multiline else None
+    truncated = block.closed
+    if echo is not None:
+        lines, truncated = lines[:echo], True
     if not multiline:
-        newline = text.find("\n")
-        if newline != -1:
-            if text[:newline].strip():
-                text, truncated = text[:newline], True
-            else:
-                # A single-line slot answered with a new line: nothing to show.
-                return Processed("", True)
+        if len(lines) > 1:
+            if not lines[0].strip():
+                return Processed("", True), aligned.echoed  # a single-line slot answered with a new line
+            lines, truncated = lines[:1], True
     else:
-        text, truncated = _cut_at_block_end(text, before, suffix, max_lines)
-
+        lines, cut = _cut_at_block_end(lines, doc, max_lines)
+        truncated = truncated or cut
+    text = "\n".join(lines)
     # The model repeated what already follows the cursor on this line.
-    tail = rest_of_line.strip()
+    tail = doc.rest_of_line.strip()
     if tail and text.rstrip().endswith(tail):
         text = text.rstrip()[: -len(tail)]
-    text, cut = _cut_unbalanced(text, before, rest_of_line)
+    text, cut = _cut_unbalanced(text, doc.before, doc.rest_of_line)
     truncated = truncated or cut
-    text = "\n".join(line.rstrip() for line in text.split("\n")) if multiline else text.rstrip()
-    return Processed(text.rstrip("\n") if multiline else text, truncated)
+    if multiline:
+        text = "\n".join(line.rstrip() for line in text.split("\n")).rstrip("\n")
+    else:
+        text = text.rstrip()
+    if doc.eol != "\n":
+        text = text.replace("\n", doc.eol)
+    return Processed(text, truncated), aligned.echoed
 
 
-def _cut_at_block_end(text: str, before: str, suffix: str, max_lines: int) -> tuple[str, bool]:
-    lines = text.split("\n")
+def _cut_at_block_end(lines: list[str], doc: _Document, max_lines: int) -> tuple[list[str], bool]:
     # The enclosing block is the one the cursor line sits in: a later line indented less
     # than the cursor line belongs to the code around it, not to this completion.
+    before = doc.before
     floor = _indent(before) if before.strip() else len(before.expandtabs(4))
-    next_code = next((ln.strip() for ln in suffix.split("\n")[1:] if ln.strip()), "")
-    kept: list[str] = [lines[0]]
-    for line in lines[1:]:
-        if len(kept) >= max_lines:
-            return "\n".join(kept), True
-        if line.strip():
-            if _indent(line.expandtabs(4)) < floor:
-                return "\n".join(kept), True
-            if len(next_code) >= 4 and line.strip() == next_code:
-                return "\n".join(kept), True  # the model is rewriting the code below
-        kept.append(line)
-    return "\n".join(kept), False
+    for count, line in enumerate(lines[1:], start=1):
+        if count >= max_lines:
+            return lines[:count], True
+        if line.strip() and _indent(line.expandtabs(4)) < floor:
+            # Unless the model has started repeating earlier code up to the cursor: then
+            # what it sends next shows where the new code really starts.
+            known = [_norm(line) for line in [*doc.lines, before]]
+            going_on = _echo_in_progress([_norm(line) for line in lines[count:]], known, min_chars=0)
+            return lines[:count], not going_on
+    return lines, False

@@ -38,9 +38,6 @@ Continue the code the way its author would, matching indentation and style. If t
 request says "single line", finish only the current line. If nothing sensible fits,
 reply with nothing."""
 
-# A fence closing the code is the end of a useful answer from a chat model.
-COMPLETION_STOP = ["\n```"]
-
 
 @attrs.frozen
 class CompletionRequest:
@@ -119,7 +116,11 @@ def completion_messages(request: CompletionRequest, pieces: Sequence[Piece] = ()
 # -- parsing answers ---------------------------------------------------------------------
 
 _THINK_BLOCK = re.compile(r"<think>.*?</think>\s*", re.DOTALL)
-_OPEN_FENCE = re.compile(r"^\s*(`{3,}|~{3,})[^\n`]*\n")
+# A fence line: its marker, then an optional info string (the language).
+_FENCE_LINE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([^`\s]*)[^`]*$")
+# What a chat model writes around code: a sentence that starts with a capital letter.
+_PROSE = re.compile(r"^[A-Z][\w'’]*[,!]?(?: +[^\s=;{}]+){2,}$")
+_CODE_MARKS = ("=", ";", "{", "}", "->", "=>", "::", "&&", "||")
 
 
 def strip_think(text: str) -> str:
@@ -135,22 +136,96 @@ def strip_think(text: str) -> str:
     return text
 
 
+def looks_like_prose(line: str) -> bool:
+    """Whether a line reads as a sentence about code rather than as code."""
+    line = line.strip()
+    if not _PROSE.match(line) or any(mark in line for mark in _CODE_MARKS):
+        return False
+    return line.endswith((":", ".", "!")) or line.count(" ") >= 4
+
+
+@attrs.frozen
+class CodeBlock:
+    """A piece of an answer that holds code."""
+
+    text: str
+    closed: bool
+    """The block's closing fence has arrived: the model is done with it."""
+
+
+@attrs.frozen
+class ParsedAnswer:
+    """A completion answer split into the code it holds."""
+
+    blocks: tuple[CodeBlock, ...]
+    """The fenced blocks, in order; or the whole answer (prose lines dropped) when it has none."""
+    fenced: bool
+
+
+def _partial_fence(line: str) -> bool:
+    """A last line that may be the start of a fence still streaming in."""
+    stripped = line.strip()
+    return bool(stripped) and (set(stripped) <= {"`"} or set(stripped) <= {"~"})
+
+
+def parse_answer(text: str, *, drop_prose: bool = True) -> ParsedAnswer:
+    """The code of an answer, possibly partial: reasoning, prose and fences taken away.
+
+    ``drop_prose`` is off where a sentence is what the user is writing (a comment).
+    """
+    text = strip_think(text).replace("\r\n", "\n").replace(CURSOR, "")
+    lines = text.split("\n")
+    blocks: list[CodeBlock] = []
+    loose: list[str] = []
+    fence: str | None = None
+    body: list[str] = []
+    for line in lines:
+        match = _FENCE_LINE.match(line)
+        if fence is None:
+            if match is None:
+                loose.append(line)
+                continue
+            if not blocks and not match.group(2) and any(ln.strip() for ln in loose):
+                if not looks_like_prose(next(ln for ln in loose if ln.strip())):
+                    # Code, then a bare fence: the model closed a block it never opened.
+                    blocks.append(CodeBlock("\n".join(loose), True))
+                    loose = []
+                    continue
+            fence, body = match.group(1), []
+        elif (
+            match
+            and match.group(1)[0] == fence[0]
+            and len(match.group(1)) >= len(fence)
+            and not match.group(2)
+        ):
+            blocks.append(CodeBlock("\n".join(body), True))
+            fence = None
+        else:
+            body.append(line)
+    if fence is not None:
+        if body and _partial_fence(body[-1]):
+            body.pop()  # the closing fence is arriving
+        blocks.append(CodeBlock("\n".join(body), False))
+    if blocks:
+        return ParsedAnswer(tuple(blocks), True)
+    if loose and _partial_fence(loose[-1]):
+        loose.pop()
+    # Sentences before the code ("Here is the completion:") are not part of it.
+    sentences = 0
+    while drop_prose and sentences < len(loose) and looks_like_prose(loose[sentences]):
+        sentences += 1
+    if sentences:
+        loose = loose[sentences:]
+        while len(loose) > 1 and not loose[0].strip():
+            loose.pop(0)
+    return ParsedAnswer((CodeBlock("\n".join(loose), False),), False)
+
+
 def strip_code_fences(text: str) -> str:
-    """Unwrap an answer wrapped in a markdown code fence (closing fence optional)."""
-    match = _OPEN_FENCE.match(text)
-    if not match:
-        return text
-    fence = match.group(1)
-    body = text[match.end() :]
-    close = body.find("\n" + fence[0] * 3)
-    if close != -1:
-        return body[:close]
-    if body.rstrip().endswith(fence[0] * 3):
-        return body.rstrip()[:-3].rstrip("\n")
-    return body
+    """The code of an answer wrapped in a markdown fence (closing fence optional)."""
+    return parse_answer(text).blocks[0].text
 
 
 def clean_completion(text: str) -> str:
-    """The insertable text of a completion answer: no reasoning, no fences, no cursor marker."""
-    text = strip_code_fences(strip_think(text))
-    return text.replace(CURSOR, "")
+    """The insertable text of a completion answer: no reasoning, prose, fences or cursor marker."""
+    return parse_answer(text).blocks[0].text
