@@ -104,7 +104,7 @@ class EditSet:
             state = FileState(rel, uri, text, self._baseline.get(uri, version), text)
         elif os.path.isfile(absolute):
             try:
-                with open(absolute, encoding="utf-8") as fh:
+                with open(absolute, encoding="utf-8", newline="") as fh:
                     text = fh.read()
             except UnicodeDecodeError as exc:
                 raise EditError(f"{rel} is not UTF-8 text; it cannot be edited safely") from exc
@@ -137,17 +137,20 @@ class EditSet:
     def replace_symbol(self, path: str, symbol: str, code: str) -> str:
         state = self.state(path)
         start, end = _definition_span(state, symbol, with_decorators=True)
-        indent = _indent_of(state.text, start)
-        new = _reindent(code.strip("\n"), indent) + "\n"
-        state.text = state.text[:start] + new + state.text[end:]
+        eol = _eol(state.text)
+        new = _reindent(code, _indent_of(state.text, start), _unit(state.text), eol)
+        # The definition's own line break stays; a last line without one gets none.
+        ending = eol if state.text[start:end].endswith("\n") else ""
+        state.text = state.text[:start] + new + ending + state.text[end:]
         return f"replaced {symbol} in {state.rel}"
 
     def search_replace(self, path: str, search: str, replace: str) -> str:
         state = self.state(path)
         if not search:
             raise EditError("search must not be empty")
-        start, end, fit = _find_unique(state.text, search, state.rel)
-        state.text = state.text[:start] + fit(replace) + state.text[end:]
+        eol = _eol(state.text)
+        start, end, fit = _find_unique(state.text, _with_eol(search, eol), state.rel)
+        state.text = state.text[:start] + fit(_with_eol(replace, eol)) + state.text[end:]
         return f"edited {state.rel}"
 
     def insert_code(self, path: str, anchor: str, where: str, code: str) -> str:
@@ -155,19 +158,21 @@ class EditSet:
         if where not in ("before", "after"):
             raise EditError("where must be 'before' or 'after'")
         start, end = _definition_span(state, anchor, with_decorators=True)
-        indent = _indent_of(state.text, start)
-        block = _reindent(code.strip("\n"), indent)
+        eol = _eol(state.text)
+        block = _reindent(code, _indent_of(state.text, start), _unit(state.text), eol)
         # Separate the new code the way the file separates the anchor from what precedes it.
         before = state.text[:start].split("\n")[:-1]
         blank = 0
         while blank < len(before) and not before[-1 - blank].strip():
             blank += 1
-        gap = "\n" * max(1, blank)
+        gap = eol * max(1, blank)
         if where == "before":
-            state.text = state.text[:start] + block + "\n" + gap + state.text[start:]
+            state.text = state.text[:start] + block + eol + gap + state.text[start:]
+        elif state.text[end - 1 : end] == "\n":
+            state.text = state.text[:end] + gap + block + eol + state.text[end:]
         else:
-            tail = "" if state.text[end - 1 : end] == "\n" else "\n"
-            state.text = state.text[:end] + tail + gap + block + "\n" + state.text[end:]
+            # The anchor ends the file without a line break: so does the new code.
+            state.text = state.text[:end] + eol + gap + block + state.text[end:]
         return f"inserted code {where} {anchor} in {state.rel}"
 
     def create_file(self, path: str, content: str) -> str:
@@ -265,7 +270,7 @@ class EditSet:
 def _disk_text(path: str) -> str | None:
     """A file's text now (None when it is gone or unreadable)."""
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8", newline="") as fh:
             return fh.read()
     except (OSError, UnicodeDecodeError):
         return None
@@ -435,34 +440,71 @@ def _definition_span(state: FileState, symbol: str, *, with_decorators: bool) ->
 
 def _indent_of(text: str, offset: int) -> str:
     line_end = text.find("\n", offset)
-    line = text[offset : len(text) if line_end == -1 else line_end]
-    return line[: len(line) - len(line.lstrip(" \t"))]
+    return _leading(text[offset : len(text) if line_end == -1 else line_end])
 
 
-def _reindent(code: str, indent: str) -> str:
-    """Move ``code`` so that its first line starts at ``indent``, keeping relative indentation."""
-    lines = code.split("\n")
-    first = lines[0]
-    current = first[: len(first) - len(first.lstrip(" \t"))]
+def _eol(text: str) -> str:
+    """The line ending a file uses (its first one decides)."""
+    first = text.find("\n")
+    return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
+
+
+def _with_eol(code: str, eol: str) -> str:
+    """``code`` with the file's line endings (models write ``\n``)."""
+    code = code.replace("\r\n", "\n")
+    return code if eol == "\n" else code.replace("\n", eol)
+
+
+def _unit(text: str) -> str:
+    """One level of the file's indentation: a tab, or its smallest step of spaces."""
+    lines = text.split("\n", 2000)[:2000]
+    if any(line.startswith("\t") for line in lines):
+        return "\t"
+    steps = {len(_leading(line)) for line in lines if line.startswith(" ")}
+    return " " * min(steps, default=4)
+
+
+def _convert_indent(extra: str, unit: str, code_unit: str) -> str:
+    """Indentation relative to the code's frame, in the file's unit (tabs or spaces)."""
+    if not extra or code_unit == unit:
+        return extra
+    width = len(extra.expandtabs(len(code_unit.expandtabs(4))))
+    levels, rest = divmod(width, len(code_unit.expandtabs(4)))
+    return unit * levels + " " * rest
+
+
+def _reindent(code: str, indent: str, unit: str, eol: str, base: str | None = None) -> str:
+    """Move ``code`` from ``base`` (its first line's indentation) to ``indent``, keeping relative indentation.
+
+    Relative indentation is converted to the file's unit (a model writing spaces into a
+    file indented with tabs), and lines end the way the file's lines do.
+    """
+    lines = code.replace("\r\n", "\n").strip("\n").split("\n")
+    base = _leading(lines[0]) if base is None else base
+    relative = [_leading(line)[len(base) :] for line in lines if line.strip() and line.startswith(base)]
+    steps = [extra for extra in relative if extra]
+    code_unit = "\t" if any("\t" in step for step in steps) else " " * min(map(len, steps), default=4)
     out = []
     for line in lines:
         if not line.strip():
             out.append("")
-        elif line.startswith(current):
-            out.append(indent + line[len(current) :])
+        elif line.startswith(base):
+            extra = _leading(line)[len(base) :]
+            out.append(indent + _convert_indent(extra, unit, code_unit) + line.lstrip(" \t").rstrip())
         else:
-            out.append(indent + line.lstrip(" \t"))
-    return "\n".join(out)
+            out.append(indent + line.lstrip(" \t").rstrip())
+    return eol.join(out)
 
 
-_SPACE = re.compile(r"\s+")
+_SPACE = re.compile(r"[ \t]+")
 
 
 def _find_unique(text: str, search: str, rel: str) -> tuple[int, int, Callable[[str], str]]:
     """(start, end, fit) for the one place ``search`` matches; ``fit`` adapts the replacement.
 
-    Tried in order: exact; ignoring differences in spacing (one line); line by line,
-    ignoring spacing and indentation (the replacement is then re-indented to match).
+    Tried in order: exact; whole lines ignoring spacing, indentation and trailing
+    whitespace (``fit`` then moves the replacement by the same indentation offset that
+    separates the search from the file); one line's words with any spacing between them.
     """
     unchanged: Callable[[str], str] = lambda replace: replace  # noqa: E731
     count = text.count(search)
@@ -471,71 +513,88 @@ def _find_unique(text: str, search: str, rel: str) -> tuple[int, int, Callable[[
         return start, start + len(search), unchanged
     if count > 1:
         raise EditError(f"search text occurs {count} times in {rel}; include more surrounding lines")
-
-    spans = _whitespace_insensitive(text, search)
-    if len(spans) == 1:
-        return spans[0][0], spans[0][1], unchanged
-    if len(spans) > 1:
-        raise EditError(f"search text matches {len(spans)} places in {rel} (ignoring spacing)")
-
-    found = _indentation_insensitive(text, search)
-    if len(found) == 1:
-        return found[0]
-    if len(found) > 1:
-        raise EditError(f"search text matches {len(found)} places in {rel} (ignoring indentation)")
+    for tolerant in (_line_insensitive, _within_line):
+        found = tolerant(text, search)
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise EditError(f"search text matches {len(found)} places in {rel} (ignoring spacing)")
     raise EditError(f"search text not found in {rel}; copy it exactly from the file (use read_file)")
-
-
-def _whitespace_insensitive(text: str, search: str) -> list[tuple[int, int]]:
-    """Places matching a one-line ``search`` with any run of spaces where it has one."""
-    if "\n" in search.strip():
-        return []  # several lines: the line-by-line match keeps their indentation right
-    words = [re.escape(w) for w in _SPACE.split(search.strip()) if w]
-    if not words:
-        return []
-    pattern = re.compile(r"[ \t]+".join(words))
-    return [(m.start(), m.end()) for m in pattern.finditer(text)]
 
 
 def _leading(line: str) -> str:
     return line[: len(line) - len(line.lstrip(" \t"))]
 
 
-def _indentation_insensitive(text: str, search: str) -> list[tuple[int, int, Callable[[str], str]]]:
-    searched = search.strip("\n").split("\n")
+def _width(indent: str) -> int:
+    return len(indent.expandtabs(4))
+
+
+def _line_insensitive(text: str, search: str) -> list[tuple[int, int, Callable[[str], str]]]:
+    """Whole-line places matching ``search`` with any spacing, indentation and line ending."""
+    searched = [line.rstrip("\r") for line in search.strip("\r\n").split("\n")]
     wanted = [_SPACE.sub(" ", line.strip()) for line in searched]
+    if not any(wanted):
+        return []
     lines = text.split("\n")
     normal = [_SPACE.sub(" ", line.strip()) for line in lines]
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+    eol, unit = _eol(text), _unit(text)
     found = []
     for index in range(len(lines) - len(wanted) + 1):
-        if normal[index : index + len(wanted)] == wanted:
-            start = sum(len(line) + 1 for line in lines[:index])
-            matched = lines[index : index + len(wanted)]
-            end = start + sum(len(line) + 1 for line in matched) - 1
-            found.append((start, end, _fit_indentation(searched, matched)))
+        if normal[index] != wanted[0] or normal[index : index + len(wanted)] != wanted:
+            continue
+        last = lines[index + len(wanted) - 1]
+        # The span covers the matched lines without their final line break, which stays.
+        end = offsets[index + len(wanted) - 1] + len(last.rstrip("\r"))
+        fit = _fit_lines(searched, lines[index : index + len(wanted)], unit, eol)
+        found.append((offsets[index], end, fit))
     return found
 
 
-def _fit_indentation(searched: list[str], matched: list[str]) -> Callable[[str], str]:
-    """Re-indent a replacement written against ``searched`` so that it fits ``matched``."""
+def _fit_lines(searched: list[str], matched: list[str], unit: str, eol: str) -> Callable[[str], str]:
+    """Re-indent a replacement written against ``searched`` so that it fits the file's ``matched`` lines.
 
-    def fit(replace: str) -> str:
+    When the search keeps the file's relative indentation, the replacement moves by the
+    same offset as a whole (whatever its number of lines). A search that lost it (every
+    line flush left) gives no offset: line i then takes the indentation of matched line i.
+    """
+    pairs = [(_leading(s), _leading(m)) for s, m in zip(searched, matched, strict=True) if s.strip()]
+    first_searched, first_matched = pairs[0]
+    consistent = all(
+        _width(m) - _width(first_matched) == _width(s) - _width(first_searched) for s, m in pairs
+    )
+    if consistent:
+        return lambda replace: _reindent(replace, first_matched, unit, eol, base=first_searched)
+
+    def per_line(replace: str) -> str:
         out = []
-        rows = replace.strip("\n").split("\n")
-        for i, row in enumerate(rows):
+        for i, row in enumerate(replace.replace("\r\n", "\n").strip("\n").split("\n")):
             if not row.strip():
                 out.append("")
                 continue
-            # Line i of the replacement takes the file's indentation of line i of the
-            # match (the last one for extra lines), plus what the model added to its own.
             j = min(i, len(searched) - 1)
             extra = len(_leading(row)) - len(_leading(searched[j]))
             base = _leading(matched[j])
-            indent = base + " " * extra if extra >= 0 else base[: max(0, len(base) + extra)]
-            out.append(indent + row.lstrip(" \t"))
-        return "\n".join(out)
+            indent = base + unit * (extra // max(1, len(unit.expandtabs(4)))) if extra >= 0 else base
+            out.append(indent + row.strip())
+        return eol.join(out)
 
-    return fit
+    return per_line
+
+
+def _within_line(text: str, search: str) -> list[tuple[int, int, Callable[[str], str]]]:
+    """Places inside a line matching a one-line ``search`` with any run of spaces where it has one."""
+    if "\n" in search.strip():
+        return []
+    words = [re.escape(w) for w in search.split() if w]
+    if not words:
+        return []
+    pattern = re.compile(r"[ \t]+".join(words))
+    # The span holds no surrounding whitespace, so neither may the replacement.
+    return [(m.start(), m.end(), str.strip) for m in pattern.finditer(text)]
 
 
 # -- syntax ------------------------------------------------------------------------------
