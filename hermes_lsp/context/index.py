@@ -105,7 +105,6 @@ class Index:
         self.by_path: dict[str, tuple[Def, ...]] = {}
         self.by_module: dict[str, tuple[str, ...]] = {}
         """How an import may name a file (``a.b.c``, ``b/c``, ``c``) -> the files it may mean."""
-        self.ready = False
         self._write_lock = threading.Lock()
 
     # -- building ------------------------------------------------------------------------
@@ -220,7 +219,6 @@ class Index:
         self.by_name = {name: tuple(items) for name, items in by_name.items()}
         self.by_path = {path: tuple(items) for path, items in by_path.items()}
         self.by_module = module_map(self.by_path)
-        self.ready = True
         # Tens of thousands of long-lived records: keep them out of the cyclic collector's
         # young generations, whose pauses would otherwise land on keystrokes.
         gc.collect()

@@ -19,7 +19,7 @@ from lsprotocol import types
 
 from hermes_lsp.context import walk
 from hermes_lsp.edits import DocumentReader, EditError, EditSet, definitions
-from hermes_lsp.features.agent import AgentResult, run_agent
+from hermes_lsp.features.agent import run_agent
 from hermes_lsp.features.stacktrace import Located, locate, parse_trace
 from hermes_lsp.model.client import ModelError
 from hermes_lsp.model.hermes import format_pieces
@@ -48,6 +48,8 @@ class ActionSpec:
     edits: bool = True
     reasoning: bool = False
     needs_selection: bool = False
+    offered: bool = True
+    """Listed as a code action (False: reached only through its command)."""
 
 
 ACTIONS: dict[str, ActionSpec] = {
@@ -93,6 +95,15 @@ ACTIONS: dict[str, ActionSpec] = {
             "refactor.rewrite.hermes.docstring",
             "Add a concise docstring (or doc comment, in this language's convention) to the "
             "target definition. Change nothing else.",
+        ),
+        ActionSpec(
+            "refactor",
+            "Hermes: refactor",
+            "refactor.rewrite.hermes.refactor",
+            "Change the target code as the instruction says; keep behaviour the instruction does "
+            "not ask to change.",
+            reasoning=True,
+            offered=False,
         ),
         ActionSpec(
             "explain",
@@ -196,7 +207,9 @@ def offered_actions(
         }
         offered.append(Offer(ACTIONS["debug"], data, ACTIONS["debug"].title, list(diagnostics[:1])))
     for spec in ACTIONS.values():
-        if spec.id in ("fix", "debug") or (spec.needs_selection and not target.selection.strip()):
+        if spec.id in ("fix", "debug") or not spec.offered:
+            continue
+        if spec.needs_selection and not target.selection.strip():
             continue
         offered.append(
             Offer(spec, {**base, "action": spec.id, "selection": bool(target.selection.strip())}, spec.title)
@@ -256,7 +269,6 @@ class Outcome:
     edit: types.WorkspaceEdit | None
     answer: str
     error: str | None
-    result: AgentResult | None = None
 
 
 def _open_document(ls: HermesLanguageServer) -> DocumentReader:
@@ -335,21 +347,20 @@ async def perform(
         progress.end()
         ls.set_status("ready", "Hermes is ready")
     if result.problems:
-        return Outcome(None, result.answer, "; ".join(result.problems), result)
+        return Outcome(None, result.answer, "; ".join(result.problems))
     stale = edits.stale()
     if stale:
         return Outcome(
             None,
             result.answer,
             f"{', '.join(stale)} changed while Hermes was working; run the action again",
-            result,
         )
     if not spec.edits or not edits.changed():
-        return Outcome(None, result.answer, None, result)
+        return Outcome(None, result.answer, None)
     edit = edits.workspace_edit(
         ls.position_encoding, title, support.annotations, document_changes=support.document_changes
     )
-    return Outcome(edit, result.answer, None, result)
+    return Outcome(edit, result.answer, None)
 
 
 def _report(ls: HermesLanguageServer, outcome: Outcome, spec: ActionSpec) -> None:
@@ -461,7 +472,7 @@ def register(server: HermesLanguageServer) -> None:
         if target is None:
             ls.show_message("hermes-lsp: open the file before refactoring it", types.MessageType.Warning)
             return None
-        spec = attrs.evolve(ACTIONS["simplify"], id="refactor", title="Hermes: refactor", reasoning=True)
+        spec = ACTIONS["refactor"]
         task = {
             "instruction": instruction,
             "selection": bool(target.selection.strip()),

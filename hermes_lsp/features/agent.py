@@ -39,11 +39,10 @@ MAX_READ_LINES = 200
 class AgentResult:
     answer: str
     """The model's final words: what it changed and why (or its explanation)."""
-    steps: int
     problems: list[str]
     """Why the edits cannot be offered; empty when they can."""
     requests: int
-    bytes_sent: int
+    """Model requests the action took."""
 
 
 class ReadTools:
@@ -146,10 +145,8 @@ async def run_agent(
     stream_progress = _throttled(progress)
     extra = {"chat_template_kwargs": {"thinking": True}} if reasoning else None
     repaired = False
-    bytes_sent = 0
     last_error = ""
     for step in range(1, settings.max_steps + 1):
-        bytes_sent += sum(len(str(m["content"]).encode()) for m in messages)
         raw = ""
         stream = model.stream_chat(
             messages, max_tokens=settings.max_tokens, temperature=settings.temperature, extra_body=extra
@@ -183,11 +180,11 @@ async def run_agent(
             continue
         if problems:
             problems = [f"the edit would break the syntax ({p})" for p in problems]
-        return AgentResult(reply.text, step, problems, step, bytes_sent)
+        return AgentResult(reply.text, problems, step)
     reason = f"the model did not finish within {settings.max_steps} steps"
     if last_error:
         reason += f" (last problem: {last_error})"
-    return AgentResult("", settings.max_steps, [reason], settings.max_steps, bytes_sent)
+    return AgentResult("", [reason], settings.max_steps)
 
 
 def _without_thinking(raw: str, reply: ParsedReply) -> str:
