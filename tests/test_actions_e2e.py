@@ -678,3 +678,27 @@ async def test_an_edit_the_editor_refuses_is_reported(plain_client, scripted, wo
     assert any(
         "did not apply Hermes' edit: the file is read-only" in m.message for m in plain_client.messages
     )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"uri": "file:///x.py", "start": 1, "end": 2},  # no action: a foreign payload
+        {"action": "fix", "uri": "file:///x.py", "start": 1, "end": 2, "legacy_field": True},  # unknown field
+        {"action": "fix", "uri": "file:///x.py", "start": "one"},  # wrong type
+        {"action": "rename_everything", "uri": "file:///x.py"},  # an action this version does not have
+        "not even an object",
+    ],
+)
+async def test_a_payload_from_another_version_is_no_longer_valid(client, scripted, data):
+    client.messages.clear()
+    stale = types.CodeAction(title="Hermes: fix", kind="quickfix.hermes.fix", data=data)
+    resolved = await client.code_action_resolve_async(stale)
+    assert resolved.edit is None and scripted.model_requests() == []
+    assert [m.message for m in client.messages] == [
+        "hermes-lsp: this code action is no longer valid; ask for code actions again"
+    ]
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="hermes.runAction", arguments=[data])
+    )
+    assert result is None and len(client.messages) == 2

@@ -20,6 +20,7 @@ from lsprotocol import types
 from hermes_lsp.context import walk
 from hermes_lsp.edits import DocumentReader, EditError, EditSet, definitions
 from hermes_lsp.features.agent import run_agent
+from hermes_lsp.features.payload import ActionPayload, from_data, to_data
 from hermes_lsp.features.stacktrace import Located, locate, parse_trace
 from hermes_lsp.model.client import ModelError
 from hermes_lsp.model.hermes import format_pieces
@@ -169,7 +170,7 @@ class Offer:
     """One action offered at a place, before any model call."""
 
     spec: ActionSpec
-    data: dict[str, Any]
+    payload: ActionPayload
     """What comes back in ``codeAction/resolve`` (or as the command's argument)."""
     title: str
     diagnostics: list[types.Diagnostic] = attrs.field(factory=list)
@@ -187,33 +188,35 @@ def offered_actions(
     target: Target, diagnostics: list[types.Diagnostic], only: list[str] | None
 ) -> list[Offer]:
     """Each action that applies here; no model involved."""
-    base = {"uri": target.uri, "version": target.version, "start": target.start_line, "end": target.end_line}
+    selected = bool(target.selection.strip())
+
+    def payload(action: str, diagnostic: types.Diagnostic | None = None) -> ActionPayload:
+        return ActionPayload(
+            action,
+            target.uri,
+            target.version,
+            target.start_line,
+            target.end_line,
+            selected,
+            describe_diagnostic(diagnostic) if diagnostic else None,
+            diagnostic.range.start.line + 1 if diagnostic else None,
+        )
+
     offered: list[Offer] = []
     for diagnostic in diagnostics[:5]:
         headline = diagnostic.message.strip().split("\n")[0][:80]
-        data = {
-            **base,
-            "action": "fix",
-            "diagnostic": describe_diagnostic(diagnostic),
-            "diagnostic_line": diagnostic.range.start.line + 1,
-        }
-        offered.append(Offer(ACTIONS["fix"], data, f"Hermes: fix “{headline}”", [diagnostic]))
+        offered.append(
+            Offer(ACTIONS["fix"], payload("fix", diagnostic), f"Hermes: fix “{headline}”", [diagnostic])
+        )
     if diagnostics:
-        data = {
-            **base,
-            "action": "debug",
-            "diagnostic": describe_diagnostic(diagnostics[0]),
-            "diagnostic_line": diagnostics[0].range.start.line + 1,
-        }
-        offered.append(Offer(ACTIONS["debug"], data, ACTIONS["debug"].title, list(diagnostics[:1])))
+        debug = ACTIONS["debug"]
+        offered.append(Offer(debug, payload("debug", diagnostics[0]), debug.title, list(diagnostics[:1])))
     for spec in ACTIONS.values():
         if spec.id in ("fix", "debug") or not spec.offered:
             continue
-        if spec.needs_selection and not target.selection.strip():
+        if spec.needs_selection and not selected:
             continue
-        offered.append(
-            Offer(spec, {**base, "action": spec.id, "selection": bool(target.selection.strip())}, spec.title)
-        )
+        offered.append(Offer(spec, payload(spec.id), spec.title))
     if only:
         offered = [
             o for o in offered if any(o.spec.kind == k or o.spec.kind.startswith(k + ".") for k in only)
@@ -227,7 +230,7 @@ def _numbered(text: str, start: int, end: int) -> str:
 
 
 def build_task_message(
-    ls: HermesLanguageServer, data: dict[str, Any], spec: ActionSpec, target: Target
+    ls: HermesLanguageServer, payload: ActionPayload, spec: ActionSpec, target: Target
 ) -> str:
     """The user message: context, the file around the target, the target, the task."""
     budget = ls.settings.actions.context_budget
@@ -248,12 +251,12 @@ def build_task_message(
         f"File {target.rel} (lines {lo}-{hi}, numbered for reading only):\n"
         f"```\n{_numbered(target.text, lo, hi)}\n```{more}"
     )
-    what = "the selected code" if data.get("selection") else "the code"
+    what = "the selected code" if payload.selection else "the code"
     parts.append(f"Target: {what} in {target.rel}, lines {target.start_line}-{target.end_line}.")
-    if data.get("diagnostic"):
-        line = data.get("diagnostic_line", data.get("start"))
-        parts.append(f"Diagnostic at line {line}: {data['diagnostic']}")
-    instruction = data.get("instruction")
+    if payload.diagnostic:
+        line = payload.diagnostic_line or payload.start
+        parts.append(f"Diagnostic at line {line}: {payload.diagnostic}")
+    instruction = payload.instruction
     parts.append(f"Task: {instruction}" if instruction else f"Task: {spec.task}")
     return "\n\n".join(parts)
 
@@ -375,26 +378,36 @@ def _report(ls: HermesLanguageServer, outcome: Outcome, spec: ActionSpec) -> Non
         ls.show_message(outcome.answer[:2000], types.MessageType.Info)
 
 
-async def run_action_data(ls: HermesLanguageServer, data: dict[str, Any]) -> Outcome | None:
-    spec = ACTIONS.get(str(data.get("action")))
-    if spec is None or "uri" not in data:
-        ls.show_message("hermes-lsp: this code action is no longer valid", types.MessageType.Warning)
+async def run_action_data(ls: HermesLanguageServer, data: Any) -> Outcome | None:
+    """Run the action a code action's ``data`` (or a command's argument) describes."""
+    payload = from_data(data)
+    spec = ACTIONS.get(payload.action) if payload else None
+    if payload is None or spec is None:
+        # Written by another version of the server, or by something else entirely.
+        ls.show_message(
+            "this code action is no longer valid; ask for code actions again", types.MessageType.Warning
+        )
         return None
-    document = ls.workspace.text_documents.get(data["uri"])
+    document = ls.workspace.text_documents.get(payload.uri)
     if document is None:
-        ls.show_message("hermes-lsp: open the file before running this action", types.MessageType.Warning)
+        ls.show_message("open the file before running this action", types.MessageType.Warning)
         return None
-    if data.get("version") is not None and document.version != data["version"]:
+    if payload.version is not None and document.version != payload.version:
         outcome = Outcome(None, "", "the file changed since the action was offered; run it again")
         _report(ls, outcome, spec)
         return outcome
-    start, end = int(data.get("start", 1)), int(data.get("end", 1))
     target = Target(
-        data["uri"], _relative(ls, data["uri"]), document.source, document.version, start, max(start, end), ""
+        payload.uri,
+        _relative(ls, payload.uri),
+        document.source,
+        document.version,
+        payload.start,
+        payload.end,
+        "",
     )
     reasoning = spec.reasoning and ls.settings.actions.reasoning
     outcome = await perform(
-        ls, spec, build_task_message(ls, data, spec, target), reasoning=reasoning, title=spec.title
+        ls, spec, build_task_message(ls, payload, spec, target), reasoning=reasoning, title=spec.title
     )
     _report(ls, outcome, spec)
     return outcome
@@ -426,15 +439,16 @@ def register(server: HermesLanguageServer) -> None:
         resolve = _can_resolve_edits(ls)
         actions = []
         for offer in offered:
+            data = to_data(offer.payload)
             action = types.CodeAction(
                 title=offer.title,
                 kind=offer.spec.kind,
-                data=offer.data,
+                data=data,
                 diagnostics=offer.diagnostics or None,
             )
             if not resolve or not offer.spec.edits:
                 action.command = types.Command(
-                    title=offer.title, command=COMMAND_RUN_ACTION, arguments=[offer.data]
+                    title=offer.title, command=COMMAND_RUN_ACTION, arguments=[data]
                 )
                 action.data = None
             actions.append(action)
@@ -442,8 +456,7 @@ def register(server: HermesLanguageServer) -> None:
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def resolve_code_action(ls: HermesLanguageServer, action: types.CodeAction) -> types.CodeAction:
-        data = action.data if isinstance(action.data, dict) else {}
-        outcome = await run_action_data(ls, data)
+        outcome = await run_action_data(ls, action.data)
         if outcome is not None and outcome.edit is not None:
             action.edit = outcome.edit
         return action
@@ -456,8 +469,7 @@ def register(server: HermesLanguageServer) -> None:
 
     @server.command(COMMAND_EXPLAIN)
     async def explain(ls: HermesLanguageServer, *args: Any) -> str | None:
-        data = {**_first_argument(args), "action": "explain"}
-        outcome = await run_action_data(ls, data)
+        outcome = await run_action_data(ls, {**_first_argument(args), "action": "explain"})
         return outcome.answer if outcome else None
 
     @server.command(COMMAND_REFACTOR)
@@ -473,11 +485,15 @@ def register(server: HermesLanguageServer) -> None:
             ls.show_message("hermes-lsp: open the file before refactoring it", types.MessageType.Warning)
             return None
         spec = ACTIONS["refactor"]
-        task = {
-            "instruction": instruction,
-            "selection": bool(target.selection.strip()),
-            "start": target.start_line,
-        }
+        task = ActionPayload(
+            spec.id,
+            target.uri,
+            target.version,
+            target.start_line,
+            target.end_line,
+            bool(target.selection.strip()),
+            instruction=instruction,
+        )
         reasoning = ls.settings.actions.reasoning
         outcome = await perform(
             ls, spec, build_task_message(ls, task, spec, target), reasoning=reasoning, title=spec.title
