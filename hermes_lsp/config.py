@@ -1,7 +1,9 @@
 """Settings: the ``hermes`` section that editors send, as attrs classes.
 
-Keys are camelCase on the wire (``completion.debounceMs``) and snake_case here; the
-lsprotocol converter does the renaming. Settings arrive from ``initializationOptions``,
+Keys are camelCase on the wire (``completion.debounceMs``) and snake_case here; each
+field's value is checked against its type and validator one by one (the lsprotocol
+converter only structures types without a rule of their own), so each rejected value
+gets its own message. Settings arrive from ``initializationOptions``,
 ``workspace/configuration`` and ``workspace/didChangeConfiguration``; environment
 variables supply the defaults. A value that cannot be used is reported (naming the key)
 and replaced by its default, so one typo never disables the whole section.
@@ -55,7 +57,7 @@ def _http_url(instance: object, attribute: attrs.Attribute, value: str) -> None:
         raise ValueError("must start with http:// or https://")
 
 
-def _unit_interval(instance: object, attribute: attrs.Attribute, value: float) -> None:
+def _temperature(instance: object, attribute: attrs.Attribute, value: float) -> None:
     if not 0.0 <= value <= 2.0:
         raise ValueError("must be between 0 and 2")
 
@@ -73,7 +75,7 @@ class CompletionSettings:
     """Wait this long after a keystroke before asking the model; a newer keystroke restarts the wait."""
     max_tokens: int = attrs.field(default=128, validator=_positive)
     """Longest completion, in tokens."""
-    temperature: float = attrs.field(default=0.2, validator=_unit_interval)
+    temperature: float = attrs.field(default=0.2, validator=_temperature)
     """Sampling temperature for completions; low keeps ghost text predictable."""
     multiline: MultilineMode = "auto"
     """``auto`` decides from the syntax at the cursor; ``always`` or ``never`` force it."""
@@ -104,7 +106,7 @@ class ActionSettings:
     """Most model turns in one action (each read-only tool call costs a turn)."""
     max_tokens: int = attrs.field(default=4096, validator=_positive)
     """Most tokens the model may write in one turn."""
-    temperature: float = attrs.field(default=0.6, validator=_unit_interval)
+    temperature: float = attrs.field(default=0.6, validator=_temperature)
     """Sampling temperature for actions (Hermes 4's recommendation)."""
     context_budget: int = attrs.field(default=6000, validator=_non_negative)
     """Tokens of repository context given with an action."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import inspect
 import os
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,10 @@ import attrs
 import tree_sitter
 from lsprotocol import types
 
-from hermes_lsp.context import languages, tags, walk
+from hermes_lsp.context import languages, walk
+from hermes_lsp.context.syntax import Syntax
 from hermes_lsp.model.tools import ToolCall
-from hermes_lsp.text import position_at
+from hermes_lsp.text import common_ends, position_at
 
 
 class EditError(Exception):
@@ -64,6 +64,7 @@ class EditSet:
         *,
         can_create: bool = True,
         exclude: Iterable[str] = (),
+        syntax: Syntax | None = None,
     ) -> None:
         self.root = os.path.realpath(root)
         self.exclude = list(exclude)
@@ -74,6 +75,8 @@ class EditSet:
         self.can_create = can_create
         """Whether the editor applies ``CreateFile`` operations (``resourceOperations``)."""
         self.files: dict[str, FileState] = {}
+        self.syntax = syntax or Syntax()
+        """Where trees come from: the open documents' live ones first."""
 
     # -- paths ---------------------------------------------------------------------------
 
@@ -136,7 +139,7 @@ class EditSet:
 
     def replace_symbol(self, path: str, symbol: str, code: str) -> str:
         state = self.state(path)
-        start, end = _definition_span(state, symbol, with_decorators=True)
+        start, end = _definition_span(self.syntax, state, symbol, with_decorators=True)
         eol = _eol(state.text)
         new = _reindent(code, _indent_of(state.text, start), _unit(state.text), eol)
         # The definition's own line break stays; a last line without one gets none.
@@ -157,7 +160,7 @@ class EditSet:
         state = self.state(path)
         if where not in ("before", "after"):
             raise EditError("where must be 'before' or 'after'")
-        start, end = _definition_span(state, anchor, with_decorators=True)
+        start, end = _definition_span(self.syntax, state, anchor, with_decorators=True)
         eol = _eol(state.text)
         block = _reindent(code, _indent_of(state.text, start), _unit(state.text), eol)
         # Separate the new code the way the file separates the anchor from what precedes it.
@@ -200,13 +203,15 @@ class EditSet:
             if spec is None:
                 continue
             if state.created:
-                found = _errors(parse(spec.name, state.text).root_node)
+                found = _errors(self.syntax.tree(spec.name, state.text).root_node)
             else:
-                found = _errors(reparse(spec.name, state.original, state.text).root_node)
+                found = _errors(self.syntax.reparse(spec.name, state.original, state.text).root_node)
             if not found:
                 continue
             # A file that was already broken is judged by whether the edit made it worse.
-            if not state.created and len(found) <= len(_errors(parse(spec.name, state.original).root_node)):
+            if not state.created and len(found) <= len(
+                _errors(self.syntax.tree(spec.name, state.original).root_node)
+            ):
                 continue
             row = found[0].start_point.row
             snippet = state.text.split("\n")[row].strip()[:120]
@@ -254,7 +259,7 @@ class EditSet:
             if state.created:
                 changes.append(types.CreateFile(uri=state.uri, annotation_id=annotation_id))
                 edit = _text_edit(
-                    "", state.text, types.Range(types.Position(0, 0), types.Position(0, 0)), annotation_id
+                    state.text, types.Range(types.Position(0, 0), types.Position(0, 0)), annotation_id
                 )
             else:
                 edit = _minimal_edit(state.original, state.text, encoding, annotation_id)
@@ -277,7 +282,7 @@ def _disk_text(path: str) -> str | None:
 
 
 def _text_edit(
-    old: str, new: str, range_: types.Range, annotation_id: str | None
+    new: str, range_: types.Range, annotation_id: str | None
 ) -> types.TextEdit | types.AnnotatedTextEdit:
     if annotation_id:
         return types.AnnotatedTextEdit(range=range_, new_text=new, annotation_id=annotation_id)
@@ -288,37 +293,13 @@ def _minimal_edit(
     old: str, new: str, encoding: str, annotation_id: str | None
 ) -> types.TextEdit | types.AnnotatedTextEdit:
     """The smallest single replacement that turns ``old`` into ``new``."""
-    prefix, suffix = _common_ends(old, new)
+    prefix, suffix = common_ends(old, new)
     # Never split a \r\n pair or a line in a way that leaves a lone \r.
     if prefix and old[prefix - 1] == "\r":
         prefix -= 1
     start = types.Position(*position_at(old, prefix, encoding))
     end = types.Position(*position_at(old, len(old) - suffix, encoding))
-    return _text_edit(old, new[prefix : len(new) - suffix], types.Range(start, end), annotation_id)
-
-
-def _common_ends(old: str, new: str) -> tuple[int, int]:
-    """Lengths of the longest common prefix and (non-overlapping) suffix of two texts."""
-    limit = min(len(old), len(new))
-    prefix = _longest(lambda n: old[:n] == new[:n], limit)
-    suffix = _longest(lambda n: old[len(old) - n :] == new[len(new) - n :], limit - prefix)
-    return prefix, suffix
-
-
-def _longest(holds: Callable[[int], bool], limit: int) -> int:
-    """The largest n <= limit for which ``holds(n)``, given that it holds up to some point.
-
-    A binary search over slice comparisons (done in C) instead of a character loop in
-    Python: a few microseconds instead of milliseconds on a large file.
-    """
-    low, high = 0, limit
-    while low < high:
-        middle = (low + high + 1) // 2
-        if holds(middle):
-            low = middle
-        else:
-            high = middle - 1
-    return low
+    return _text_edit(new[prefix : len(new) - suffix], types.Range(start, end), annotation_id)
 
 
 # -- finding things ----------------------------------------------------------------------
@@ -340,85 +321,12 @@ def _line_end(text: str, line: int) -> int:
     return len(text) if end == -1 else end + 1
 
 
-class _Recent:
-    """The last few results of an expensive function of a file's text.
-
-    Editors ask for code actions on every cursor move, and a resolve looks up the same
-    text again: keeping the parse of the last few texts saves a full parse each time
-    (about 25 ms on a 6,000-line file). Keys compare by value; a string's hash is cached
-    by Python, so a hit costs one comparison of equal texts.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.entries: OrderedDict[tuple[str, str], Any] = OrderedDict()
-
-    def get(self, key: tuple[str, str], compute: Callable[[], Any]) -> Any:
-        if key in self.entries:
-            self.entries.move_to_end(key)
-            return self.entries[key]
-        value = self.entries[key] = compute()
-        if len(self.entries) > self.size:
-            self.entries.popitem(last=False)
-        return value
-
-
-_TREES = _Recent(4)  # about 4 MB per 6,000-line file
-_DEFINITIONS = _Recent(4)
-
-
-def parse(language: str, text: str) -> tree_sitter.Tree:
-    """The syntax tree of ``text`` (shared with other callers: do not edit it)."""
-    return _TREES.get((language, text), lambda: languages.parser(language).parse(_utf8(text)))
-
-
-def _point(text: str, offset: int) -> tuple[int, int]:
-    """tree-sitter's (row, byte column) of a character offset."""
-    line_start = text.rfind("\n", 0, offset) + 1
-    return text.count("\n", 0, offset), len(_utf8(text[line_start:offset]))
-
-
-def _utf8(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")
-
-
-def reparse(language: str, old: str, new: str) -> tree_sitter.Tree:
-    """The tree of ``new``, re-parsed incrementally from the tree of ``old``.
-
-    An edit touches one region of a file: telling tree-sitter which one lets it reuse the
-    rest of the old tree (about 3 ms instead of 29 ms on a 6,000-line file).
-    """
-
-    def compute() -> tree_sitter.Tree:
-        prefix, suffix = _common_ends(old, new)
-        tree = parse(language, old).copy()  # the cached tree stays as it was
-        start = len(_utf8(old[:prefix]))
-        tree.edit(
-            start,
-            start + len(_utf8(old[prefix : len(old) - suffix])),
-            start + len(_utf8(new[prefix : len(new) - suffix])),
-            _point(old, prefix),
-            _point(old, len(old) - suffix),
-            _point(new, len(new) - suffix),
-        )
-        return languages.parser(language).parse(_utf8(new), tree)
-
-    return _TREES.get((language, new), compute)
-
-
-def definitions(rel: str, text: str) -> list[tags.Definition]:
-    """The definitions tree-sitter finds in ``text`` (empty for unknown languages)."""
-    spec = languages.language_for_path(rel)
-    if spec is None:
-        return []
-    name = spec.name
-    return _DEFINITIONS.get((name, text), lambda: tags.extract(name, parse(name, text), text).definitions)
-
-
-def _definition_span(state: FileState, symbol: str, *, with_decorators: bool) -> tuple[int, int]:
+def _definition_span(
+    syntax: Syntax, state: FileState, symbol: str, *, with_decorators: bool
+) -> tuple[int, int]:
     if not isinstance(symbol, str) or not symbol:
         raise EditError("symbol must be a definition name")
-    found = definitions(state.rel, state.text)
+    found = syntax.definitions(state.rel, state.text)
     if not found and languages.language_for_path(state.rel) is None:
         raise EditError(f"{state.rel} is not in a language with symbols; use search_replace")
     exact = [d for d in found if d.qualname == symbol]

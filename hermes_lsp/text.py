@@ -9,6 +9,7 @@ convert at the edges. Positions past the end of a line or of the document are cl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import attrs
@@ -94,3 +95,27 @@ def line_at(text: str, offset: int) -> tuple[str, str]:
     end = text.find("\n", offset)
     end = len(text) if end == -1 else end
     return text[start:offset], text[offset:end].rstrip("\r")
+
+
+def common_ends(old: str, new: str) -> tuple[int, int]:
+    """Lengths of the longest common prefix and (non-overlapping) suffix of two texts."""
+    limit = min(len(old), len(new))
+    prefix = longest(lambda n: old[:n] == new[:n], limit)
+    suffix = longest(lambda n: old[len(old) - n :] == new[len(new) - n :], limit - prefix)
+    return prefix, suffix
+
+
+def longest(holds: Callable[[int], bool], limit: int) -> int:
+    """The largest n <= limit for which ``holds(n)``, given that it holds up to some point.
+
+    A binary search over slice comparisons (done in C) instead of a character loop in
+    Python: a few microseconds instead of milliseconds on a large file.
+    """
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if holds(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low

@@ -233,7 +233,9 @@ def test_incremental_reparse_matches_a_full_parse():
 
     import tree_sitter_python
 
-    from hermes_lsp.edits import parse, reparse
+    from hermes_lsp.context.syntax import Syntax
+
+    syntax = Syntax()
 
     full_parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_python.language()))
     source = SHAPES.replace('"""Shapes."""', '"""Shapes — ünïcode 😀."""') * 3
@@ -244,9 +246,11 @@ def test_incremental_reparse_matches_a_full_parse():
         end = min(len(source), start + rng.randrange(12))
         new = source[:start] + rng.choice(pieces) * rng.randrange(3) + source[end:]
         expected = full_parser.parse(new.encode("utf-8")).root_node
-        got = reparse("python", source, new).root_node
+        got = syntax.reparse("python", source, new).root_node
         assert str(got) == str(expected) and got.has_error == expected.has_error
-        assert str(parse("python", source).root_node) == str(full_parser.parse(source.encode()).root_node)
+        assert str(syntax.tree("python", source).root_node) == str(
+            full_parser.parse(source.encode()).root_node
+        )
 
 
 SERVICE_TS = """export class UserService {

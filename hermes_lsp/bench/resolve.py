@@ -22,7 +22,7 @@ from typing import Any
 from lsprotocol import types
 
 from hermes_lsp.bench.overhead import Session, summary
-from hermes_lsp.edits import definitions
+from hermes_lsp.context.syntax import Syntax
 from hermes_lsp.scripted_server import Reply, ScriptedServer
 
 
@@ -47,7 +47,9 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         shutil.copy(source, target)
         text = target.read_text(encoding="utf-8")
         functions = [
-            d for d in definitions(target.name, text) if d.kind == "function" and "." not in d.qualname
+            d
+            for d in Syntax().definitions(target.name, text)
+            if d.kind == "function" and "." not in d.qualname
         ]
         chosen = max(functions, key=lambda d: d.end_line - d.start_line)
         lines = text.split("\n")

@@ -73,16 +73,13 @@ def run(args: argparse.Namespace) -> int:
         context = engine
         shown_path = os.path.relpath(os.path.abspath(path), os.path.abspath(args.root))
     try:
-        uri = Path(path).absolute().as_uri()
-        return asyncio.run(_complete(settings, text, located.offset, uri, shown_path, context))
+        return asyncio.run(_complete(settings, text, located.offset, shown_path, context))
     finally:
         if args.root:
             engine.close()
 
 
-async def _complete(
-    settings: Settings, text: str, offset: int, uri: str, path: str, context: ContextEngine
-) -> int:
+async def _complete(settings: Settings, text: str, offset: int, path: str, context: ContextEngine) -> int:
     client = ModelClient(ModelConfig.from_settings(settings))
     failures: list[ModelError] = []
     service = CompletionService(

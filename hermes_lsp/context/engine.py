@@ -27,6 +27,7 @@ from hermes_lsp.context.index import Index, IndexReport
 from hermes_lsp.context.languages import language_for, language_for_path
 from hermes_lsp.context.parsing import Document
 from hermes_lsp.context.store import Store, database_path
+from hermes_lsp.context.syntax import Syntax
 from hermes_lsp.context.types import Piece, ProgressCallback, Purpose, Symbol, estimate_tokens
 from hermes_lsp.context.walk import Scanned
 
@@ -104,6 +105,8 @@ class WorkspaceContext:
         self.index: Index | None = None
         self.report: IndexReport | None = None
         self.documents: OrderedDict[str, Document] = OrderedDict()
+        self.syntax = Syntax(self.documents)
+        """Trees and definitions for everyone, from these documents' live trees first."""
         self._windows: dict[str, tuple[int, list[retrieve.Window]]] = {}
         self._said: set[str] = set()
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hermes-index")

@@ -1,8 +1,7 @@
 """The seam between the language server and the context engine.
 
-The server only talks to a :class:`ContextEngine`; :class:`NullContext` is the engine used
-when indexing is off, and the one the completion path falls back to when the real engine
-is still warming up.
+The server only talks to a :class:`ContextEngine`. :class:`NullContext` gives no
+repository context at all; ``hermes-lsp complete`` uses it when no ``--root`` is given.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ from typing import Literal, Protocol
 import attrs
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
+
+from hermes_lsp.context.syntax import Syntax
 
 Purpose = Literal["completion", "refactor", "debug"]
 
@@ -56,6 +57,9 @@ class Symbol:
 class ContextEngine(Protocol):
     """What the server needs from the context engine."""
 
+    syntax: Syntax
+    """Trees and definitions of any text, open documents' live trees first."""
+
     async def start(self, root: str | None, progress: ProgressCallback) -> None:
         """Begin indexing ``root`` in the background; returns quickly."""
 
@@ -94,6 +98,9 @@ class ContextEngine(Protocol):
 
 class NullContext:
     """No repository context: the prompt holds the current document only."""
+
+    def __init__(self) -> None:
+        self.syntax = Syntax()
 
     async def start(self, root: str | None, progress: ProgressCallback) -> None:
         return None

@@ -18,7 +18,7 @@ import attrs
 from lsprotocol import types
 
 from hermes_lsp.context import walk
-from hermes_lsp.edits import DocumentReader, EditError, EditSet, definitions
+from hermes_lsp.edits import DocumentReader, EditError, EditSet
 from hermes_lsp.features.agent import run_agent
 from hermes_lsp.features.payload import ActionPayload, from_data, to_data
 from hermes_lsp.features.stacktrace import Located, locate, parse_trace
@@ -158,7 +158,9 @@ def _target(ls: HermesLanguageServer, uri: str, range_: types.Range) -> Target |
     first, last = range_.start.line + 1, range_.end.line + 1
     if start == end:
         # No selection: the innermost definition around the cursor.
-        around = [d for d in definitions(rel, text) if d.start_line <= first <= d.end_line]
+        around = [
+            d for d in ls.context_engine.syntax.definitions(rel, text) if d.start_line <= first <= d.end_line
+        ]
         if around:
             inner = min(around, key=lambda d: d.end_line - d.start_line)
             first, last = inner.start_line, inner.end_line
@@ -324,6 +326,7 @@ async def perform(
         baseline,
         can_create=support.create_files,
         exclude=ls.settings.index.exclude,
+        syntax=ls.context_engine.syntax,
     )
     tools = (EDIT_TOOLS + READ_TOOLS) if spec.edits else READ_TOOLS
     messages = [
@@ -544,7 +547,9 @@ def ls_range(value: Any) -> types.Range:
 def debug_message(ls: HermesLanguageServer, trace: str, frames: list[Located]) -> str:
     """The debug prompt: the trace, then the code of each workspace frame, innermost last."""
     root = ls.root or os.getcwd()
-    reader = EditSet(root, _open_document(ls), exclude=ls.settings.index.exclude)
+    reader = EditSet(
+        root, _open_document(ls), exclude=ls.settings.index.exclude, syntax=ls.context_engine.syntax
+    )
     parts = [f"A program failed with this trace:\n```\n{trace.strip()[:6000]}\n```"]
     for frame in frames[-6:]:
         try:
@@ -557,7 +562,9 @@ def debug_message(ls: HermesLanguageServer, trace: str, frames: list[Located]) -
                 f"lines 1-{FALLBACK_LINES}:\n```\n{_numbered(text, 1, FALLBACK_LINES)}\n```"
             )
             continue
-        around = [d for d in definitions(frame.rel, text) if d.start_line <= frame.line <= d.end_line]
+        around = [
+            d for d in reader.syntax.definitions(frame.rel, text) if d.start_line <= frame.line <= d.end_line
+        ]
         if around:
             inner = min(around, key=lambda d: d.end_line - d.start_line)
             lo, hi = inner.start_line, min(inner.end_line, inner.start_line + 80)

@@ -18,7 +18,7 @@ import attrs
 
 from hermes_lsp.config import ActionSettings
 from hermes_lsp.context.types import ContextEngine
-from hermes_lsp.edits import EditError, EditSet, definitions
+from hermes_lsp.edits import EditError, EditSet
 from hermes_lsp.model.client import ModelClient
 from hermes_lsp.model.tools import (
     EDIT_TOOL_NAMES,
@@ -83,7 +83,7 @@ class ReadTools:
 
     def list_symbols(self, path: str) -> Any:
         rel, text = self._text(path)
-        found = definitions(rel, text)
+        found = self.edits.syntax.definitions(rel, text)
         return [{"name": d.qualname, "kind": d.kind, "lines": f"{d.start_line}-{d.end_line}"} for d in found]
 
     def read_symbol(self, name: str, path: Any = None) -> Any:
@@ -97,7 +97,7 @@ class ReadTools:
                 except EditError:
                     continue
         for rel, text in candidates:
-            for d in definitions(rel, text):
+            for d in self.edits.syntax.definitions(rel, text):
                 if d.qualname == name or d.name == name:
                     body = "\n".join(text.split("\n")[d.start_line - 1 : d.end_line][:MAX_READ_LINES])
                     return {"path": rel, "lines": f"{d.start_line}-{d.end_line}", "text": body}
@@ -160,7 +160,7 @@ async def run_agent(
         reply = parse_reply(raw)
         responses = _run_tools(reply, reader, edits, progress)
         # Keep the history lean: earlier reasoning is not needed to continue.
-        messages.append({"role": "assistant", "content": _without_thinking(raw, reply)})
+        messages.append({"role": "assistant", "content": _without_thinking(raw)})
         if responses:
             last_error = next((r for r in reply.errors), last_error)
             messages.append({"role": "user", "content": "\n".join(responses)})
@@ -187,7 +187,7 @@ async def run_agent(
     return AgentResult("", [reason], settings.max_steps)
 
 
-def _without_thinking(raw: str, reply: ParsedReply) -> str:
+def _without_thinking(raw: str) -> str:
     start = raw.find("<think>")
     end = raw.rfind("</think>")
     if start != -1 and end != -1:
