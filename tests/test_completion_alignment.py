@@ -71,6 +71,16 @@ def test_an_echo_still_streaming_stops_nothing():
     assert result.text == "" and not result.truncated
 
 
+def test_a_sentence_is_kept_where_the_user_writes_one():
+    # In a comment or a docstring a sentence is the completion; in code it is chatter.
+    comment = postprocess("Compute the total of the values.", "def f(xs):\n    # ", "\n", multiline=False)
+    docstring = postprocess("Returns the sum of a and b.", 'def f(a, b):\n    """', "\n", multiline=False)
+    chatter = postprocess("Here is the code for it:", "for (let i = 0; ", ")", multiline=False)
+    assert comment.text == "Compute the total of the values."
+    assert docstring.text == "Returns the sum of a and b."
+    assert chatter.text == ""
+
+
 # -- the property ---------------------------------------------------------------------------
 
 # Three vocabularies, so that the new text never happens to repeat the document.
@@ -116,3 +126,34 @@ def completions(draw: st.DrawFn) -> tuple[str, str, str, str, bool]:
 def test_the_ghost_text_is_exactly_what_the_answer_adds(example: tuple[str, str, str, str, bool]):
     answer, prefix, suffix, wanted, multiline = example
     assert postprocess(answer, prefix, suffix, multiline=multiline).text == wanted
+
+
+_ARGUMENTS = st.sampled_from(["delta", "epsilon, 2", "zeta=[1]", "eta.size"])
+
+
+@st.composite
+def mid_line_completions(draw: st.DrawFn) -> tuple[str, str, str, str]:
+    """(answer, prefix, suffix, wanted) for a cursor inside a call, rest of the line after it."""
+    indent = draw(st.sampled_from(["", "    ", "\t"]))
+    before = [indent + line for line in draw(st.lists(_BEFORE, min_size=1, max_size=4))]
+    after = [indent + line for line in draw(st.lists(_AFTER, min_size=0, max_size=3))]
+    start, rest = indent + "result = compute(", draw(st.sampled_from([")", "):", ") + 1"]))
+    wanted = draw(_ARGUMENTS)
+    prefix = "\n".join([*before, start])
+    suffix = rest + "".join("\n" + line for line in after) + "\n"
+    echoed = before[len(before) - draw(st.integers(0, len(before))) :]
+    line_start = draw(st.sampled_from([start, start.lstrip(), ""]))
+    # With whole lines repeated, the cursor line is repeated too (as the document has it).
+    line_start = start if echoed and not line_start.strip() else line_start
+    head = "".join("\n" + line for line in after[: draw(st.integers(0, len(after)))])
+    answer = "\n".join([*echoed, line_start + wanted + draw(st.sampled_from([rest, ""])) + head])
+    if draw(st.booleans()):
+        answer = f"```python\n{answer}\n```"
+    return answer, prefix, suffix, wanted
+
+
+@settings(max_examples=300, deadline=None)
+@given(mid_line_completions())
+def test_mid_line_the_ghost_text_is_exactly_what_the_answer_adds(example: tuple[str, str, str, str]):
+    answer, prefix, suffix, wanted = example
+    assert postprocess(answer, prefix, suffix, multiline=False).text == wanted

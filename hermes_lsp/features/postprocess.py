@@ -123,8 +123,8 @@ def _cut_unbalanced(text: str, before: str, rest_of_line: str) -> tuple[str, boo
 _ECHO_WINDOW = 4000
 # Fewer characters than this repeating the code below the cursor may be a coincidence.
 _MIN_SUFFIX_ECHO = 4
-# Where the cursor sits in a comment or a string, a sentence is what the user wants.
-_TEXT_MARKS = ("#", "//", "/*", "*", "--", ";", '"', "'", "`")
+# Line starts of comments in the supported languages.
+_COMMENT_STARTS = ("#", "//", "/*", "*", "--")
 
 
 @attrs.frozen
@@ -334,17 +334,19 @@ def postprocess(answer: str, prefix: str, suffix: str, *, multiline: bool, max_l
     change the result, so its stream may be closed.
     """
     doc = _Document.of(prefix, suffix)
-    in_text = any(mark in doc.before for mark in _TEXT_MARKS)
-    parsed = parse_answer(answer, drop_prose=not in_text)
-    best: tuple[tuple[bool, int], Processed] | None = None
-    for block in parsed.blocks:
-        processed, echoed = _fit(block, doc, multiline=multiline, max_lines=max_lines)
-        # The block that fits best: one with text, then the one most aligned with the document.
-        rank = (bool(processed.text), echoed)
-        if best is None or rank > best[0]:
-            best = (rank, processed)
-    assert best is not None
-    return best[1]
+    parsed = parse_answer(answer, drop_prose=not _writing_prose(doc.before))
+    fitted = [_fit(block, doc, multiline=multiline, max_lines=max_lines) for block in parsed.blocks]
+    # The block that fits best: one with text, then the one most aligned with the document
+    # (the first of equals: max keeps it).
+    return max(fitted, key=lambda fit: (bool(fit[0].text), fit[1]))[0]
+
+
+def _writing_prose(before: str) -> bool:
+    """Whether the cursor is in a comment or a string, where a sentence is what the user wants."""
+    head = before.lstrip()
+    if head.startswith(_COMMENT_STARTS) or " # " in head or " // " in head:
+        return True
+    return any(head.count(quote) % 2 for quote in ('"', "'", "`"))
 
 
 def _fit(block: CodeBlock, doc: _Document, *, multiline: bool, max_lines: int) -> tuple[Processed, int]:
