@@ -372,36 +372,32 @@ def _unit(text: str) -> str:
     return " " * min(steps, default=4)
 
 
-def _convert_indent(extra: str, unit: str, code_unit: str) -> str:
-    """Indentation relative to the code's frame, in the file's unit (tabs or spaces)."""
-    if not extra or code_unit == unit:
-        return extra
-    width = len(extra.expandtabs(len(code_unit.expandtabs(4))))
-    levels, rest = divmod(width, len(code_unit.expandtabs(4)))
-    return unit * levels + " " * rest
-
-
 def _reindent(code: str, indent: str, unit: str, eol: str, base: str | None = None) -> str:
     """Move ``code`` from ``base`` (its first line's indentation) to ``indent``, keeping relative indentation.
 
-    Relative indentation is converted to the file's unit (a model writing spaces into a
-    file indented with tabs), and lines end the way the file's lines do.
+    Relative indentation is counted in the code's own unit and written in the file's (a
+    model writing spaces into a file indented with tabs), and lines end the way the file's
+    lines do.
     """
     lines = code.replace("\r\n", "\n").strip("\n").split("\n")
     base = _leading(lines[0]) if base is None else base
-    relative = [_leading(line)[len(base) :] for line in lines if line.strip() and line.startswith(base)]
-    steps = [extra for extra in relative if extra]
-    code_unit = "\t" if any("\t" in step for step in steps) else " " * min(map(len, steps), default=4)
+    steps = {_width(_leading(line)) - _width(base) for line in lines if line.strip()}
+    code_step = min((abs(step) for step in steps if step), default=_width(unit))
     out = []
     for line in lines:
         if not line.strip():
             out.append("")
-        elif line.startswith(base):
-            extra = _leading(line)[len(base) :]
-            out.append(indent + _convert_indent(extra, unit, code_unit) + line.lstrip(" \t").rstrip())
-        else:
-            out.append(indent + line.lstrip(" \t").rstrip())
+            continue
+        levels, rest = divmod(_width(_leading(line)) - _width(base), code_step)
+        width = max(0, _width(indent) + levels * _width(unit) + rest)
+        lead = indent if width == _width(indent) else _render(width, unit)
+        out.append(lead + line.lstrip(" \t").rstrip())
     return eol.join(out)
+
+
+def _render(width: int, unit: str) -> str:
+    """Indentation ``width`` columns wide, in the file's unit."""
+    return "\t" * (width // 4) + " " * (width % 4) if unit == "\t" else " " * width
 
 
 _SPACE = re.compile(r"[ \t]+")
@@ -418,6 +414,14 @@ def _find_unique(text: str, search: str, rel: str) -> tuple[int, int, Callable[[
     count = text.count(search)
     if count == 1:
         start = text.index(search)
+        line_start = text.rfind("\n", 0, start) + 1
+        if start == line_start or text[line_start:start].strip():
+            return start, start + len(search), unchanged
+        # The search begins after some of the line's indentation: it is indented less than
+        # the file, and the lines of the replacement need the same offset.
+        found = _line_insensitive(text, search)
+        if len(found) == 1:
+            return found[0]
         return start, start + len(search), unchanged
     if count > 1:
         raise EditError(f"search text occurs {count} times in {rel}; include more surrounding lines")

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from hermes_lsp.edits import EditError, EditSet
+from hermes_lsp.edits import EditError, EditSet, FileState
 from hermes_lsp.model.tools import ToolCall
 from tests.completion_corpus import _tabs
 
@@ -69,3 +71,56 @@ def test_every_edit_gives_exactly_the_expected_file(tmp_path: Path):
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
 def test_each_edit(tmp_path: Path, case: dict[str, Any]):
     assert _apply(case, tmp_path) == _shape(case["after"], case)
+
+
+# -- the property ---------------------------------------------------------------------------
+
+_STATEMENTS = ["total = 0", "for item in items:", "if item:", "total += item", "log(total)", "return total"]
+
+
+@st.composite
+def drifted_searches(draw: st.DrawFn) -> tuple[str, str, str, str]:
+    """(file, search, replace, expected): a unique run of lines, searched with drift."""
+    unit = draw(st.sampled_from(["    ", "  ", "\t"]))
+    eol = draw(st.sampled_from(["\n", "\r\n"]))
+    depths = [1]
+    for _ in range(draw(st.integers(3, 8))):
+        depths.append(max(1, depths[-1] + draw(st.sampled_from([-1, 0, 1]))))
+    body = [f"{_STATEMENTS[i % len(_STATEMENTS)]}  # {i}" for i in range(len(depths))]
+    lines = ["def f(items):", *(unit * d + text for d, text in zip(depths, body, strict=True))]
+    final = draw(st.sampled_from(["\n", ""]))
+    text = eol.join(lines) + (eol if final else "")
+    start = draw(st.integers(1, len(lines) - 1))
+    end = draw(st.integers(start, len(lines) - 1))
+    # The model's search: its own indentation unit and offset, trailing spaces, \n endings.
+    shift = draw(st.integers(-min(depths[start - 1 : end]), 3))
+    model_unit = draw(st.sampled_from(["    ", "  "]))
+    pad = draw(st.sampled_from(["", "   "]))
+
+    def as_model(index: int, content: str) -> str:
+        return model_unit * (depths[index - 1] + shift) + content
+
+    search = "\n".join(as_model(i, lines[i].strip()) + pad for i in range(start, end + 1)) + "\n"
+    replaced = [as_model(i, lines[i].strip().replace("#", "# changed")) for i in range(start, end + 1)]
+    inserted = as_model(end, "note(total)")
+    replace = "\n".join([*replaced, inserted]) + "\n"
+    expected_lines = [
+        *lines[:start],
+        *(unit * depths[i - 1] + lines[i].strip().replace("#", "# changed") for i in range(start, end + 1)),
+        unit * depths[end - 1] + "note(total)",
+        *lines[end + 1 :],
+    ]
+    expected = eol.join(expected_lines) + (eol if final else "")
+    return text, search, replace, expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(drifted_searches())
+def test_a_drifted_search_edits_exactly_what_the_exact_one_would(example: tuple[str, str, str, str]):
+    # Whatever indentation unit and offset, trailing spaces or line endings the model's
+    # search has, the replacement lands where an exact search would put it, indented alike.
+    text, search, replace, expected = example
+    edits = EditSet("/nonexistent-root", lambda uri: None)
+    edits.files["f.py"] = FileState("f.py", "file:///f.py", text, None, text)
+    edits.search_replace("f.py", search, replace)
+    assert edits.files["f.py"].text == expected
