@@ -14,6 +14,7 @@ the useful part has arrived. Every step is linear in the size of the answer.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from itertools import islice
 
@@ -139,24 +140,32 @@ class _Document:
     following: list[str]
     """Lines after the cursor's line."""
     eol: str
+    known: list[str]
+    """``lines`` and ``before`` as the alignment compares them."""
 
-    @classmethod
-    def of(cls, prefix: str, suffix: str) -> _Document:
-        eol = "\r\n" if "\r\n" in prefix[-4096:] or "\r\n" in suffix[:4096] else "\n"
-        # Only the window an echo can reach is split: the prefix may be a large file.
-        start = len(prefix)
-        for _ in range(_ECHO_WINDOW + 1):
-            start = prefix.rfind("\n", 0, start)
-            if start == -1:
-                break
-        lines = [line.rstrip("\r") for line in prefix[start + 1 :].split("\n")]
-        end = -1
-        for _ in range(_ECHO_WINDOW + 1):
-            end = suffix.find("\n", end + 1)
-            if end == -1:
-                break
-        after = [line.rstrip("\r") for line in (suffix if end == -1 else suffix[:end]).split("\n")]
-        return cls(lines[:-1], lines[-1], after[0], after[1:], eol)
+
+@functools.lru_cache(maxsize=4)
+def _document(prefix: str, suffix: str) -> _Document:
+    """The document split around the cursor (shared, never modified).
+
+    The last few are kept: a streamed answer is post-processed many times against the
+    same document, and only the window an echo can reach is split, since the prefix may
+    be a large file.
+    """
+    eol = "\r\n" if "\r\n" in prefix[-4096:] or "\r\n" in suffix[:4096] else "\n"
+    start = len(prefix)
+    for _ in range(_ECHO_WINDOW + 1):
+        start = prefix.rfind("\n", 0, start)
+        if start == -1:
+            break
+    lines = [line.rstrip("\r") for line in prefix[start + 1 :].split("\n")]
+    end = -1
+    for _ in range(_ECHO_WINDOW + 1):
+        end = suffix.find("\n", end + 1)
+        if end == -1:
+            break
+    after = [line.rstrip("\r") for line in (suffix if end == -1 else suffix[:end]).split("\n")]
+    return _Document(lines[:-1], lines[-1], after[0], after[1:], eol, [_norm(line) for line in lines])
 
 
 def _norm(line: str) -> str:
@@ -264,7 +273,7 @@ def _echo_in_progress(norm: list[str], known: list[str], *, min_chars: int) -> b
 def _align_prefix(code: list[str], doc: _Document) -> _Aligned:
     """Remove the longest run of ``code`` that repeats the text before the cursor, and what precedes it."""
     norm = [_norm(line) for line in code]
-    known = [_norm(line) for line in doc.lines]
+    known = doc.known[:-1]
     for start, k in _echo_runs(norm, known):
         echoed = code[start : start + k]
         last = max(i for i in range(k) if norm[start + i])
@@ -276,7 +285,7 @@ def _align_prefix(code: list[str], doc: _Document) -> _Aligned:
                 return _Aligned([], k, pending=True)  # the cursor line is still being repeated
             continue
         return _Aligned([first, *rest[1:]], k)
-    if _echo_in_progress(norm, [*known, _norm(doc.before)], min_chars=_MIN_INNER_ECHO):
+    if _echo_in_progress(norm, doc.known, min_chars=_MIN_INNER_ECHO):
         return _Aligned([], 0, pending=True)
     first = _without_line_start(code[0], doc.before, aligned=False)
     return _Aligned([first or "", *code[1:]], 0)
@@ -333,7 +342,7 @@ def postprocess(answer: str, prefix: str, suffix: str, *, multiline: bool, max_l
     ``truncated`` says that a rule cut the answer short: the model's next words cannot
     change the result, so its stream may be closed.
     """
-    doc = _Document.of(prefix, suffix)
+    doc = _document(prefix, suffix)
     parsed = parse_answer(answer, drop_prose=not _writing_prose(doc.before))
     fitted = [_fit(block, doc, multiline=multiline, max_lines=max_lines) for block in parsed.blocks]
     # The block that fits best: one with text, then the one most aligned with the document
@@ -396,7 +405,6 @@ def _cut_at_block_end(lines: list[str], doc: _Document, max_lines: int) -> tuple
         if line.strip() and _indent(line.expandtabs(4)) < floor:
             # Unless the model has started repeating earlier code up to the cursor: then
             # what it sends next shows where the new code really starts.
-            known = [_norm(line) for line in [*doc.lines, before]]
-            going_on = _echo_in_progress([_norm(line) for line in lines[count:]], known, min_chars=0)
+            going_on = _echo_in_progress([_norm(line) for line in lines[count:]], doc.known, min_chars=0)
             return lines[:count], not going_on
     return lines, False
