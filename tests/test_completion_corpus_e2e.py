@@ -14,7 +14,7 @@ from pytest_lsp import LanguageClient
 from hermes_lsp.scripted_server import Reply, ScriptedServer
 from hermes_lsp.text import offset_at, position_at
 from tests.completion_corpus import Case, all_cases
-from tests.support.lsp import initialize, inline, open_document, server_config
+from tests.support.lsp import initialize, inline, open_document, server_config, until
 
 ROOT = "file:///tmp/hermes-corpus-e2e"
 LANGUAGES = {
@@ -64,3 +64,21 @@ async def test_the_editor_gets_exactly_the_wanted_document(
     start = offset_at(text, item.range.start.line, item.range.start.character).offset
     end = offset_at(text, item.range.end.line, item.range.end.character).offset
     assert text[:start] + item.insert_text + text[end:] == case.after
+
+
+async def test_the_model_stream_is_closed_once_the_code_block_is_complete(
+    client: LanguageClient, scripted: ScriptedServer
+):
+    # A chat model keeps explaining after its code block; nothing it says then can change
+    # the ghost text, so the server hangs up instead of letting the GPU write it.
+    case = next(case for case in all_cases() if case.name == "python:prose fence prose")
+    chatter = "\n\nThis works because the sum of the values divided by their count is the mean." * 20
+    scripted.script(Reply(text=case.answer + chatter, chunk_size=3, chunk_delay=0.005))
+    uri = f"{ROOT}/early_stop.py"
+    text = case.prefix + case.suffix
+    open_document(client, uri, text)
+    result = await inline(client, uri, *position_at(text, len(case.prefix)))
+    assert result is not None and result.items[0].insert_text == case.wanted
+    request = scripted.model_requests()[0]
+    assert await until(lambda: request.disconnected, timeout=5.0)
+    assert request.events_sent * 3 < len(case.answer) + 40
