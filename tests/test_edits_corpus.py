@@ -54,6 +54,8 @@ def test_the_corpus_covers_every_tool_and_drift():
             if case.get(key)
         }
         assert flags == {"eol", "indent", "no_final_newline"}, tool
+        names = " ".join(case["name"] for case in CASES if case["tool"] == tool)
+        assert "indentation drift" in names and "whitespace drift" in names, tool
 
 
 def test_every_edit_gives_exactly_the_expected_file(tmp_path: Path):
