@@ -24,6 +24,7 @@ from lsprotocol import types
 
 from hermes_lsp.context import languages, walk
 from hermes_lsp.context.syntax import Syntax
+from hermes_lsp.indentation import leading, reindent, step_of, unit_of, width
 from hermes_lsp.model.tools import ToolCall
 from hermes_lsp.text import common_ends, position_at
 
@@ -348,7 +349,7 @@ def _definition_span(
 
 def _indent_of(text: str, offset: int) -> str:
     line_end = text.find("\n", offset)
-    return _leading(text[offset : len(text) if line_end == -1 else line_end])
+    return leading(text[offset : len(text) if line_end == -1 else line_end])
 
 
 def _eol(text: str) -> str:
@@ -364,40 +365,17 @@ def _with_eol(code: str, eol: str) -> str:
 
 
 def _unit(text: str) -> str:
-    """One level of the file's indentation: a tab, or its smallest step of spaces."""
-    lines = text.split("\n", 2000)[:2000]
-    if any(line.startswith("\t") for line in lines):
-        return "\t"
-    steps = {len(_leading(line)) for line in lines if line.startswith(" ")}
-    return " " * min(steps, default=4)
+    """One level of the file's indentation (from its first lines)."""
+    return unit_of(text.split("\n", 2000)[:2000])
 
 
 def _reindent(code: str, indent: str, unit: str, eol: str, base: str | None = None) -> str:
-    """Move ``code`` from ``base`` (its first line's indentation) to ``indent``, keeping relative indentation.
-
-    Relative indentation is counted in the code's own unit and written in the file's (a
-    model writing spaces into a file indented with tabs), and lines end the way the file's
-    lines do.
-    """
+    """``code`` moved from ``base`` (its first line's indentation) to ``indent``, in the
+    file's indentation unit and line endings, without blank lines around it or trailing
+    spaces."""
     lines = code.replace("\r\n", "\n").strip("\n").split("\n")
-    base = _leading(lines[0]) if base is None else base
-    steps = {_width(_leading(line)) - _width(base) for line in lines if line.strip()}
-    code_step = min((abs(step) for step in steps if step), default=_width(unit))
-    out = []
-    for line in lines:
-        if not line.strip():
-            out.append("")
-            continue
-        levels, rest = divmod(_width(_leading(line)) - _width(base), code_step)
-        width = max(0, _width(indent) + levels * _width(unit) + rest)
-        lead = indent if width == _width(indent) else _render(width, unit)
-        out.append(lead + line.lstrip(" \t").rstrip())
-    return eol.join(out)
-
-
-def _render(width: int, unit: str) -> str:
-    """Indentation ``width`` columns wide, in the file's unit."""
-    return "\t" * (width // 4) + " " * (width % 4) if unit == "\t" else " " * width
+    moved = reindent(lines, leading(lines[0]) if base is None else base, indent, unit)
+    return eol.join(line.rstrip() for line in moved)
 
 
 _SPACE = re.compile(r"[ \t]+")
@@ -434,14 +412,6 @@ def _find_unique(text: str, search: str, rel: str) -> tuple[int, int, Callable[[
     raise EditError(f"search text not found in {rel}; copy it exactly from the file (use read_file)")
 
 
-def _leading(line: str) -> str:
-    return line[: len(line) - len(line.lstrip(" \t"))]
-
-
-def _width(indent: str) -> int:
-    return len(indent.expandtabs(4))
-
-
 def _line_insensitive(text: str, search: str) -> list[tuple[int, int, Callable[[str], str]]]:
     """Whole-line places matching ``search`` with any spacing, indentation and line ending."""
     searched = [line.rstrip("\r") for line in search.strip("\r\n").split("\n")]
@@ -473,25 +443,20 @@ def _fit_lines(searched: list[str], matched: list[str], unit: str, eol: str) -> 
     same offset as a whole (whatever its number of lines). A search that lost it (every
     line flush left) gives no offset: line i then takes the indentation of matched line i.
     """
-    pairs = [(_leading(s), _leading(m)) for s, m in zip(searched, matched, strict=True) if s.strip()]
+    pairs = [(leading(s), leading(m)) for s, m in zip(searched, matched, strict=True) if s.strip()]
     first_searched, first_matched = pairs[0]
-    consistent = all(
-        _width(m) - _width(first_matched) == _width(s) - _width(first_searched) for s, m in pairs
-    )
+    consistent = all(width(m) - width(first_matched) == width(s) - width(first_searched) for s, m in pairs)
     if consistent:
         return lambda replace: _reindent(replace, first_matched, unit, eol, base=first_searched)
 
     def per_line(replace: str) -> str:
+        rows = replace.replace("\r\n", "\n").strip("\n").split("\n")
+        step = step_of([*rows, *searched], width(unit))
         out = []
-        for i, row in enumerate(replace.replace("\r\n", "\n").strip("\n").split("\n")):
-            if not row.strip():
-                out.append("")
-                continue
+        for i, row in enumerate(rows):
             j = min(i, len(searched) - 1)
-            extra = len(_leading(row)) - len(_leading(searched[j]))
-            base = _leading(matched[j])
-            indent = base + unit * (extra // max(1, len(unit.expandtabs(4)))) if extra >= 0 else base
-            out.append(indent + row.strip())
+            (moved,) = reindent([row], leading(searched[j]), leading(matched[j]), unit, step)
+            out.append(moved.rstrip())
         return eol.join(out)
 
     return per_line

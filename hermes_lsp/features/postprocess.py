@@ -20,6 +20,7 @@ from itertools import islice
 
 import attrs
 
+from hermes_lsp.indentation import leading, reindent, unit_of, width
 from hermes_lsp.model.hermes import CodeBlock, parse_answer
 from hermes_lsp.text import line_at
 
@@ -55,15 +56,6 @@ class Processed:
     text: str
     truncated: bool
     """A rule cut the answer short: whatever the model says next is not needed."""
-
-
-def _leading(line: str) -> str:
-    """A line's indentation."""
-    return line[: len(line) - len(line.lstrip(" \t"))]
-
-
-def _indent(line: str) -> int:
-    return len(_leading(line))
 
 
 def _open_brackets(line: str) -> list[str]:
@@ -142,6 +134,8 @@ class _Document:
     eol: str
     known: list[str]
     """``lines`` and ``before`` as the alignment compares them."""
+    unit: str
+    """One level of the document's indentation."""
 
 
 @functools.lru_cache(maxsize=4)
@@ -165,7 +159,8 @@ def _document(prefix: str, suffix: str) -> _Document:
         if end == -1:
             break
     after = [line.rstrip("\r") for line in (suffix if end == -1 else suffix[:end]).split("\n")]
-    return _Document(lines[:-1], lines[-1], after[0], after[1:], eol, [_norm(line) for line in lines])
+    known = [_norm(line) for line in lines]
+    return _Document(lines[:-1], lines[-1], after[0], after[1:], eol, known, unit_of(lines[-200:]))
 
 
 def _norm(line: str) -> str:
@@ -206,24 +201,6 @@ def _echo_runs(norm: list[str], known: list[str]) -> list[tuple[int, int]]:
     return sorted(runs, key=lambda run: -run[1])
 
 
-def _reindent(lines: list[str], answer_indent: str, document_indent: str) -> list[str]:
-    """Move lines written at the answer's indentation to the document's."""
-    if answer_indent == document_indent:
-        return lines
-    shift = len(document_indent) - len(answer_indent)
-    out = []
-    for line in lines:
-        if not line.strip():
-            out.append(line)
-        elif line.startswith(answer_indent):
-            out.append(document_indent + line[len(answer_indent) :])
-        elif shift > 0:
-            out.append(document_indent[:shift] + line)
-        else:
-            out.append(line[min(-shift, len(_leading(line))) :])
-    return out
-
-
 def _without_line_start(line: str, before: str, *, aligned: bool) -> str | None:
     """``line`` without its repeat of the cursor line's start; None if it does not repeat it.
 
@@ -242,6 +219,8 @@ def _without_line_start(line: str, before: str, *, aligned: bool) -> str | None:
 
 @attrs.frozen
 class _Aligned:
+    """An answer with its repeat of the text before the cursor removed."""
+
     lines: list[str]
     """The new text, line by line (empty: nothing to insert)."""
     echoed: int
@@ -278,7 +257,7 @@ def _align_prefix(code: list[str], doc: _Document) -> _Aligned:
         echoed = code[start : start + k]
         last = max(i for i in range(k) if norm[start + i])
         document_line = doc.lines[len(doc.lines) - k + last]
-        rest = _reindent(code[start + k :], _leading(echoed[last]), _leading(document_line))
+        rest = reindent(code[start + k :], leading(echoed[last]), leading(document_line), doc.unit)
         first = _without_line_start(rest[0], doc.before, aligned=True)
         if first is None:
             if len(rest) == 1 and doc.before.lstrip().startswith(rest[0].lstrip()):
@@ -302,10 +281,10 @@ def _relative_frame(lines: list[str], before: str) -> bool:
     as if it started at column 0. Its later lines then sit below the cursor's indentation
     while still continuing the block (no blank line, no closer before them).
     """
-    if before.strip() or not before or _leading(lines[0]):
+    if before.strip() or not before or leading(lines[0]):
         return False
     for index, line in enumerate(lines[1:], start=1):
-        if line.strip() and len(_leading(line)) < len(before):
+        if line.strip() and width(leading(line)) < width(before):
             if line.lstrip().startswith(_BLOCK_ENDS):
                 # A closer of a bracket the answer itself opened is part of the answer.
                 return bool(_open_brackets("\n".join(lines[:index])))
@@ -398,11 +377,11 @@ def _cut_at_block_end(lines: list[str], doc: _Document, max_lines: int) -> tuple
     # The enclosing block is the one the cursor line sits in: a later line indented less
     # than the cursor line belongs to the code around it, not to this completion.
     before = doc.before
-    floor = _indent(before) if before.strip() else len(before.expandtabs(4))
+    floor = width(leading(before)) if before.strip() else width(before)
     for count, line in enumerate(lines[1:], start=1):
         if count >= max_lines:
             return lines[:count], True
-        if line.strip() and _indent(line.expandtabs(4)) < floor:
+        if line.strip() and width(leading(line)) < floor:
             # Unless the model has started repeating earlier code up to the cursor: then
             # what it sends next shows where the new code really starts.
             going_on = _echo_in_progress([_norm(line) for line in lines[count:]], doc.known, min_chars=0)
