@@ -428,12 +428,21 @@ def _line_insensitive(text: str, search: str) -> list[tuple[int, int, Callable[[
     for index in range(len(lines) - len(wanted) + 1):
         if normal[index] != wanted[0] or normal[index : index + len(wanted)] != wanted:
             continue
-        last = lines[index + len(wanted) - 1]
-        # The span covers the matched lines without their final line break, which stays.
-        end = offsets[index + len(wanted) - 1] + len(last.rstrip("\r"))
-        fit = _fit_lines(searched, lines[index : index + len(wanted)], unit, eol)
-        found.append((offsets[index], end, fit))
+        after = index + len(wanted)
+        # The span is whole lines, with their final line break when there is one: the
+        # replacement gets one back unless it is empty (the lines are deleted).
+        end = offsets[after] if after < len(lines) else len(text)
+        fit = _fit_lines(searched, lines[index:after], unit, eol)
+        found.append((offsets[index], end, _ending(fit, eol) if after < len(lines) else fit))
     return found
+
+
+def _ending(fit: Callable[[str], str], eol: str) -> Callable[[str], str]:
+    def with_break(replace: str) -> str:
+        fitted = fit(replace)
+        return fitted + eol if fitted.strip() else ""
+
+    return with_break
 
 
 def _fit_lines(searched: list[str], matched: list[str], unit: str, eol: str) -> Callable[[str], str]:
