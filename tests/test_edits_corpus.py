@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from hermes_lsp.edits import EditError, EditSet, FileState
 from hermes_lsp.model.tools import ToolCall
+from hermes_lsp.text import offset_at
 from tests.completion_corpus import _tabs
 
 CASES: list[dict[str, Any]] = yaml.safe_load(
@@ -126,3 +127,20 @@ def test_a_drifted_search_edits_exactly_what_the_exact_one_would(example: tuple[
     edits.files["f.py"] = FileState("f.py", "file:///f.py", text, None, text)
     edits.search_replace("f.py", search, replace)
     assert edits.files["f.py"].text == expected
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["file"] is not None], ids=lambda c: c["name"])
+def test_the_editor_applying_the_edit_gets_exactly_the_expected_file(tmp_path: Path, case: dict[str, Any]):
+    # What reaches the editor is one minimal TextEdit in UTF-16 positions; applied to the
+    # file as the editor has it (CRLF, tabs, non-ASCII), it must give the expected file.
+    original = _shape(case["file"], case)
+    (tmp_path / case["path"]).write_bytes(original.encode())
+    edits = EditSet(str(tmp_path), lambda uri: None)
+    edits.apply(ToolCall(case["tool"], {"path": case["path"], **case["arguments"]}))
+    (change,) = edits.workspace_edit("utf-16", "Hermes", annotate=False).document_changes
+    (edit,) = change.edits
+    start = offset_at(original, edit.range.start.line, edit.range.start.character).offset
+    end = offset_at(original, edit.range.end.line, edit.range.end.character).offset
+    assert original[:start] + edit.new_text + original[end:] == _shape(case["after"], case)
+    # Neither end of the edit splits a CRLF pair (editors would leave a lone \r).
+    assert all(original[at - 1 : at + 1] != "\r\n" for at in (start, end) if at)
