@@ -6,12 +6,12 @@ import pytest
 
 from hermes_lsp.features.completion import Shown, typeahead
 from hermes_lsp.features.postprocess import decide_multiline, postprocess
-from hermes_lsp.model.hermes import clean_completion, strip_code_fences, strip_think
+from hermes_lsp.model.hermes import parse_answer, strip_think
 
 
 def test_think_blocks_and_fences_are_removed():
     answer = "<think>the user wants a sum</think>\n```python\nreturn a + b\n```\nThis adds."
-    assert clean_completion(answer) == "return a + b"
+    assert [block.text for block in parse_answer(answer)] == ["return a + b"]
 
 
 def test_unfinished_think_hides_everything_after_it():
@@ -29,7 +29,7 @@ def test_unfinished_think_hides_everything_after_it():
     ],
 )
 def test_code_fences(answer: str, expected: str):
-    assert strip_code_fences(answer) == expected
+    assert parse_answer(answer)[0].text == expected
 
 
 def test_single_line_stops_at_the_first_line_and_says_so():

@@ -322,8 +322,8 @@ def postprocess(answer: str, prefix: str, suffix: str, *, multiline: bool, max_l
     change the result, so its stream may be closed.
     """
     doc = _document(prefix, suffix)
-    parsed = parse_answer(answer, drop_prose=not _writing_prose(doc.before))
-    fitted = [_fit(block, doc, multiline=multiline, max_lines=max_lines) for block in parsed.blocks]
+    blocks = parse_answer(answer, drop_prose=not _writing_prose(doc.before))
+    fitted = [_fit(block, doc, multiline=multiline, max_lines=max_lines) for block in blocks]
     # The block that fits best: one with text, then the one most aligned with the document
     # (the first of equals: max keeps it).
     return max(fitted, key=lambda fit: (bool(fit[0].text), fit[1]))[0]

@@ -153,25 +153,19 @@ class CodeBlock:
     """The block's closing fence has arrived: the model is done with it."""
 
 
-@attrs.frozen
-class ParsedAnswer:
-    """A completion answer split into the code it holds."""
-
-    blocks: tuple[CodeBlock, ...]
-    """The fenced blocks, in order; or the whole answer (prose lines dropped) when it has none."""
-    fenced: bool
-
-
 def _partial_fence(line: str) -> bool:
     """A last line that may be the start of a fence still streaming in."""
     stripped = line.strip()
     return bool(stripped) and (set(stripped) <= {"`"} or set(stripped) <= {"~"})
 
 
-def parse_answer(text: str, *, drop_prose: bool = True) -> ParsedAnswer:
-    """The code of an answer, possibly partial: reasoning, prose and fences taken away.
+def parse_answer(text: str, *, drop_prose: bool = True) -> tuple[CodeBlock, ...]:
+    """The code of a completion answer, possibly partial: reasoning, prose, fences and the
+    cursor marker taken away.
 
-    ``drop_prose`` is off where a sentence is what the user is writing (a comment).
+    The fenced blocks, in order; or, when there is none, the whole answer without the
+    sentences in front of it (unless ``drop_prose`` is off: where the user writes a
+    comment, a sentence is the completion).
     """
     text = strip_think(text).replace("\r\n", "\n").replace(CURSOR, "")
     lines = text.split("\n")
@@ -207,7 +201,7 @@ def parse_answer(text: str, *, drop_prose: bool = True) -> ParsedAnswer:
             body.pop()  # the closing fence is arriving
         blocks.append(CodeBlock("\n".join(body), False))
     if blocks:
-        return ParsedAnswer(tuple(blocks), True)
+        return tuple(blocks)
     if loose and _partial_fence(loose[-1]):
         loose.pop()
     # Sentences before the code ("Here is the completion:") are not part of it.
@@ -218,14 +212,4 @@ def parse_answer(text: str, *, drop_prose: bool = True) -> ParsedAnswer:
         loose = loose[sentences:]
         while len(loose) > 1 and not loose[0].strip():
             loose.pop(0)
-    return ParsedAnswer((CodeBlock("\n".join(loose), False),), False)
-
-
-def strip_code_fences(text: str) -> str:
-    """The code of an answer wrapped in a markdown fence (closing fence optional)."""
-    return parse_answer(text).blocks[0].text
-
-
-def clean_completion(text: str) -> str:
-    """The insertable text of a completion answer: no reasoning, prose, fences or cursor marker."""
-    return parse_answer(text).blocks[0].text
+    return (CodeBlock("\n".join(loose), False),)
