@@ -39,7 +39,8 @@ class Case:
         return self.after[len(self.prefix) : len(self.after) - len(self.suffix)]
 
 
-def _tabs(text: str) -> str:
+def tabs_for_spaces(text: str) -> str:
+    """Each leading group of four spaces as a tab (how the corpus writes tab-indented files)."""
     out = []
     for line in text.split("\n"):
         body = line.lstrip(" ")
@@ -53,7 +54,7 @@ def load(path: Path) -> list[Case]:
     for raw in yaml.safe_load(path.read_text(encoding="utf-8")):
         document, answer, after = raw["document"], raw["answer"], raw["after"]
         if raw.get("indent") == "tab":
-            document, answer, after = _tabs(document), _tabs(answer), _tabs(after)
+            document, answer, after = tabs_for_spaces(document), tabs_for_spaces(answer), tabs_for_spaces(after)
         if raw.get("eol") == "crlf":
             document, after = document.replace("\n", "\r\n"), after.replace("\n", "\r\n")
         prefix, _, suffix = document.partition(CURSOR)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hermes_lsp.edits import EditError, EditSet, FileState
 from hermes_lsp.model.tools import ToolCall
 from hermes_lsp.text import offset_at
-from tests.completion_corpus import _tabs
+from tests.completion_corpus import tabs_for_spaces
 
 CASES: list[dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parent / "data" / "edits" / "edits.yaml").read_text(encoding="utf-8")
@@ -23,7 +23,7 @@ CASES: list[dict[str, Any]] = yaml.safe_load(
 
 def _shape(text: str, case: dict[str, Any]) -> str:
     if case.get("indent") == "tab":
-        text = _tabs(text)
+        text = tabs_for_spaces(text)
     if case.get("no_final_newline"):
         text = text.removesuffix("\n")
     if case.get("eol") == "crlf":
