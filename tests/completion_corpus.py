@@ -54,7 +54,11 @@ def load(path: Path) -> list[Case]:
     for raw in yaml.safe_load(path.read_text(encoding="utf-8")):
         document, answer, after = raw["document"], raw["answer"], raw["after"]
         if raw.get("indent") == "tab":
-            document, answer, after = tabs_for_spaces(document), tabs_for_spaces(answer), tabs_for_spaces(after)
+            document, answer, after = (
+                tabs_for_spaces(document),
+                tabs_for_spaces(answer),
+                tabs_for_spaces(after),
+            )
         if raw.get("eol") == "crlf":
             document, after = document.replace("\n", "\r\n"), after.replace("\n", "\r\n")
         prefix, _, suffix = document.partition(CURSOR)
