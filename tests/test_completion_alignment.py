@@ -157,3 +157,39 @@ def mid_line_completions(draw: st.DrawFn) -> tuple[str, str, str, str]:
 def test_mid_line_the_ghost_text_is_exactly_what_the_answer_adds(example: tuple[str, str, str, str]):
     answer, prefix, suffix, wanted = example
     assert postprocess(answer, prefix, suffix, multiline=False).text == wanted
+
+
+_PIECES = st.sampled_from(
+    [
+        "```",
+        "```py",
+        "~~~",
+        "\n",
+        "\r\n",
+        "    ",
+        "\t",
+        "def f():",
+        "x = 1",
+        "}",
+        "<think>",
+        "</think>",
+        "Here is the code:",
+        "<CURSOR>",
+        "é",
+        ")",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(_PIECES, max_size=30).map("".join),
+    st.lists(_PIECES, max_size=20).map("".join),
+    st.lists(_PIECES, max_size=20).map("".join),
+    st.booleans(),
+)
+def test_any_answer_gives_text_and_never_an_error(answer: str, prefix: str, suffix: str, multiline: bool):
+    result = postprocess(answer, prefix, suffix, multiline=multiline)
+    assert isinstance(result.text, str) and "<CURSOR>" not in result.text
+    if not multiline:
+        assert "\n" not in result.text
