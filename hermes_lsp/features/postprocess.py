@@ -236,6 +236,8 @@ def _echo_in_progress(norm: list[str], known: list[str], *, min_chars: int) -> b
     ``min_chars`` of complete lines must match, so that one short line that happens to
     equal an earlier one proves nothing.
     """
+    first = next((i for i, line in enumerate(norm) if line), len(norm))
+    norm = norm[first:]  # blank lines at the start of the answer say nothing
     complete, partial = norm[:-1], norm[-1] if norm else ""
     if sum(map(len, norm)) < min_chars or not (complete[0] if complete else partial):
         return False

@@ -174,7 +174,8 @@ def parse_answer(text: str, *, drop_prose: bool = True) -> tuple[CodeBlock, ...]
     fence: str | None = None
     body: list[str] = []
     for line in lines:
-        match = _FENCE_LINE.match(line)
+        # Most lines are code: the regular expression only runs on those that start a fence.
+        match = _FENCE_LINE.match(line) if line.lstrip(" \t").startswith(("```", "~~~")) else None
         if fence is None:
             if match is None:
                 loose.append(line)
