@@ -253,7 +253,7 @@ def _echo_in_progress(norm: list[str], known: list[str], *, min_chars: int) -> b
 
 def _align_prefix(code: list[str], doc: _Document) -> _Aligned:
     """Remove the longest run of ``code`` that repeats the text before the cursor, and what precedes it."""
-    norm = [_norm(line) for line in code]
+    norm = list(map(str.strip, code))  # _norm, at C speed: the answer may be a whole file
     known = doc.known[:-1]
     for start, k in _echo_runs(norm, known):
         echoed = code[start : start + k]

@@ -117,7 +117,8 @@ def completion_messages(request: CompletionRequest, pieces: Sequence[Piece] = ()
 
 _THINK_BLOCK = re.compile(r"<think>.*?</think>\s*", re.DOTALL)
 # A fence line: its marker, then an optional info string (the language).
-_FENCE_LINE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([^`\s]*)[^`]*$")
+_FENCE_LINE = re.compile(r"[ \t]*(`{3,}|~{3,})[ \t]*([^`\s]*)[^`\n]*$")
+_FENCE_STARTS = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
 # What a chat model writes around code: a sentence that starts with a capital letter.
 _PROSE = re.compile(r"^[A-Z][\w'’]*[,!]?(?: +[^\s=;{}]+){2,}$")
 _CODE_MARKS = ("=", ";", "{", "}", "->", "=>", "::", "&&", "||")
@@ -168,41 +169,39 @@ def parse_answer(text: str, *, drop_prose: bool = True) -> tuple[CodeBlock, ...]
     comment, a sentence is the completion).
     """
     text = strip_think(text).replace("\r\n", "\n").replace(CURSOR, "")
-    lines = text.split("\n")
     blocks: list[CodeBlock] = []
-    loose: list[str] = []
     fence: str | None = None
-    body: list[str] = []
-    for line in lines:
-        # Most lines are code: the regular expression only runs on those that start a fence.
-        match = _FENCE_LINE.match(line) if line.lstrip(" \t").startswith(("```", "~~~")) else None
+    outside = 0  # where the text outside any block resumes
+    body = 0  # where the open block's body starts
+    # Only lines that start like a fence are looked at: the answer may be a whole file,
+    # post-processed again at every streamed delta.
+    for start in _FENCE_STARTS.finditer(text):
+        end = text.find("\n", start.start())
+        end = len(text) if end == -1 else end
+        match = _FENCE_LINE.match(text, start.start(), end)
+        if match is None:
+            continue
+        after = min(end + 1, len(text))
         if fence is None:
-            if match is None:
-                loose.append(line)
-                continue
-            if not blocks and not match.group(2) and any(ln.strip() for ln in loose):
-                if not looks_like_prose(next(ln for ln in loose if ln.strip())):
+            before = text[outside : start.start()]
+            if not blocks and not match.group(2) and before.strip():
+                if not looks_like_prose(next(ln for ln in before.split("\n") if ln.strip())):
                     # Code, then a bare fence: the model closed a block it never opened.
-                    blocks.append(CodeBlock("\n".join(loose), True))
-                    loose = []
+                    blocks.append(CodeBlock(before.removesuffix("\n"), True))
+                    outside = after
                     continue
-            fence, body = match.group(1), []
-        elif (
-            match
-            and match.group(1)[0] == fence[0]
-            and len(match.group(1)) >= len(fence)
-            and not match.group(2)
-        ):
-            blocks.append(CodeBlock("\n".join(body), True))
-            fence = None
-        else:
-            body.append(line)
+            fence, body = match.group(1), after
+        elif match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence) and not match.group(2):
+            blocks.append(CodeBlock(text[body : start.start()].removesuffix("\n"), True))
+            fence, outside = None, after
     if fence is not None:
-        if body and _partial_fence(body[-1]):
-            body.pop()  # the closing fence is arriving
-        blocks.append(CodeBlock("\n".join(body), False))
+        last = text.rfind("\n", body) + 1 or body
+        # A last line made of backticks is the closing fence arriving.
+        end = max(body, last - 1) if _partial_fence(text[last:]) else len(text)
+        blocks.append(CodeBlock(text[body:end], False))
     if blocks:
         return tuple(blocks)
+    loose = text.split("\n")
     if loose and _partial_fence(loose[-1]):
         loose.pop()
     # Sentences before the code ("Here is the completion:") are not part of it.
