@@ -100,12 +100,12 @@ def line_at(text: str, offset: int) -> tuple[str, str]:
 def common_ends(old: str, new: str) -> tuple[int, int]:
     """Lengths of the longest common prefix and (non-overlapping) suffix of two texts."""
     limit = min(len(old), len(new))
-    prefix = longest(lambda n: old[:n] == new[:n], limit)
-    suffix = longest(lambda n: old[len(old) - n :] == new[len(new) - n :], limit - prefix)
+    prefix = _longest(lambda n: old[:n] == new[:n], limit)
+    suffix = _longest(lambda n: old[len(old) - n :] == new[len(new) - n :], limit - prefix)
     return prefix, suffix
 
 
-def longest(holds: Callable[[int], bool], limit: int) -> int:
+def _longest(holds: Callable[[int], bool], limit: int) -> int:
     """The largest n <= limit for which ``holds(n)``, given that it holds up to some point.
 
     A binary search over slice comparisons (done in C) instead of a character loop in
