@@ -251,25 +251,30 @@ def _echo_in_progress(norm: list[str], known: list[str], *, min_chars: int) -> b
     return False
 
 
-def _align_prefix(code: list[str], doc: _Document) -> _Aligned:
-    """Remove the longest run of ``code`` that repeats the text before the cursor, and what precedes it."""
+def _align_prefix(code: list[str], doc: _Document, keep: int) -> _Aligned:
+    """Remove the longest run of ``code`` that repeats the text before the cursor, and what precedes it.
+
+    At most ``keep`` lines of what is left are returned: nothing past them can be shown.
+    """
     norm = list(map(str.strip, code))  # _norm, at C speed: the answer may be a whole file
     known = doc.known[:-1]
     for start, k in _echo_runs(norm, known):
         echoed = code[start : start + k]
         last = max(i for i in range(k) if norm[start + i])
         document_line = doc.lines[len(doc.lines) - k + last]
-        rest = reindent(code[start + k :], leading(echoed[last]), leading(document_line), doc.unit)
+        rest = reindent(
+            code[start + k : start + k + keep], leading(echoed[last]), leading(document_line), doc.unit
+        )
         first = _without_line_start(rest[0], doc.before, aligned=True)
         if first is None:
-            if len(rest) == 1 and doc.before.lstrip().startswith(rest[0].lstrip()):
+            if start + k == len(code) - 1 and doc.before.lstrip().startswith(rest[0].lstrip()):
                 return _Aligned([], k, pending=True)  # the cursor line is still being repeated
             continue
         return _Aligned([first, *rest[1:]], k)
     if _echo_in_progress(norm, doc.known, min_chars=_MIN_INNER_ECHO):
         return _Aligned([], 0, pending=True)
     first = _without_line_start(code[0], doc.before, aligned=False)
-    return _Aligned([first or "", *code[1:]], 0)
+    return _Aligned([first or "", *code[1:keep]], 0)
 
 
 # Lines that end a block in the file's frame rather than continue it.
@@ -341,7 +346,8 @@ def _writing_prose(before: str) -> bool:
 
 def _fit(block: CodeBlock, doc: _Document, *, multiline: bool, max_lines: int) -> tuple[Processed, int]:
     """The ghost text one code block gives, and how many of its lines matched the document."""
-    aligned = _align_prefix(block.text.split("\n"), doc)
+    # One line more than can be shown tells whether the answer was cut.
+    aligned = _align_prefix(block.text.split("\n"), doc, keep=max_lines + 1 if multiline else 2)
     if aligned.pending or not aligned.lines:
         return Processed("", False), aligned.echoed
     lines = aligned.lines
