@@ -9,15 +9,26 @@ by :func:`create_server`.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
+import sys
+import threading
 from collections.abc import Coroutine
-from typing import Any
+from concurrent.futures import Future
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcMethodNotFound
+from pygls.exceptions import (
+    FeatureRequestError,
+    JsonRpcException,
+    JsonRpcInvalidRequest,
+    JsonRpcMethodNotFound,
+    JsonRpcServerNotInitialized,
+)
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
@@ -26,8 +37,11 @@ from hermes_lsp.config import Settings, env_problems, merge_settings
 from hermes_lsp.context.engine import WorkspaceContext
 from hermes_lsp.context.types import ContextEngine, NullContext
 from hermes_lsp.features.completion import CompletionService, Cursor
+from hermes_lsp.framing import READ_SIZE, Fault, FrameReader, ReadSome, stream_reader
+from hermes_lsp.messages import MessageGate, with_prefix
 from hermes_lsp.model.client import ModelClient, ModelConfig, ModelError, ModelUnreachable
 from hermes_lsp.progress import ProgressReporter
+from hermes_lsp.status import StatusBoard
 from hermes_lsp.text import code_units, line_at, offset_at
 
 log = logging.getLogger(__name__)
@@ -50,27 +64,80 @@ class _Unreadable:
     jsonrpc = None
 
 
+def _valid_id(value: Any) -> bool:
+    """Whether a JSON-RPC request id can be answered (a string or an integer)."""
+    return isinstance(value, str | int) and not isinstance(value, bool)
+
+
 class HermesProtocol(LanguageServerProtocol):
-    """pygls's protocol, answering requests it cannot read instead of leaving them pending.
+    """pygls's protocol, answering every request and keeping to the LSP life cycle.
 
     pygls drops a request whose fields do not fit its type (an unknown method without
-    ``params``, say) without replying, and the client then waits forever.
+    ``params``, say) without replying, and the client then waits forever; it also drops
+    every request after ``shutdown`` unanswered. Here a request before ``initialize`` gets
+    ``ServerNotInitialized`` and one after ``shutdown`` gets ``InvalidRequest``, as the
+    specification says, and a failing notification handler is reported as the internal
+    error it is.
     """
+
+    def __init__(self, server: Any, converter: Any) -> None:
+        super().__init__(server, converter)
+        self.initialize_seen = False
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
             return super().structure_message(data)
         except JsonRpcException as exc:
-            if "id" not in data or "method" not in data:
+            request_id, method = data.get("id"), data.get("method")
+            if not _valid_id(request_id) or method is None:
                 raise
-            known = self.get_message_type(data["method"]) is not None
-            error = exc if known else JsonRpcMethodNotFound(f"Unknown method: {data['method']}")
-            self._send_response(data["id"], error=error.to_response_error())
+            known = isinstance(method, str) and self.get_message_type(method) is not None
+            error = exc if known else JsonRpcMethodNotFound(f"Unknown method: {str(method)[:100]}")
+            self._send_response(request_id, error=error.to_response_error())
             return _Unreadable()
 
     def handle_message(self, message: Any) -> None:
-        if not isinstance(message, _Unreadable):
-            super().handle_message(message)
+        if isinstance(message, _Unreadable):
+            return
+        method = getattr(message, "method", None)
+        request_id = getattr(message, "id", None) if hasattr(message, "method") else None
+        refusal = self._refusal(message, method, request_id)
+        if refusal is not None:
+            # Notifications are dropped; requests are answered, or the client would wait.
+            if _valid_id(request_id):
+                self._send_response(request_id, error=refusal.to_response_error())
+            log.info("refused %r: %s", str(method)[:100], refusal.message)
+            return
+        if method == types.INITIALIZE:
+            self.initialize_seen = True
+        super().handle_message(message)
+
+    def _refusal(self, message: Any, method: Any, request_id: Any) -> JsonRpcException | None:
+        """Why a message must not reach its handler, if it must not."""
+        if not hasattr(message, "method") or method == types.EXIT:
+            return None  # a response, or the end
+        if not isinstance(method, str):
+            return JsonRpcInvalidRequest("the method must be a string")
+        if method == types.INITIALIZE and request_id is not None:
+            return None
+        if not self.initialize_seen:
+            return JsonRpcServerNotInitialized("the server has not been initialized")
+        if self._shutdown:
+            return JsonRpcInvalidRequest("the server is shutting down")
+        if method == types.CANCEL_REQUEST and not _valid_id(getattr(message.params, "id", None)):
+            return JsonRpcInvalidRequest("$/cancelRequest needs the id of a request")
+        if method == types.TEXT_DOCUMENT_DID_CHANGE:
+            uri = getattr(getattr(message.params, "text_document", None), "uri", "")
+            if unquote(uri) not in self.workspace.text_documents:
+                # The client's mistake, not the server's: there is no text to change.
+                return JsonRpcInvalidRequest(f"{uri} is not open; its change is ignored")
+        return None
+
+    def _check_handler_result(self, future: Future[Any]) -> None:
+        # pygls replaces a notification handler's exception by a JsonRpcInternalError that
+        # has lost its type and traceback: report the exception itself.
+        if not future.cancelled() and (error := future.exception()) is not None:
+            self._server.report_internal_error(error)
 
 
 class HermesLanguageServer(LanguageServer):
@@ -96,15 +163,19 @@ class HermesLanguageServer(LanguageServer):
         self._reported: set[str] = set()
         self._model_errors_shown: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._status: tuple[str, str] | None = None
+        self.status = StatusBoard()
         self._sent_status: tuple[str, str] | None = None
-        self._indexing: str | None = None
+        self.message_gate = MessageGate()
+        # Replies to the user's own requests are all shown (asked twice, told twice), up to
+        # a rate no person reaches: a client that floods commands gets no flood of pop-ups.
+        self.reply_gate = MessageGate(repeat_after=0.0, per_minute=60)
         self.completions = CompletionService(
             model=lambda: self.model,
             settings=lambda: self.settings.completion,
+            limits=lambda: self.settings.limits,
             context=lambda: self.context_engine,
             on_error=self.report_model_error,
-            on_success=lambda: self.set_status("ready", "Hermes is ready"),
+            on_success=lambda: self.model_ok("Hermes is ready"),
         )
 
     # -- model client --------------------------------------------------------------------
@@ -122,8 +193,10 @@ class HermesLanguageServer(LanguageServer):
 
     def report_model_error(self, error: ModelError) -> None:
         """Tell the user about a model failure once, until the model works again."""
-        state = "unreachable" if isinstance(error, ModelUnreachable) else "error"
-        self.set_status(state, str(error))
+        self.status.model_result(
+            "unreachable" if isinstance(error, ModelUnreachable) else "error", str(error)
+        )
+        self._send_status()
         if str(error) not in self._model_errors_shown:
             self._model_errors_shown.add(str(error))
             self.show_message(str(error), types.MessageType.Error)
@@ -131,11 +204,26 @@ class HermesLanguageServer(LanguageServer):
     # -- messages, status, background tasks ----------------------------------------------
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        """Unreadable traffic from the client goes to the log, not to the user's screen."""
-        if isinstance(error, JsonRpcException | ValueError):
-            log.error("unreadable message from the client: %s", error)
+        """pygls's error hook: a failure inside the server, not bad input from the client.
+
+        Unreadable client traffic never reaches this hook (:meth:`serve_stream` handles
+        it); a failed request has been answered with an error and its traceback logged.
+        """
+        if source is FeatureRequestError:
             return
-        super().report_server_error(error, source)
+        self.report_internal_error(error)
+
+    def report_internal_error(self, error: BaseException) -> None:
+        """A bug: its traceback goes to the log, and (rate-limited) a pop-up says so."""
+        log.error("internal error: %s: %s", type(error).__name__, error, exc_info=error)
+        self.show_message(
+            f"internal error ({type(error).__name__}: {str(error)[:200]}); the log has the details",
+            types.MessageType.Error,
+        )
+
+    def unreadable(self, reason: str) -> None:
+        """A message from the client that cannot be used: logged, never shown."""
+        log.warning("unreadable message from the client: %s", reason[:300])
 
     def report_once(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         """``window/showMessage``, at most once per distinct message for the server's life."""
@@ -145,25 +233,45 @@ class HermesLanguageServer(LanguageServer):
         self.show_message(message, kind)
 
     def show_message(self, message: str, kind: types.MessageType) -> None:
-        log.warning("%s", message)
-        self.window_show_message(types.ShowMessageParams(type=kind, message=f"hermes-lsp: {message}"))
+        """``window/showMessage``, unless the same or too many messages were shown lately."""
+        self._pop_up(message, kind, self.message_gate)
 
-    def set_status(self, state: str, message: str) -> None:
-        """Record the model's state (ready, unreachable, error) and tell the client."""
-        if state == "ready":
-            self._model_errors_shown.clear()  # the model works again: say the next failure again
-        self._status = (state, message)
+    def answer_user(self, message: str, kind: types.MessageType) -> None:
+        """``window/showMessage`` in answer to something the user asked for."""
+        self._pop_up(message, kind, self.reply_gate)
+
+    def _pop_up(self, message: str, kind: types.MessageType, gate: MessageGate) -> None:
+        text = with_prefix(message)
+        if not gate.allow(text):
+            log.warning("not shown (shown just before, or too many messages): %s", text)
+            return
+        log.warning("%s", text)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=text))
+
+    def model_ok(self, message: str) -> None:
+        """A model call succeeded: the model is healthy."""
+        self._model_errors_shown.clear()  # the model works again: say the next failure again
+        self.status.model_result("ready", message)
+        self._send_status()
+
+    def begin_work(self, title: str) -> None:
+        """An action started: "busy" shows until it ends."""
+        self.status.busy.append(title)
+        self._send_status()
+
+    def end_work(self, title: str) -> None:
+        """An action ended: the status shows what the model calls left behind."""
+        if title in self.status.busy:
+            self.status.busy.remove(title)
         self._send_status()
 
     def set_indexing(self, message: str | None) -> None:
         """Indexing progress shows in the status until it ends (``None``)."""
-        self._indexing = message
+        self.status.indexing = message
         self._send_status()
 
     def _send_status(self) -> None:
-        state, message = self._status or ("ready", "Hermes")
-        if self._indexing and state == "ready":
-            state, message = "indexing", self._indexing
+        state, message = self.status.shown()
         if self._sent_status == (state, message):
             return
         self._sent_status = (state, message)
@@ -215,7 +323,7 @@ class HermesLanguageServer(LanguageServer):
         except ModelError as exc:
             self.report_model_error(exc)
             return
-        self.set_status("ready", f"Hermes is ready ({model})")
+        self.model_ok(f"Hermes is ready ({model})")
 
     async def start_context(self) -> None:
         """Start the context engine, showing its indexing as progress and status."""
@@ -228,6 +336,80 @@ class HermesLanguageServer(LanguageServer):
             loop.call_soon_threadsafe(self.set_indexing, message)
 
         await self.context_engine.start(self.root, report)
+
+    # -- transport -----------------------------------------------------------------------
+
+    async def serve_stream(self, read_some: ReadSome) -> None:
+        """Read and handle LSP messages until the stream ends, skipping malformed ones."""
+        frames = FrameReader(read_some, self._bad_frame)
+        while not self._stop_event.is_set():
+            body = await frames.next_body()
+            if body is None:
+                return
+            self._handle_body(body, frames)
+
+    def _bad_frame(self, fault: Fault) -> None:
+        log.warning("%s", fault)
+
+    def _handle_body(self, body: bytes, frames: FrameReader) -> None:
+        try:
+            message = json.loads(body, object_hook=self.protocol.structure_message)
+        except ValueError as exc:  # not JSON, or not UTF-8
+            self.unreadable(f"{exc}: {body[:80]!r}")
+            frames.rescue(body)
+            return
+        except (JsonRpcException, RecursionError) as exc:
+            self.unreadable(f"{type(exc).__name__}: {exc}: {body[:80]!r}")
+            return
+        except Exception as exc:  # reading a message must never stop the server
+            self.report_internal_error(exc)
+            return
+        if not hasattr(message, "jsonrpc"):
+            self.unreadable(f"not a JSON-RPC message: {body[:80]!r}")
+            request_id = message.get("id") if isinstance(message, dict) else None
+            if _valid_id(request_id):
+                error = JsonRpcInvalidRequest("not a JSON-RPC 2.0 request")
+                self.protocol._send_response(request_id, error=error.to_response_error())
+            return
+        try:
+            self.protocol.handle_message(message)
+        except Exception as exc:
+            self.report_internal_error(exc)
+
+    def _start_io_async(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve stdio with the resynchronising frame reader (pygls's own never recovers)."""
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+
+        async def serve() -> None:
+            await self.serve_stream(stream_reader(stdin or sys.stdin.buffer))
+
+        try:
+            asyncio.run(serve())
+        except BrokenPipeError:
+            log.error("the connection to the client is lost; stopping")
+        finally:
+            self.shutdown()
+
+    def start_tcp(self, host: str, port: int) -> None:
+        """Serve one client over TCP with the resynchronising frame reader."""
+        self._stop_event = stop_event = threading.Event()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(writer)  # type: ignore[arg-type]
+            await self.serve_stream(lambda: reader.read(READ_SIZE))
+            stop_event.set()
+            self.shutdown()
+
+        async def serve() -> None:
+            self._server = await asyncio.start_server(connection, host, port)
+            async with self._server:
+                await self._server.serve_forever()
+
+        try:
+            asyncio.run(serve())
+        except asyncio.CancelledError:
+            log.debug("the TCP server was stopped")
 
     # -- documents -----------------------------------------------------------------------
 
