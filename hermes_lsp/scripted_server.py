@@ -51,6 +51,8 @@ class Reply:
     """Close the connection after this many events, without ``[DONE]``."""
     finish_reason: str = "stop"
     """The ``finish_reason`` of the last event."""
+    stream: bool = True
+    """False: answer even a streaming request with one JSON body, as a server that cannot stream."""
 
 
 @attrs.define
@@ -325,7 +327,7 @@ class ScriptedServer:
             await _send(writer, reply.status, {"error": {"message": reply.body or "scripted failure"}})
             record.finished_at = time.monotonic()
             return True
-        if not body.get("stream"):
+        if not body.get("stream") or not reply.stream:
             await asyncio.sleep(reply.first_delay)
             payload: Any = reply.body if reply.body is not None else _full_answer(model, reply, chat)
             await _send(writer, 200, payload)

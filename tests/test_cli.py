@@ -99,3 +99,11 @@ def test_complete_with_a_root_shows_the_model_code_from_other_files(scripted: Sc
     assert result.stdout == "to_cents(item.amount)\n"
     prompt = scripted.model_requests()[0].prompt
     assert "def to_cents(amount: float) -> int:" in prompt and "File shop.py (py)" in prompt
+
+
+def test_doctor_states_a_wrong_endpoint_once_and_gives_the_actual_cause(scripted: ScriptedServer):
+    result = hermes("doctor", HERMES_LSP_ENDPOINT=scripted.url + "/v1")
+    assert result.returncode == 1
+    report = result.stdout.partition("\n\n")[0]
+    assert report.count("is not found (404)") == 1, result.stdout
+    assert "does not serve the OpenAI API there" in report and "should end in /v1" not in result.stdout

@@ -151,3 +151,50 @@ async def test_cancelling_the_consumer_closes_the_connection(scripted: ScriptedS
         assert request.disconnected and request.events_sent < 400
     finally:
         await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("reply", "cause", "not_blamed"),
+    [
+        (Reply(body="<html>502 Bad Gateway</html>"), "not an OpenAI event stream: '<html>", "context window"),
+        (Reply(text="hello", stream=False), "plain JSON instead of an event stream", "context window"),
+        (Reply(body=""), "context window", "not an OpenAI event stream"),
+    ],
+)
+async def test_each_unusable_stream_names_its_own_cause(
+    scripted: ScriptedServer, reply: Reply, cause: str, not_blamed: str
+):
+    scripted.script(reply)
+    client = make_client(scripted.url)
+    try:
+        with pytest.raises(ModelProtocolError) as raised:
+            await collect(client)
+    finally:
+        await client.aclose()
+    assert cause in str(raised.value) and not_blamed not in str(raised.value)
+
+
+async def test_a_404_at_an_endpoint_ending_in_v1_is_not_told_to_end_in_v1(scripted: ScriptedServer):
+    # The scripted server serves /v1/...; /v1/v1/... is a route it does not have.
+    for endpoint, says, never in [
+        (scripted.url + "/v1", "does not serve the OpenAI API there", "should end in /v1"),
+        (scripted.url.removesuffix("/v1") + "/api", "usually ends in /v1 (it is", "does not serve"),
+    ]:
+        client = make_client(endpoint, model="hermes-4-14b")
+        try:
+            with pytest.raises(ModelHTTPError) as raised:
+                await collect(client)
+        finally:
+            await client.aclose()
+        assert raised.value.status == 404
+        assert says in str(raised.value) and never not in str(raised.value)
+
+
+async def test_an_endless_line_is_refused_instead_of_read_into_memory(scripted: ScriptedServer):
+    scripted.script(Reply(body="data: " + "x" * 3_000_000))  # one event line of 3 MB, no line break
+    client = make_client(scripted.url)
+    try:
+        with pytest.raises(ModelProtocolError, match="without a line break"):
+            await collect(client)
+    finally:
+        await client.aclose()

@@ -110,7 +110,7 @@ async def check_model(report: Report, settings: Settings) -> None:
             )
             return
         except ModelError as exc:
-            report.problem(f"model server: {exc}", str(exc))
+            report.problem(f"listing the models at {settings.endpoint} failed", str(exc))
             return
         report.ok(f"model server at {settings.endpoint} lists: {', '.join(models) or '(nothing)'}")
         if settings.model and settings.model not in models:
@@ -125,7 +125,7 @@ async def check_model(report: Report, settings: Settings) -> None:
                 [{"role": "user", "content": "Reply with the word ok."}], max_tokens=4, temperature=0
             )
         except ModelError as exc:
-            report.problem(f"a test generation failed: {exc}", str(exc))
+            report.problem("a test generation failed", str(exc))
             return
         elapsed = (time.perf_counter() - started) * 1000
         report.ok(f"model {await client.model()} answers ({elapsed:.0f} ms for a 4-token reply: {answer!r})")

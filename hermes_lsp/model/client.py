@@ -195,9 +195,14 @@ class ModelClient:
         response = await self._send_request(request, stream=True)
         finished = False
         events = 0
+        stray = ""  # the first line that is not part of an event stream, to name in an error
         try:
-            async for line in response.aiter_lines():
+            if _is_json(response):
+                raise await self._json_instead_of_stream(response)
+            async for line in _lines(response, self.config.endpoint):
                 if not line.startswith("data:"):
+                    if not stray and line.strip() and not line.startswith((":", "event:", "id:", "retry:")):
+                        stray = line.strip()
                     continue  # comments, event names, blank separators
                 events += 1
                 data = line[5:].strip()
@@ -220,6 +225,12 @@ class ModelClient:
             # Closing the response closes its connection when the body was not fully read:
             # that is what tells the server to stop generating.
             await response.aclose()
+        if not finished and not events and stray:
+            raise ModelProtocolError(
+                f"The model server at {self.config.endpoint} answered with something that is not "
+                f"an OpenAI event stream: {stray[:80]!r}; is hermes.endpoint an OpenAI-compatible "
+                "server's /v1 URL?"
+            )
         if not finished and not events:
             raise ModelProtocolError(
                 "The model server closed the stream without answering; the prompt may be longer "
@@ -227,6 +238,20 @@ class ModelClient:
             )
         if not finished:
             raise ModelProtocolError("The model server ended the stream without finishing the answer.")
+
+    async def _json_instead_of_stream(self, response: httpx.Response) -> ModelError:
+        """The error for a server that answered a streaming request with one JSON body."""
+        body = b""
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > _MAX_ERROR_BODY:
+                break
+        detail = body[:300].decode("utf-8", "replace")
+        return ModelProtocolError(
+            f"The model server at {self.config.endpoint} answered a streaming request with plain "
+            f"JSON instead of an event stream (it does not stream, or put an error in a normal "
+            f"answer): {detail[:200]}"
+        )
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -271,16 +296,60 @@ class ModelClient:
             return ModelAuthError(
                 f"The model server refused the API key ({status}); set hermes.apiKey or HERMES_LSP_API_KEY."
             )
-        if status == 404 and "model" in detail.lower():
+        listing = response.request.url.path.endswith("/models")
+        if status == 404 and not listing and self._model and "model" in detail.lower():
             return ModelNotFound(
                 f"The model server does not serve {self._model!r}: {detail}. Set hermes.model to one "
                 "of the ids `hermes-lsp doctor` lists, or leave it empty to use the first."
             )
+        if status == 404 and self.config.endpoint.endswith("/v1"):
+            return ModelHTTPError(
+                f"{response.request.url} is not found (404): the server at {self.config.endpoint} "
+                "does not serve the OpenAI API there; is hermes.endpoint the model server's address?",
+                status,
+            )
         if status == 404:
             return ModelHTTPError(
-                f"{response.request.url} is not found (404); hermes.endpoint should end in /v1.", status
+                f"{response.request.url} is not found (404); hermes.endpoint usually ends in /v1 "
+                f"(it is {self.config.endpoint}).",
+                status,
             )
         return ModelHTTPError(f"The model server answered {status}: {detail}", status)
+
+
+# Most bytes of an unexpected answer read to explain it.
+_MAX_ERROR_BODY = 4096
+# Most bytes of one line of an event stream. A token delta is a few hundred bytes; a
+# server that sends megabytes without a line break is not streaming tokens.
+MAX_LINE_BYTES = 1024 * 1024
+
+
+async def _lines(response: httpx.Response, endpoint: str) -> AsyncIterator[str]:
+    """The lines of an event stream, refusing a line longer than ``MAX_LINE_BYTES``.
+
+    httpx's own line reader would hold an endless line in memory until it ends.
+    """
+    pending = bytearray()
+    async for chunk in response.aiter_bytes():
+        if b"\n" in chunk:
+            *lines, rest = (pending + chunk).split(b"\n")
+            pending = bytearray(rest)
+            for line in lines:
+                yield line.rstrip(b"\r").decode("utf-8", "replace")
+        else:
+            pending += chunk  # only the new bytes are searched: linear in the stream
+        if len(pending) > MAX_LINE_BYTES:
+            raise ModelProtocolError(
+                f"The model server at {endpoint} sent more than {MAX_LINE_BYTES // 1024} KiB "
+                "without a line break; that is not an event stream of tokens."
+            )
+    if pending:
+        yield pending.rstrip(b"\r").decode("utf-8", "replace")
+
+
+def _is_json(response: httpx.Response) -> bool:
+    content_type = response.headers.get("content-type", "")
+    return "json" in content_type and "event-stream" not in content_type
 
 
 def _error_detail(response: httpx.Response) -> str:
