@@ -119,6 +119,14 @@ def edited_text(workspace: Path, edit: types.WorkspaceEdit, name: str) -> str:
     return apply_text_edits((workspace / name).read_text(), document_edit.edits)
 
 
+async def run_command_after_applying(client: LanguageClient, action: types.CodeAction) -> None:
+    """What an editor does once it has applied a resolved action's edit: run its command."""
+    assert action.command is not None
+    await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments)
+    )
+
+
 def pick(found: list[types.CodeAction], kind: str) -> types.CodeAction:
     return next(a for a in found if a.kind == kind)
 
@@ -172,6 +180,9 @@ async def test_fix_resolves_to_a_versioned_edit(client, scripted, workspace):
     system = first.body["messages"][0]["content"]
     assert "<tools>" in system and "<think>" not in system  # quick action: no reasoning
     assert "undefined name 'totl'" in first.prompt and "report.py" in first.prompt
+    # The summary waits until the editor has applied the edit and runs the action's command.
+    assert "Fixed typo." not in "".join(m.message for m in client.messages)
+    await run_command_after_applying(client, resolved)
     assert "Fixed typo." in "".join(m.message for m in client.messages)
 
 
@@ -279,6 +290,7 @@ async def test_debug_action_reasons_over_the_whole_diagnostic_and_fixes_it(clien
     assert "<think>" in first.body["messages"][0]["content"]  # debugging reasons
     # The model gets the whole message (the title is cut), where it came from, and its line.
     assert f"Diagnostic at line 8: {long_message} (pyflakes F821)" in first.prompt
+    await run_command_after_applying(client, resolved)
     assert any("misspelt totl" in m.message for m in client.messages)
 
 
@@ -501,22 +513,22 @@ async def resolve_expecting_refusal(client, workspace, script: list[str]) -> str
         (
             [call("search_replace", path="geometry.py", search="radius", replace="r"), "Gave up."],
             "search text not found",
-            "proposed no change",
+            "edit was refused, nothing was changed: search text not found in geometry.py",
         ),
         (
             [call("search_replace", path="geometry.py", search="value", replace="v"), "Gave up."],
             "occurs 2 times",
-            "proposed no change",
+            "edit was refused, nothing was changed: search text occurs 2 times in geometry.py",
         ),
         (
             [call("create_file", path="../escape.py", content="x = 1"), "Gave up."],
             "outside the workspace",
-            "proposed no change",
+            "edit was refused, nothing was changed: ../escape.py is outside the workspace",
         ),
         (
             [call("create_file", path="private/notes.py", content="x = 1"), "Gave up."],
             "ignore rules",
-            "proposed no change",
+            "edit was refused, nothing was changed: private/notes.py is excluded",
         ),
         (
             [
@@ -527,7 +539,7 @@ async def resolve_expecting_refusal(client, workspace, script: list[str]) -> str
                 "Still done.",
             ],
             "would break the syntax",
-            "would break the syntax",
+            "edit was refused, nothing was changed: the edit would break the syntax",
         ),
     ],
 )
@@ -537,6 +549,8 @@ async def test_bad_model_output_gives_a_clear_message_and_no_edit(
     scripted.script(*turns(*script))
     shown = await resolve_expecting_refusal(client, workspace, script)
     assert user_sees in shown
+    # What the model claims after its edit was refused is not passed on as if it had worked.
+    assert "Gave up." not in shown and "Still done." not in shown
     assert any(model_was_told in r.prompt for r in scripted.model_requests()[1:])
 
 
@@ -558,6 +572,7 @@ async def test_a_syntax_error_shown_to_the_model_is_repaired_and_then_offered(cl
     )
     told = scripted.model_requests()[2].prompt
     assert "would break the syntax" in told and "geometry.py would have a syntax error at line 9" in told
+    await run_command_after_applying(client, resolved)
     assert any("parenthesis closed" in m.message for m in client.messages)
 
 
@@ -578,7 +593,11 @@ async def test_document_edited_while_the_model_thinks_gets_no_edit(client, scrip
     insert(client, uri, 2, 0, 0, "# edited meanwhile\n")
     resolved = await pending
     assert resolved.edit is None
-    assert any("changed while Hermes was working" in m.message for m in client.messages)
+    assert any(
+        m.message.startswith("hermes-lsp: Hermes' edit was refused, nothing was changed: geometry.py changed")
+        and "changed while Hermes was working" in m.message
+        for m in client.messages
+    )
 
 
 async def test_cancelling_a_resolve_closes_the_model_stream_and_ends_the_progress(
@@ -610,8 +629,11 @@ async def plain_client(lsp_client: LanguageClient, scripted_session: ScriptedSer
     refusals: list[str] = []
     read_code_actions_correctly(lsp_client)
 
+    shown_before_apply: list[list[str]] = []
+
     @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
     def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        shown_before_apply.append([m.message for m in lsp_client.messages])
         if refusals:
             return types.ApplyWorkspaceEditResult(applied=False, failure_reason=refusals.pop())
         edits.append(params.edit)
@@ -628,6 +650,7 @@ async def plain_client(lsp_client: LanguageClient, scripted_session: ScriptedSer
     )
     lsp_client.applied_edits = edits  # type: ignore[attr-defined]
     lsp_client.refusals = refusals  # type: ignore[attr-defined]
+    lsp_client.shown_before_apply = shown_before_apply  # type: ignore[attr-defined]
     open_document(lsp_client, (workspace / "geometry.py").as_uri(), GEOMETRY)
     yield
     await lsp_client.shutdown_session()
@@ -675,9 +698,28 @@ async def test_an_edit_the_editor_refuses_is_reported(plain_client, scripted, wo
         types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments)
     )
     assert result == "Added a comment."
-    assert any(
-        "did not apply Hermes' edit: the file is read-only" in m.message for m in plain_client.messages
+    shown = [m.message for m in plain_client.messages]
+    assert "hermes-lsp: The editor did not apply Hermes' edit: the file is read-only" in shown
+    assert not any("Added a comment." in m for m in shown)  # the summary of an edit that did not happen
+
+
+async def test_the_summary_is_shown_after_the_editor_applied_the_edit(plain_client, scripted, workspace):
+    uri = (workspace / "geometry.py").as_uri()
+    action = pick(await actions(plain_client, uri, at(4, 0), at(5, 0)), "refactor.rewrite.hermes.docstring")
+    scripted.script(
+        *turns(
+            call("insert_code", path="geometry.py", anchor="area", where="before", code="# area of a disc"),
+            "Done: a comment above area.",
+        )
     )
+    plain_client.messages.clear()
+    plain_client.shown_before_apply.clear()
+    await plain_client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments)
+    )
+    (before_apply,) = plain_client.shown_before_apply
+    assert not any("Done: a comment above area." in m for m in before_apply)
+    assert [m.message for m in plain_client.messages] == ["hermes-lsp: Done: a comment above area."]
 
 
 @pytest.mark.parametrize(

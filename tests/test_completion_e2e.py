@@ -12,7 +12,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from hermes_lsp.scripted_server import Reply, ScriptedServer
-from tests.support.lsp import initialize, inline, insert, open_document, server_config, until
+from tests.support.lsp import initialize, inline, insert, open_document, push_settings, server_config, until
 
 ROOT = "file:///tmp/hermes-e2e"
 
@@ -169,12 +169,6 @@ async def test_completion_fallback_replaces_the_word_being_typed(
     item = result.items[0]
     assert item.text_edit.new_text == "compute_total(items)"
     assert item.text_edit.range == types.Range(types.Position(0, 9), types.Position(0, 13))
-
-
-def push_settings(client: LanguageClient, settings: dict) -> None:
-    client.workspace_did_change_configuration(
-        types.DidChangeConfigurationParams(settings={"hermes": settings})
-    )
 
 
 async def test_model_server_down_gives_empty_result_and_one_clear_message(

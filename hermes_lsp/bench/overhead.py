@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
@@ -68,6 +68,23 @@ def summary(values_ms: list[float]) -> dict[str, float]:
     }
 
 
+def read_code_actions_correctly(client: LanguageClient) -> None:
+    """Teach a pygls client to tell a CodeAction that carries a command from a Command.
+
+    lsprotocol's converter takes any object with a ``command`` key for a ``Command``;
+    editors look at the key's type (a string for a Command, an object in a CodeAction).
+    """
+    converter = client.protocol._converter
+
+    def structure(obj: Any, _: type) -> types.Command | types.CodeAction:
+        if isinstance(obj.get("command"), str):
+            return converter.structure(obj, types.Command)
+        return converter.structure(obj, types.CodeAction)
+
+    converter.register_structure_hook(types.Command | types.CodeAction, structure)
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], structure)  # noqa: UP007
+
+
 class Session:
     """An LSP client session against ``hermes-lsp --stdio`` in a workspace."""
 
@@ -79,6 +96,7 @@ class Session:
         self.text = file.read_text(encoding="utf-8")
         self.version = 1
         self.client = LanguageClient("hermes-bench", "1")
+        read_code_actions_correctly(self.client)
         self.status: list[dict[str, Any]] = []
         self.messages: list[str] = []
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import uuid
+from collections import OrderedDict
 from typing import Any
 
 import attrs
@@ -35,6 +37,9 @@ COMMAND_RUN_ACTION = "hermes.runAction"
 COMMAND_REFACTOR = "hermes.refactor"
 COMMAND_DEBUG = "hermes.debug"
 COMMAND_EXPLAIN = "hermes.explain"
+COMMAND_SHOW_SUMMARY = "hermes.showSummary"
+# Resolved edits whose summary waits for the editor to apply them; older ones are dropped.
+MAX_PENDING_SUMMARIES = 32
 
 
 @attrs.frozen
@@ -274,6 +279,13 @@ class Outcome:
     edit: types.WorkspaceEdit | None
     answer: str
     error: str | None
+    refused: bool = False
+    """``error`` says why Hermes' edit was refused (so nothing was changed)."""
+
+
+def for_user(reason: str) -> str:
+    """An edit refusal as the user reads it: the reason, without the advice to the model."""
+    return reason.split("; ", 1)[0]
 
 
 def _open_document(ls: HermesLanguageServer) -> DocumentReader:
@@ -335,32 +347,46 @@ async def perform(
     ]
     progress = ProgressReporter(ls, title)
     progress("Asking Hermes…", None)
-    ls.set_status("busy", title)
+    ls.begin_work(title)
+    deadline = ls.settings.limits.action_deadline_ms
     try:
-        result = await run_agent(
-            ls.model,
-            messages,
-            edits,
-            ls.context_engine,
-            ls.settings.actions,
-            reasoning=reasoning,
-            progress=lambda message: progress(message, None),
-        )
+        async with asyncio.timeout(deadline / 1000):
+            result = await run_agent(
+                ls.model,
+                messages,
+                edits,
+                ls.context_engine,
+                ls.settings.actions,
+                reasoning=reasoning,
+                progress=lambda message: progress(message, None),
+                limits=ls.settings.limits,
+            )
+        ls.model_ok("Hermes is ready")  # while still busy: the status goes from busy to ready
     except ModelError as exc:
         ls.report_model_error(exc)
         return Outcome(None, "", str(exc))
+    except TimeoutError:
+        return Outcome(
+            None, "", f"it did not finish within {deadline / 1000:g} s (hermes.limits.actionDeadlineMs)"
+        )
     finally:
         progress.end()
-        ls.set_status("ready", "Hermes is ready")
+        ls.end_work(title)
     if result.problems:
         return Outcome(None, result.answer, "; ".join(result.problems))
+    if result.broken:
+        return Outcome(None, result.answer, "; ".join(result.broken), refused=True)
     stale = edits.stale()
     if stale:
         return Outcome(
             None,
             result.answer,
             f"{', '.join(stale)} changed while Hermes was working; run the action again",
+            refused=True,
         )
+    if spec.edits and not edits.changed() and result.refused:
+        reasons = "; ".join(dict.fromkeys(for_user(r) for r in result.refused))
+        return Outcome(None, result.answer, reasons, refused=True)
     if not spec.edits or not edits.changed():
         return Outcome(None, result.answer, None)
     edit = edits.workspace_edit(
@@ -370,35 +396,41 @@ async def perform(
 
 
 def _report(ls: HermesLanguageServer, outcome: Outcome, spec: ActionSpec) -> None:
-    if outcome.error:
-        ls.show_message(
+    """Tell the user how the action ended (after the editor applied or refused the edit)."""
+    if outcome.refused:
+        ls.answer_user(
+            f"Hermes' edit was refused, nothing was changed: {outcome.error}", types.MessageType.Warning
+        )
+    elif outcome.error:
+        ls.answer_user(
             f"Hermes could not {spec.title.removeprefix('Hermes: ')}: {outcome.error}",
             types.MessageType.Error,
         )
     elif spec.edits and outcome.edit is None:
-        ls.show_message(f"Hermes proposed no change. {outcome.answer}".strip(), types.MessageType.Info)
+        ls.answer_user(f"Hermes proposed no change. {outcome.answer}".strip(), types.MessageType.Info)
     elif outcome.answer:
-        ls.show_message(outcome.answer[:2000], types.MessageType.Info)
+        ls.answer_user(outcome.answer[:2000], types.MessageType.Info)
 
 
-async def run_action_data(ls: HermesLanguageServer, data: Any) -> Outcome | None:
-    """Run the action a code action's ``data`` (or a command's argument) describes."""
+async def run_action_data(ls: HermesLanguageServer, data: Any) -> tuple[ActionSpec, Outcome] | None:
+    """Run the action a code action's ``data`` (or a command's argument) describes.
+
+    The caller reports the outcome, once the editor has applied (or refused) its edit.
+    """
     payload = from_data(data)
     spec = ACTIONS.get(payload.action) if payload else None
     if payload is None or spec is None:
         # Written by another version of the server, or by something else entirely.
-        ls.show_message(
+        ls.answer_user(
             "this code action is no longer valid; ask for code actions again", types.MessageType.Warning
         )
         return None
     document = ls.workspace.text_documents.get(payload.uri)
     if document is None:
-        ls.show_message("open the file before running this action", types.MessageType.Warning)
+        ls.answer_user("open the file before running this action", types.MessageType.Warning)
         return None
     if payload.version is not None and document.version != payload.version:
-        outcome = Outcome(None, "", "the file changed since the action was offered; run it again")
-        _report(ls, outcome, spec)
-        return outcome
+        return spec, Outcome(None, "", "the file changed since the action was offered; run it again")
     target = Target(
         payload.uri,
         _relative(ls, payload.uri),
@@ -412,8 +444,7 @@ async def run_action_data(ls: HermesLanguageServer, data: Any) -> Outcome | None
     outcome = await perform(
         ls, spec, build_task_message(ls, payload, spec, target), reasoning=reasoning, title=spec.title
     )
-    _report(ls, outcome, spec)
-    return outcome
+    return spec, outcome
 
 
 def register(server: HermesLanguageServer) -> None:
@@ -454,38 +485,68 @@ def register(server: HermesLanguageServer) -> None:
                     title=offer.title, command=COMMAND_RUN_ACTION, arguments=[data]
                 )
                 action.data = None
+            else:
+                # Editors run a code action's command after applying its edit: that is
+                # when the model's summary of the edit is worth reading.
+                key = uuid.uuid4().hex
+                action.data = to_data(attrs.evolve(offer.payload, summary=key))
+                action.command = types.Command(
+                    title=offer.title, command=COMMAND_SHOW_SUMMARY, arguments=[key]
+                )
             actions.append(action)
         return actions
 
+    # Summaries of resolved edits, until the editor has applied them and runs the command.
+    summaries: OrderedDict[str, tuple[ActionSpec, Outcome]] = OrderedDict()
+
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def resolve_code_action(ls: HermesLanguageServer, action: types.CodeAction) -> types.CodeAction:
-        outcome = await run_action_data(ls, action.data)
-        if outcome is not None and outcome.edit is not None:
-            action.edit = outcome.edit
+        ran = await run_action_data(ls, action.data)
+        if ran is None:
+            return action
+        spec, outcome = ran
+        if outcome.edit is None:
+            _report(ls, outcome, spec)
+            return action
+        action.edit = outcome.edit
+        payload = from_data(action.data)
+        if payload is not None and payload.summary:
+            summaries[payload.summary] = (spec, outcome)
+            while len(summaries) > MAX_PENDING_SUMMARIES:
+                summaries.popitem(last=False)
         return action
+
+    @server.command(COMMAND_SHOW_SUMMARY)
+    def show_summary(ls: HermesLanguageServer, *args: Any) -> None:
+        flat = args[0] if len(args) == 1 and isinstance(args[0], list) else list(args)
+        pending = summaries.pop(str(flat[0]), None) if flat else None
+        if pending is not None:
+            _report(ls, pending[1], pending[0])
 
     @server.command(COMMAND_RUN_ACTION)
     async def run_action(ls: HermesLanguageServer, *args: Any) -> str | None:
-        data = _first_argument(args)
-        outcome = await run_action_data(ls, data)
-        return await _apply(ls, outcome)
+        ran = await run_action_data(ls, _first_argument(args))
+        return await _apply(ls, *ran) if ran else None
 
     @server.command(COMMAND_EXPLAIN)
     async def explain(ls: HermesLanguageServer, *args: Any) -> str | None:
-        outcome = await run_action_data(ls, {**_first_argument(args), "action": "explain"})
-        return outcome.answer if outcome else None
+        ran = await run_action_data(ls, {**_first_argument(args), "action": "explain"})
+        if ran is None:
+            return None
+        _report(ls, ran[1], ran[0])
+        return ran[1].answer
 
     @server.command(COMMAND_REFACTOR)
     async def refactor(ls: HermesLanguageServer, *args: Any) -> str | None:
         data = _first_argument(args)
         instruction = str(data.get("instruction") or "").strip()
         if not instruction or "uri" not in data:
-            ls.show_message("hermes.refactor needs a file and an instruction", types.MessageType.Warning)
+            ls.answer_user("hermes.refactor needs a file and an instruction", types.MessageType.Warning)
             return None
         range_ = ls_range(data.get("range"))
         target = _target(ls, data["uri"], range_)
         if target is None:
-            ls.show_message("hermes-lsp: open the file before refactoring it", types.MessageType.Warning)
+            ls.answer_user("open the file before refactoring it", types.MessageType.Warning)
             return None
         spec = ACTIONS["refactor"]
         task = ActionPayload(
@@ -501,8 +562,7 @@ def register(server: HermesLanguageServer) -> None:
         outcome = await perform(
             ls, spec, build_task_message(ls, task, spec, target), reasoning=reasoning, title=spec.title
         )
-        _report(ls, outcome, spec)
-        return await _apply(ls, outcome)
+        return await _apply(ls, spec, outcome)
 
     @server.command(COMMAND_DEBUG)
     async def debug(ls: HermesLanguageServer, *args: Any) -> str | None:
@@ -521,7 +581,7 @@ def register(server: HermesLanguageServer) -> None:
             # diagnose against the file the user is looking at.
             frames = [Located(viewing, 0, "")]
         if not frames:
-            ls.show_message(
+            ls.answer_user(
                 "hermes.debug found no frame of that trace in this workspace; paste the whole trace",
                 types.MessageType.Warning,
             )
@@ -529,8 +589,7 @@ def register(server: HermesLanguageServer) -> None:
         spec = ACTIONS["debug"]
         message = debug_message(ls, trace, frames)
         outcome = await perform(ls, spec, message, reasoning=ls.settings.actions.reasoning, title=spec.title)
-        _report(ls, outcome, spec)
-        return await _apply(ls, outcome)
+        return await _apply(ls, spec, outcome)
 
 
 def ls_range(value: Any) -> types.Range:
@@ -598,14 +657,14 @@ def _can_resolve_edits(ls: HermesLanguageServer) -> bool:
     return bool(support and "edit" in support.properties)
 
 
-async def _apply(ls: HermesLanguageServer, outcome: Outcome | None) -> str | None:
-    if outcome is None:
-        return None
+async def _apply(ls: HermesLanguageServer, spec: ActionSpec, outcome: Outcome) -> str | None:
+    """Have the editor apply the edit (``workspace/applyEdit``), then report how it went."""
     if outcome.edit is None:
+        _report(ls, outcome, spec)
         return outcome.answer or None
     workspace = ls.client_capabilities.workspace
     if not (workspace and workspace.apply_edit):
-        ls.show_message(
+        ls.answer_user(
             "This editor does not accept edits from the server (workspace/applyEdit); "
             "use the code action's preview instead",
             types.MessageType.Warning,
@@ -617,11 +676,13 @@ async def _apply(ls: HermesLanguageServer, outcome: Outcome | None) -> str | Non
         )
     except Exception as exc:  # the editor answered with an error: say so, keep the answer
         log.warning("workspace/applyEdit failed: %s", exc)
-        ls.show_message(f"The editor could not apply Hermes' edit: {exc}", types.MessageType.Warning)
+        ls.answer_user(f"The editor could not apply Hermes' edit: {exc}", types.MessageType.Warning)
         return outcome.answer or None
     if not result.applied:
-        ls.show_message(
+        ls.answer_user(
             f"The editor did not apply Hermes' edit: {result.failure_reason or 'no reason given'}",
             types.MessageType.Warning,
         )
+        return outcome.answer or None
+    _report(ls, outcome, spec)
     return outcome.answer or None

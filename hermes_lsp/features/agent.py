@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from hermes_lsp.config import ActionSettings
+from hermes_lsp.config import ActionSettings, LimitSettings
 from hermes_lsp.context.types import ContextEngine
 from hermes_lsp.edits import EditError, EditSet
 from hermes_lsp.model.client import ModelClient
@@ -43,6 +43,10 @@ class AgentResult:
     """Why the edits cannot be offered; empty when they can."""
     requests: int
     """Model requests the action took."""
+    refused: list[str] = attrs.Factory(list)
+    """Why each edit call that was refused (and not applied) was refused."""
+    broken: list[str] = attrs.Factory(list)
+    """Syntax errors the edits would still leave after one repair: they are not offered."""
 
 
 class ReadTools:
@@ -122,12 +126,36 @@ def _throttled(progress: Progress, interval: float = 0.25) -> Callable[[str], No
     return report
 
 
-def _last_thought(raw: str) -> str | None:
-    start = raw.rfind("<think>")
-    if start == -1 or "</think>" in raw[start:]:
-        return None
-    lines = [ln.strip() for ln in raw[start + 7 :].split("\n") if ln.strip()]
-    return lines[-1][:100] if lines else None
+class ThoughtFollower:
+    """The model's latest line of reasoning while it streams, for the progress message.
+
+    Each delta is looked at once (with a tag's length of overlap), never the whole answer
+    again: a long ``<think>`` block costs time in proportion to its length, not its square.
+    """
+
+    _OVERLAP = len("</think>")
+    _LOOKBACK = 400
+
+    def __init__(self) -> None:
+        self._start: int | None = None
+        """Where the open ``<think>`` block's text starts; None when none is open."""
+        self._seen = 0
+
+    def feed(self, raw: str) -> str | None:
+        """The last line of the open ``<think>`` block in ``raw`` (which only grows)."""
+        window_start = max(0, self._seen - self._OVERLAP)
+        window = raw[window_start:]
+        self._seen = len(raw)
+        opened, closed = window.rfind("<think>"), window.rfind("</think>")
+        if opened > closed:
+            self._start = window_start + opened + len("<think>")
+        elif closed != -1:
+            self._start = None
+        if self._start is None:
+            return None
+        recent = raw[max(self._start, len(raw) - self._LOOKBACK) :]
+        lines = [ln.strip() for ln in recent.split("\n") if ln.strip()]
+        return lines[-1][:100] if lines else None
 
 
 async def run_agent(
@@ -139,26 +167,41 @@ async def run_agent(
     *,
     reasoning: bool,
     progress: Progress,
+    limits: LimitSettings | None = None,
 ) -> AgentResult:
-    """Run the tool loop until the model answers; the edits stay in ``edits``."""
+    """Run the tool loop until the model answers; the edits stay in ``edits``.
+
+    Each turn reads at most ``limits.maxAnswerChars`` of the model's answer.
+    """
+    max_chars = (limits or LimitSettings()).max_answer_chars
     reader = ReadTools(engine, edits)
     stream_progress = _throttled(progress)
     extra = {"chat_template_kwargs": {"thinking": True}} if reasoning else None
     repaired = False
     last_error = ""
+    refused: list[str] = []
     for step in range(1, settings.max_steps + 1):
         raw = ""
+        thoughts = ThoughtFollower()
         stream = model.stream_chat(
             messages, max_tokens=settings.max_tokens, temperature=settings.temperature, extra_body=extra
         )
         async with aclosing(stream) as deltas:
             async for delta in deltas:
                 raw += delta
-                thought = _last_thought(raw)
+                if len(raw) >= max_chars:
+                    raw = raw[:max_chars]
+                    break  # closing the stream stops the generation
+                thought = thoughts.feed(raw)
                 if thought:
                     stream_progress(f"Thinking: {thought}")
+        capped = len(raw) >= max_chars
         reply = parse_reply(raw)
-        responses = _run_tools(reply, reader, edits, progress)
+        if capped and not reply.calls:
+            # Nothing usable in the part that was read: say why, rather than "no change".
+            problem = f"the model's answer grew past {max_chars} characters (hermes.limits.maxAnswerChars)"
+            return AgentResult("", [problem], step, refused)
+        responses = _run_tools(reply, reader, edits, progress, refused)
         # Keep the history lean: earlier reasoning is not needed to continue.
         messages.append({"role": "assistant", "content": _without_thinking(raw)})
         if responses:
@@ -178,13 +221,12 @@ async def run_agent(
                 }
             )
             continue
-        if problems:
-            problems = [f"the edit would break the syntax ({p})" for p in problems]
-        return AgentResult(reply.text, problems, step)
+        broken = [f"the edit would break the syntax ({p})" for p in problems]
+        return AgentResult(reply.text, [], step, refused, broken)
     reason = f"the model did not finish within {settings.max_steps} steps"
     if last_error:
         reason += f" (last problem: {last_error})"
-    return AgentResult("", [reason], settings.max_steps)
+    return AgentResult("", [reason], settings.max_steps, refused)
 
 
 def _without_thinking(raw: str) -> str:
@@ -195,7 +237,9 @@ def _without_thinking(raw: str) -> str:
     return raw.strip()
 
 
-def _run_tools(reply: ParsedReply, reader: ReadTools, edits: EditSet, progress: Progress) -> list[str]:
+def _run_tools(
+    reply: ParsedReply, reader: ReadTools, edits: EditSet, progress: Progress, refused: list[str]
+) -> list[str]:
     responses = [tool_response("error", error) for error in reply.errors]
     for call in reply.calls:
         if call.name in READ_TOOL_NAMES:
@@ -206,6 +250,7 @@ def _run_tools(reply: ParsedReply, reader: ReadTools, edits: EditSet, progress: 
             try:
                 content = {"ok": edits.apply(call)}
             except EditError as exc:
+                refused.append(str(exc))
                 content = {"error": str(exc)}
         else:
             known = ", ".join(sorted(READ_TOOL_NAMES | EDIT_TOOL_NAMES))

@@ -8,7 +8,11 @@ code-point offset and gets back the text to insert (or None). What it guarantees
 - a prompt seen before is answered from a cache;
 - when the user types the first characters of the suggestion on screen, the rest of it
   is served without asking the model again (type-ahead);
-- the stream is closed as soon as post-processing says the rest is not needed;
+- the stream is closed as soon as post-processing says the rest is not needed, when the
+  answer reaches ``limits.maxAnswerChars``, or at ``limits.completionDeadlineMs``; what was
+  cut short is shown only if post-processing says its last line is complete;
+- post-processing runs on a partial answer only when a line or a bracket may have ended,
+  and ever more rarely as the answer grows, so its total cost stays linear in the answer;
 - a failure never shows half an answer.
 """
 
@@ -24,9 +28,9 @@ from contextlib import aclosing
 
 import attrs
 
-from hermes_lsp.config import CompletionSettings
+from hermes_lsp.config import CompletionSettings, LimitSettings
 from hermes_lsp.context.types import ContextEngine, Piece
-from hermes_lsp.features.postprocess import decide_multiline, postprocess
+from hermes_lsp.features.postprocess import Processed, decide_multiline, postprocess
 from hermes_lsp.model.client import ModelClient, ModelError
 from hermes_lsp.model.hermes import CompletionRequest, completion_messages, prompt_window
 
@@ -36,6 +40,12 @@ log = logging.getLogger(__name__)
 TYPING_GAP = 0.6
 # The adaptive debounce never waits longer than this.
 MAX_ADAPTIVE_DEBOUNCE = 0.35
+# A partial answer up to this long is post-processed at every line or bracket end; a
+# longer one only once it has grown by GROWTH since the last time (linear in total).
+CHECK_ALWAYS_CHARS = 4096
+GROWTH = 1.25
+# Characters after which post-processing could decide that the rest is not needed.
+_DECISIVE = frozenset("\n)]}")
 
 
 @attrs.define
@@ -91,9 +101,11 @@ class CompletionService:
         context: Callable[[], ContextEngine],
         on_error: Callable[[ModelError], None],
         on_success: Callable[[], None] = lambda: None,
+        limits: Callable[[], LimitSettings] = LimitSettings,
     ) -> None:
         self._model = model
         self._settings = settings
+        self._limits = limits
         self._context = context
         self._on_error = on_error
         self._on_success = on_success
@@ -219,26 +231,47 @@ class CompletionService:
         settings: CompletionSettings,
     ) -> str | None:
         self.stats.model_calls += 1
+        limits = self._limits()
+
+        def process(answer: str) -> Processed:
+            return postprocess(answer, prefix, suffix, multiline=multiline, max_lines=settings.max_lines)
+
         raw = ""
+        checked = 0
+        complete = False
         try:
             stream = self._model().stream_chat(
                 messages,
                 max_tokens=settings.max_tokens,
                 temperature=settings.temperature,
             )
-            async with aclosing(stream) as deltas:
-                async for delta in deltas:
-                    raw += delta
-                    if postprocess(
-                        raw, prefix, suffix, multiline=multiline, max_lines=settings.max_lines
-                    ).truncated:
-                        break  # the rest is not needed: closing the stream frees the GPU
+            async with asyncio.timeout(limits.completion_deadline_ms / 1000):
+                async with aclosing(stream) as deltas:
+                    async for delta in deltas:
+                        raw += delta
+                        if len(raw) >= limits.max_answer_chars:
+                            raw = raw[: limits.max_answer_chars]
+                            log.info("completion answer reached %d characters; closing it", len(raw))
+                            break
+                        if _worth_checking(delta, len(raw), checked):
+                            checked = len(raw)
+                            if process(raw).truncated:
+                                break  # the rest is not needed: closing the stream frees the GPU
+                    else:
+                        complete = True
+        except TimeoutError:
+            log.info("completion still streaming after %d ms; closed", limits.completion_deadline_ms)
         except ModelError as exc:
             self.stats.errors += 1
             self._on_error(exc)
             return None
         self._on_success()
-        return postprocess(raw, prefix, suffix, multiline=multiline, max_lines=settings.max_lines).text
+        result = process(raw)
+        if not complete and not result.truncated:
+            # Cut short by a limit with no rule saying the text so far is whole: show nothing
+            # (and cache nothing: the next request may get a whole answer).
+            return None
+        return result.text
 
     def _remember(self, key: str, text: str, size: int) -> None:
         if size <= 0:
@@ -246,3 +279,10 @@ class CompletionService:
         self._cache[key] = text
         while len(self._cache) > size:
             self._cache.popitem(last=False)
+
+
+def _worth_checking(delta: str, length: int, checked: int) -> bool:
+    """Whether post-processing the partial answer could stop the stream now."""
+    if not _DECISIVE.intersection(delta):
+        return False
+    return length <= CHECK_ALWAYS_CHARS or length >= checked * GROWTH

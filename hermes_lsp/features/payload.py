@@ -51,6 +51,9 @@ class ActionPayload:
     diagnostic_line: int | None = None
     instruction: str | None = None
     """A free-form instruction (``hermes.refactor``) that replaces the spec's task."""
+    summary: str | None = None
+    """Where the model's summary of a resolved edit waits for ``hermes.showSummary``, the
+    command editors run once they have applied the edit."""
 
 
 def to_data(payload: ActionPayload) -> dict[str, Any]:

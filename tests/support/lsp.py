@@ -9,6 +9,10 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from hermes_lsp.bench.overhead import read_code_actions_correctly
+
+__all__ = ["read_code_actions_correctly"]
+
 SERVER_COMMAND = [sys.executable, "-m", "hermes_lsp", "--stdio"]
 
 
@@ -90,6 +94,25 @@ def insert(client: LanguageClient, uri: str, version: int, line: int, character:
     )
 
 
+def push_settings(client: LanguageClient, settings: dict[str, Any]) -> None:
+    """Send new ``hermes`` settings (``workspace/didChangeConfiguration``, push model)."""
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"hermes": settings})
+    )
+
+
+async def offered_action(client: LanguageClient, uri: str, kind: str, lines: tuple[int, int] = (0, 1)) -> Any:
+    """The code action of ``kind`` offered for ``lines`` (0-based, no diagnostics)."""
+    found = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(types.Position(lines[0], 0), types.Position(lines[1], 0)),
+            context=types.CodeActionContext(diagnostics=[]),
+        )
+    )
+    return next(a for a in found or [] if getattr(a, "kind", None) == kind)
+
+
 async def inline(
     client: LanguageClient, uri: str, line: int, character: int
 ) -> types.InlineCompletionList | None:
@@ -111,22 +134,3 @@ async def until(predicate: Any, timeout: float = 5.0) -> bool:
             return True
         await asyncio.sleep(0.01)
     return bool(predicate())
-
-
-def read_code_actions_correctly(client: LanguageClient) -> None:
-    """Teach the test client to tell a CodeAction that carries a command from a Command.
-
-    lsprotocol's converter takes any object with a ``command`` key for a ``Command``;
-    editors look at the key's type (a string for a Command, an object in a CodeAction).
-    """
-    converter = client.protocol._converter
-
-    def structure(obj: Any, _: type) -> types.Command | types.CodeAction:
-        if isinstance(obj.get("command"), str):
-            return converter.structure(obj, types.Command)
-        return converter.structure(obj, types.CodeAction)
-
-    converter.register_structure_hook(types.Command | types.CodeAction, structure)
-    from typing import Union
-
-    converter.register_structure_hook(Union[types.Command, types.CodeAction], structure)  # noqa: UP007
