@@ -385,9 +385,11 @@ class HermesLanguageServer(LanguageServer):
             await self.serve_stream(stream_reader(stdin or sys.stdin.buffer))
 
         try:
-            asyncio.run(serve())
+            asyncio.run(serve())  # the exit notification ends it with SystemExit and its status
         except BrokenPipeError:
             log.error("the connection to the client is lost; stopping")
+        except KeyboardInterrupt:
+            log.info("interrupted; stopping")
         finally:
             self.shutdown()
 
