@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 import attrs
 
 from hermes_lsp.context import rank as ranking
+from hermes_lsp.context.modules import module_map
 from hermes_lsp.context.store import Store
 from hermes_lsp.context.walk import Scanned, iter_batches, scan_batch, scan_file, walk
 
@@ -74,16 +75,6 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["hermes_lsp.context.walk"])
     return context
-
-
-def module_map(by_path: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    from hermes_lsp.context.retrieve import module_forms
-
-    found: dict[str, list[str]] = {}
-    for path in sorted(by_path):
-        for form in module_forms(path):
-            found.setdefault(form, []).append(path)
-    return {form: tuple(paths) for form, paths in found.items()}
 
 
 def _format_count(n: int) -> str:

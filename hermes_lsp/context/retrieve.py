@@ -28,8 +28,9 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 
 from hermes_lsp.context.index import Def
+from hermes_lsp.context.modules import import_tokens, module_forms, packages
 from hermes_lsp.context.rank import BUILTIN_NAMES
-from hermes_lsp.context.types import Piece, Purpose, estimate_tokens
+from hermes_lsp.context.values import Piece, Purpose, estimate_tokens
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Words that are syntax in the languages we index: never worth a definition lookup.
@@ -214,48 +215,6 @@ def near_identifiers(request: Request) -> dict[str, float]:
     return {name: score for name, score in scores.items() if not _skip_name(name, request.language)}
 
 
-@functools.lru_cache(maxsize=65536)
-def module_forms(path: str) -> tuple[str, ...]:
-    """How an import may name the module at ``path``: ``a/b/c.py`` gives ``a.b.c``, ``b.c``, ``c``..."""
-    stem = path.rsplit(".", 1)[0] if "." in path.rsplit("/", 1)[-1] else path
-    parts = stem.split("/")
-    if len(parts) > 1 and parts[-1] in ("__init__", "index", "mod", "lib"):
-        parts = parts[:-1]
-    forms = []
-    for size in range(len(parts), 0, -1):
-        tail = parts[-size:]
-        forms.append(".".join(tail))
-        if size > 1:
-            forms.append("/".join(tail))
-    return tuple(forms)
-
-
-@functools.lru_cache(maxsize=65536)
-def _packages(path: str) -> tuple[str, ...]:
-    """The packages holding ``path`` (``a/b/c.py``: ``a.b``, ``a/b``, ``a``): importing one names it."""
-    parts = path.split("/")[:-1]
-    out = []
-    for size in range(len(parts), 0, -1):
-        out.append(".".join(parts[:size]))
-        if size > 1:
-            out.append("/".join(parts[:size]))
-    return tuple(out)
-
-
-_MODULE_TOKEN = re.compile(r"[\w.$/@-]+")
-
-
-def import_tokens(imports_text: str) -> frozenset[str]:
-    """Every module-ish token of the import statements, without relative prefixes or extensions."""
-    tokens = set()
-    for token in _MODULE_TOKEN.findall(imports_text):
-        token = token.lstrip("./@").rstrip(".")
-        token = re.sub(r"\.(js|jsx|ts|tsx|mjs|h|hpp|rb|php|lua)$", "", token)
-        if token:
-            tokens.add(token)
-    return frozenset(tokens)
-
-
 def _import_strength(path: str, tokens: frozenset[str]) -> float:
     """How many trailing path components of ``path`` an import statement names (0: none),
     one more when it names the whole path from the root (the module itself, not a
@@ -265,7 +224,7 @@ def _import_strength(path: str, tokens: frozenset[str]) -> float:
         if form in tokens:
             whole = 1.0 if index < 2 else 0.0  # forms[0] and [1] name the whole path
             return form.count(".") + form.count("/") + 1.0 + whole
-    return 0.5 if any(package in tokens for package in _packages(path)) else 0.0
+    return 0.5 if any(package in tokens for package in packages(path)) else 0.0
 
 
 def _directory(path: str) -> str:

@@ -2,56 +2,30 @@
 
 The server only talks to a :class:`ContextEngine`. :class:`NullContext` gives no
 repository context at all; ``hermes-lsp complete`` uses it when no ``--root`` is given.
+The value types both sides exchange live in :mod:`hermes_lsp.context.values` and are
+re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Literal, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
-import attrs
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
 from hermes_lsp.context.syntax import Syntax
+from hermes_lsp.context.values import Piece, ProgressCallback, Purpose, Symbol, estimate_tokens
 
-Purpose = Literal["completion", "refactor", "debug"]
-
-# A progress callback: (message, percentage or None); a message of None ends the report.
-ProgressCallback = Callable[[str | None, int | None], None]
-
-
-def estimate_tokens(text: str) -> int:
-    """A cheap token estimate (about four characters a token for code)."""
-    return (len(text) + 3) // 4
-
-
-@attrs.frozen
-class Piece:
-    """One piece of context, as ``hermes-lsp context --json`` prints it."""
-
-    kind: str
-    """What it is: ``scope``, ``import``, ``definition``, ``snippet``, ``map``..."""
-    path: str
-    """Path relative to the workspace root (``/`` separators)."""
-    start_line: int
-    """First line, 1-based."""
-    end_line: int
-    """Last line, 1-based and inclusive."""
-    text: str
-    tokens: int
-
-
-@attrs.frozen
-class Symbol:
-    """A definition found in the workspace."""
-
-    name: str
-    """Qualified name, ``Class.method`` for members."""
-    kind: str
-    path: str
-    start_line: int
-    end_line: int
+__all__ = [
+    "ContextEngine",
+    "NullContext",
+    "Piece",
+    "ProgressCallback",
+    "Purpose",
+    "Symbol",
+    "estimate_tokens",
+]
 
 
 class ContextEngine(Protocol):

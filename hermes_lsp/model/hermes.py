@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from hermes_lsp.context.types import Piece
+from hermes_lsp.context.values import Piece
 
 CURSOR = "<CURSOR>"
 
