@@ -6,9 +6,13 @@
 3. context assembly: p50/p99 over ``--positions`` cursor positions in files of the tree;
 4. incremental re-parse: one-character edits in the file nearest 6,000 lines;
 5. memory: resident set of this process with the index loaded (peak and now);
-6. definition recall@B: hide a line that uses identifiers defined only in other files,
-   ask for context at its start under B tokens, count the definitions the context holds;
-   next to a baseline that spends the same budget on the lines around the cursor.
+6. definition recall@B for several budgets B: hide a line that uses identifiers defined
+   only in other files, ask for context at its start under B tokens, count the definitions
+   the context holds; next to a baseline that spends the same budget on the lines around
+   the cursor. The same lines are used at every budget;
+7. other language: how many of those contexts' pieces come from a file of another
+   language family than the cursor's (in a mixed repository, e.g. Python beside Lua and
+   shell, these are name clashes unless a real link joins the two).
 """
 
 from __future__ import annotations
@@ -23,17 +27,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
 from lsprotocol import types
 
 from hermes_lsp.bench.overhead import percentile
 from hermes_lsp.config import IndexSettings
 from hermes_lsp.context.engine import WorkspaceContext
 from hermes_lsp.context.index import Def
+from hermes_lsp.context.languages import same_family
 from hermes_lsp.context.rank import BUILTIN_NAMES
-from hermes_lsp.context.types import Piece, estimate_tokens
+from hermes_lsp.context.values import Piece, estimate_tokens
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +52,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--positions", type=int, default=300, help="cursor positions for the latency figure")
     parser.add_argument("--samples", type=int, default=300, help="hidden lines for the recall figure")
-    parser.add_argument("--budget", type=int, default=2048, help="token budget B (default 2048)")
+    parser.add_argument(
+        "--budget", type=int, default=2048, help="token budget for latency and aider (default 2048)"
+    )
+    parser.add_argument(
+        "--recall-budgets",
+        type=_budgets,
+        default=(1024, 2048, 4096),
+        metavar="B,B,...",
+        help="token budgets for the recall figure (default 1024,2048,4096)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument(
@@ -56,6 +71,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " has aider-chat installed); slow: about a second a line",
     )
     parser.add_argument("--aider-samples", type=int, default=100, help="hidden lines given to aider")
+
+
+def _budgets(text: str) -> tuple[int, ...]:
+    try:
+        budgets = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of token counts: {text!r}") from None
+    if not budgets or min(budgets) <= 0:
+        raise argparse.ArgumentTypeError(f"budgets must be positive: {text!r}")
+    return budgets
 
 
 def _rss_mb() -> float:
@@ -168,27 +193,35 @@ def _baseline(rel: str, lines: list[str], row: int, budget: int) -> list[Piece]:
     return [Piece("lines", rel, start + 1, end + 1, text, estimate_tokens(text))]
 
 
-def recall(
-    engine: WorkspaceContext,
-    root: str,
-    rng: random.Random,
-    samples: int,
-    budget: int,
-    record: list[dict[str, Any]] | None = None,
-) -> dict[str, float | int]:
+@attrs.frozen
+class HiddenLine:
+    """A line of a file blanked out (its indentation kept), and the names it used."""
+
+    path: str
+    row: int
+    """0-based line number."""
+    text: str
+    """The file with the line blanked."""
+    offset: int
+    """The cursor: where the line's code started."""
+    names: tuple[str, ...]
+    """Names the line used that are defined in other files of the repository."""
+
+
+RECALL_SUFFIXES = (".py", ".js", ".ts", ".go", ".rs", ".java")
+
+
+def hidden_lines(engine: WorkspaceContext, root: str, rng: random.Random, samples: int) -> list[HiddenLine]:
+    """Up to ``samples`` lines (two per file) that use identifiers defined only in other files."""
     assert engine.index is not None
     by_name, by_path = engine.index.by_name, engine.index.by_path
-    files = sorted(
-        p for p in by_path if os.path.splitext(p)[1] in (".py", ".js", ".ts", ".go", ".rs", ".java")
-    )
+    files = sorted(p for p in by_path if os.path.splitext(p)[1] in RECALL_SUFFIXES)
     rng.shuffle(files)
-    held = base_held = total = lines_used = 0
-    samples_per_file = 2
+    out: list[HiddenLine] = []
     for rel in files:
-        if lines_used >= samples:
+        if len(out) >= samples:
             break
-        text = _read(root, rel)
-        lines = text.split("\n")
+        lines = _read(root, rel).split("\n")
         local = {d.name for d in by_path.get(rel, ())}
         # Targets: names the line really uses as code (the tags query's references), that
         # are defined in the repository, but not in this file.
@@ -199,46 +232,68 @@ def recall(
             for row in rows:
                 used.setdefault(row - 1, set()).add(name)
         candidates = sorted((row, names) for row, names in used.items() if row < len(lines))
-        for row, names in rng.sample(candidates, min(samples_per_file, len(candidates))):
+        for row, names in rng.sample(candidates, min(2, len(candidates))):
             indent = lines[row][: len(lines[row]) - len(lines[row].lstrip())]
             hidden = "\n".join([*lines[:row], indent, *lines[row + 1 :]])
             offset = sum(len(x) + 1 for x in lines[:row]) + len(indent)
-            uri = os.path.join(root, rel)
-            engine.open_document(uri, hidden, "", 1)
-            pieces = engine.context(uri, hidden, offset, budget, "completion")
-            engine.close_document(uri)
-            baseline = _baseline(rel, hidden.split("\n"), row, budget)
-            for name in sorted(names):
-                total += 1
-                held += _holds(pieces, by_name[name])
-                base_held += _holds(baseline, by_name[name])
-            lines_used += 1
-            if record is not None:
-                targets = [[name, [[d.path, d.start_line] for d in by_name[name]]] for name in sorted(names)]
-                record.append({"path": rel, "row": row, "text": hidden, "targets": targets})
+            out.append(HiddenLine(rel, row, hidden, offset, tuple(sorted(names))))
+    return out
+
+
+def _context_at(engine: WorkspaceContext, root: str, line: HiddenLine, budget: int) -> list[Piece]:
+    uri = os.path.join(root, line.path)
+    engine.open_document(uri, line.text, "", 1)
+    try:
+        return engine.context(uri, line.text, line.offset, budget, "completion")
+    finally:
+        engine.close_document(uri)
+
+
+def recall(
+    engine: WorkspaceContext, root: str, lines: Sequence[HiddenLine], budget: int
+) -> dict[str, float | int]:
+    """Share of the hidden lines' names whose definition the context holds, next to the baseline;
+    and how many of the context's pieces are of another language family than the cursor's file."""
+    assert engine.index is not None
+    by_name = engine.index.by_name
+    held = base_held = total = pieces_total = foreign = foreign_contexts = 0
+    filled = 0
+    for line in lines:
+        pieces = _context_at(engine, root, line, budget)
+        baseline = _baseline(line.path, line.text.split("\n"), line.row, budget)
+        for name in line.names:
+            total += 1
+            held += _holds(pieces, by_name[name])
+            base_held += _holds(baseline, by_name[name])
+        filled += sum(p.tokens for p in pieces)
+        others = sum(1 for p in pieces if not same_family(line.path, p.path))
+        pieces_total += len(pieces)
+        foreign += others
+        foreign_contexts += bool(others)
     return {
-        "lines": lines_used,
+        "budget": budget,
+        "lines": len(lines),
         "identifiers": total,
         "recall": held / total if total else float("nan"),
         "baseline": base_held / total if total else float("nan"),
+        "mean_tokens": filled / len(lines) if lines else 0.0,
+        "pieces": pieces_total,
+        "other_language_pieces": foreign,
+        "contexts_with_other_language": foreign_contexts,
     }
 
 
-def _recall_on(engine: WorkspaceContext, record: list[dict[str, Any]], budget: int) -> float:
-    """Our recall on exactly the lines given to aider (a subset of all samples)."""
-    assert engine.index is not None
-    held = total = 0
-    for sample in record:
-        uri = os.path.join(engine.index.root, sample["path"])
-        lines = sample["text"].split("\n")
-        offset = sum(len(x) + 1 for x in lines[: sample["row"]]) + len(lines[sample["row"]])
-        engine.open_document(uri, sample["text"], "", 1)
-        pieces = engine.context(uri, sample["text"], offset, budget, "completion")
-        engine.close_document(uri)
-        for name, _ in sample["targets"]:
-            total += 1
-            held += _holds(pieces, engine.index.by_name.get(name, ()))
-    return held / total if total else float("nan")
+def _record(lines: Sequence[HiddenLine], by_name: Mapping[str, Sequence[Def]]) -> list[dict[str, Any]]:
+    """The hidden lines as aider's script reads them."""
+    return [
+        {
+            "path": line.path,
+            "row": line.row,
+            "text": line.text,
+            "targets": [[name, [[d.path, d.start_line] for d in by_name[name]]] for name in line.names],
+        }
+        for line in lines
+    ]
 
 
 def aider_recall(python: str, root: str, record: list[dict[str, Any]], budget: int) -> dict[str, Any]:
@@ -284,19 +339,18 @@ def run(args: argparse.Namespace) -> int:
             "now": _rss_mb(),
             "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
-        record: list[dict[str, Any]] = []
-        figures["recall"] = recall(engine, root, rng, args.samples, args.budget, record)
-        figures["recall"]["budget"] = args.budget
+        lines = hidden_lines(engine, root, random.Random(args.seed), args.samples)
+        figures["recall"] = [recall(engine, root, lines, budget) for budget in args.recall_budgets]
         if args.aider_python:
-            figures["aider"] = aider_recall(
-                args.aider_python, root, record[: args.aider_samples], args.budget
-            )
-            figures["aider"]["ours"] = _recall_on(engine, record[: args.aider_samples], args.budget)
+            given = lines[: args.aider_samples]
+            record = _record(given, engine.index.by_name if engine.index else {})
+            figures["aider"] = aider_recall(args.aider_python, root, record, args.budget)
+            figures["aider"]["ours"] = recall(engine, root, given, args.budget)["recall"]
         engine.close()
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    cold, ctx, rp, rss, rc = (figures[k] for k in ("cold", "context_ms", "reparse_ms", "rss_mb", "recall"))
+    cold, ctx, rp, rss = (figures[k] for k in ("cold", "context_ms", "reparse_ms", "rss_mb"))
     rows = [
         ("tree", f"{root}: {cold['files']:,} files, {cold['defs']:,} definitions"),
         ("cold index", f"{cold['index_s']:.2f} s, {args.workers} worker(s) ({cold['wall_s']:.2f} s in all)"),
@@ -304,12 +358,25 @@ def run(args: argparse.Namespace) -> int:
         ("context assembly", f"p50 {ctx['p50']:.2f} ms, p99 {ctx['p99']:.2f} ms over {ctx['n']} positions"),
         ("re-parse", f"p50 {rp['p50']:.2f} ms, p99 {rp['p99']:.2f} ms ({rp['file']}, {rp['lines']:,} lines)"),
         ("memory", f"{rss['now']:.0f} MB resident, {rss['peak']:.0f} MB peak"),
-        (
-            f"recall@{rc['budget']}",
-            f"{rc['recall']:.3f}; baseline (lines around the cursor) {rc['baseline']:.3f};"
-            f" {rc['identifiers']} identifiers in {rc['lines']} hidden lines",
-        ),
     ]
+    for rc in figures["recall"]:
+        rows.append(
+            (
+                f"recall@{rc['budget']}",
+                f"{rc['recall']:.3f} (baseline, lines around the cursor: {rc['baseline']:.3f});"
+                f" {rc['identifiers']} identifiers in {rc['lines']} hidden lines;"
+                f" {rc['mean_tokens']:.0f} tokens filled on average",
+            )
+        )
+    rc = figures["recall"][-1]
+    rows.append(
+        (
+            "other language",
+            f"{rc['other_language_pieces']} of {rc['pieces']} pieces at {rc['budget']} tokens are of another"
+            f" language family than the cursor's file ({rc['contexts_with_other_language']} of"
+            f" {rc['lines']} contexts)",
+        )
+    )
     aider = figures.get("aider")
     if aider is not None and "recall" in aider:
         rows.append(

@@ -32,6 +32,9 @@ class LanguageSpec:
     lsp_ids: tuple[str, ...]
     imports: frozenset[str] = frozenset()
     """Top-level node types that are import statements (read from a live tree at the cursor)."""
+    family: str = ""
+    """Languages of one family share code without a binding (TypeScript imports JavaScript, C++
+    includes C headers); empty: a family of its own. See :func:`family_of`."""
 
 
 LANGUAGES: tuple[LanguageSpec, ...] = (
@@ -50,6 +53,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         (".js", ".mjs", ".cjs", ".jsx"),
         ("javascript", "javascriptreact"),
         frozenset({"import_statement"}),
+        family="ecmascript",
     ),
     LanguageSpec(
         "typescript",
@@ -58,6 +62,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         (".ts", ".mts", ".cts"),
         ("typescript",),
         frozenset({"import_statement"}),
+        family="ecmascript",
     ),
     LanguageSpec(
         "tsx",
@@ -66,13 +71,16 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         (".tsx",),
         ("typescriptreact",),
         frozenset({"import_statement"}),
+        family="ecmascript",
     ),
     LanguageSpec("go", "tree_sitter_go", "language", (".go",), ("go",), frozenset({"import_declaration"})),
     LanguageSpec("rust", "tree_sitter_rust", "language", (".rs",), ("rust",), frozenset({"use_declaration"})),
     LanguageSpec(
         "java", "tree_sitter_java", "language", (".java",), ("java",), frozenset({"import_declaration"})
     ),
-    LanguageSpec("c", "tree_sitter_c", "language", (".c", ".h"), ("c",), frozenset({"preproc_include"})),
+    LanguageSpec(
+        "c", "tree_sitter_c", "language", (".c", ".h"), ("c",), frozenset({"preproc_include"}), family="c"
+    ),
     LanguageSpec(
         "cpp",
         "tree_sitter_cpp",
@@ -80,6 +88,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         (".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".ipp"),
         ("cpp", "cuda-cpp"),
         frozenset({"preproc_include", "using_declaration"}),
+        family="c",
     ),
     LanguageSpec(
         "c_sharp", "tree_sitter_c_sharp", "language", (".cs",), ("csharp",), frozenset({"using_directive"})
@@ -112,6 +121,22 @@ def language_for(path: str, lsp_id: str | None = None) -> LanguageSpec | None:
     if lsp_id and lsp_id in _BY_LSP_ID:
         return _BY_LSP_ID[lsp_id]
     return language_for_path(path)
+
+
+@functools.lru_cache(maxsize=65536)
+def family_of(path: str) -> str | None:
+    """The language family of a file (``None``: plain text, no family)."""
+    spec = language_for_path(path)
+    return (spec.family or spec.name) if spec is not None else None
+
+
+def same_family(path: str, other: str) -> bool:
+    """Whether two files can use each other's code without a binding between languages.
+
+    Plain text belongs to no family and is never told apart from anything.
+    """
+    mine, theirs = family_of(path), family_of(other)
+    return mine is None or theirs is None or mine == theirs
 
 
 def by_name(name: str) -> LanguageSpec | None:
