@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hermes_lsp.context.rank import Edge, file_edges, local_push
+from hermes_lsp.context.rank import NO_EDGES, FileEdges, file_edges, local_push
 
 NODES = [f"f{i}.py" for i in range(8)]
+ALPHA = 0.3
+
+Graph = dict[str, dict[str, float]]
 
 graphs = st.dictionaries(
-    st.sampled_from(NODES),
-    st.lists(
-        st.tuples(st.sampled_from(NODES), st.sampled_from(["a", "b", "c"]), st.floats(0.1, 5.0)),
-        max_size=6,
-    ),
+    st.sampled_from(NODES), st.dictionaries(st.sampled_from(NODES), st.floats(0.1, 5.0), max_size=6)
 )
 seed_sets = st.dictionaries(st.sampled_from(NODES), st.floats(0.01, 3.0), min_size=1)
 
 
-def _exact(
-    seeds: dict[str, float], graph: dict[str, list[Edge]], alpha: float, steps: int = 400
-) -> dict[str, float]:
+def _edges(graph: Graph, node: str) -> FileEdges:
+    out = graph.get(node, {})
+    if not out:
+        return NO_EDGES
+    targets = tuple(sorted(out))
+    weights = tuple(out[t] for t in targets)
+    return FileEdges(targets, weights, {t: (("name", out[t]),) for t in targets}, sum(weights))
+
+
+def _exact(seeds: dict[str, float], graph: Graph, steps: int = 400) -> dict[str, float]:
     """Personalised PageRank by iteration, with the same conventions as the push (from a
     file without edges the walk restarts at the seeds)."""
     total = sum(seeds.values())
@@ -33,15 +37,13 @@ def _exact(
     for _ in range(steps):
         moved = dict.fromkeys(NODES, 0.0)
         for node, mass in walking.items():
-            out = graph.get(node, [])
-            weight_sum = sum(weight for _, _, weight in out)
-            settled[node] += alpha * mass
-            if not weight_sum:
-                for seed, share in start.items():
-                    moved[seed] += (1 - alpha) * mass * share
-                continue
-            for target, _, weight in out:
-                moved[target] += (1 - alpha) * mass * weight / weight_sum
+            out = graph.get(node, {})
+            weight_sum = sum(out.values())
+            settled[node] += ALPHA * mass
+            targets = out if weight_sum else start
+            norm = weight_sum if weight_sum else 1.0
+            for target, weight in targets.items():
+                moved[target] += (1 - ALPHA) * mass * weight / norm
         walking = moved
     return settled
 
@@ -49,54 +51,59 @@ def _exact(
 @settings(max_examples=200, deadline=None)
 @given(graphs, seed_sets)
 def test_push_conserves_mass_and_stays_within_its_residual_of_the_exact_ranking(
-    graph: dict[str, list[Edge]], seeds: dict[str, float]
+    graph: Graph, seeds: dict[str, float]
 ) -> None:
-    alpha = 0.3
     calls: list[str] = []
 
-    def edges(node: str) -> Sequence[Edge]:
+    def edges(node: str) -> FileEdges:
         calls.append(node)
-        return graph.get(node, [])
+        return _edges(graph, node)
 
-    found = local_push(seeds, edges, alpha=alpha, epsilon=1e-4, max_pushes=10_000)
-    exact = _exact(seeds, graph, alpha)
-    # The push's estimate plus what is still unsettled accounts for all of the walk's mass...
-    assert abs(sum(found.files.values()) + (1 - alpha) * found.residual - 1.0) < 1e-9
-    # ... and differs from the exact ranking by no more than that residual, file by file and in all.
+    found = local_push(seeds, edges, alpha=ALPHA, epsilon=1e-4, max_pushes=10_000)
+    exact = _exact(seeds, graph)
+    # The estimate plus what is still unsettled accounts for all of the walk's mass...
+    assert abs(sum(found.files.values()) + (1 - ALPHA) * found.residual - 1.0) < 1e-9
+    # ... and differs from the exact ranking by no more than that residual, in all.
     assert sum(abs(found.files.get(node, 0.0) - exact[node]) for node in NODES) <= found.residual + 1e-6
     assert all(value >= 0 for value in found.files.values())
     assert found.expanded == len(calls)
 
 
 @settings(max_examples=100, deadline=None)
-@given(graphs, seed_sets, st.integers(0, 5))
-def test_push_reads_at_most_max_pushes_files(
-    graph: dict[str, list[Edge]], seeds: dict[str, float], limit: int
+@given(graphs, seed_sets, st.integers(0, 5), st.sets(st.sampled_from(NODES)))
+def test_push_reads_at_most_max_pushes_files_and_never_a_skipped_or_unavailable_one(
+    graph: Graph, seeds: dict[str, float], limit: int, unavailable: set[str]
 ) -> None:
     calls: list[str] = []
 
-    def edges(node: str) -> Sequence[Edge]:
+    def edges(node: str) -> FileEdges | None:
         calls.append(node)
-        return graph.get(node, [])
+        return None if node in unavailable else _edges(graph, node)
 
     found = local_push(seeds, edges, max_pushes=limit, skip={"f0.py"})
-    assert len(calls) <= limit and "f0.py" not in calls
+    assert "f0.py" not in calls
+    assert len([node for node in calls if node not in unavailable]) <= limit
+    assert len(calls) == len(set(calls) & unavailable) + found.expanded
     assert set(found.files) <= set(NODES)
+    assert sum(found.files.values()) <= 1.0 + 1e-9
 
 
 def test_walk_reaches_what_the_seed_uses_and_what_that_uses() -> None:
     graph = {
-        "app.py": [("models.py", "Model", 1.0)],
-        "models.py": [("fields.py", "Field", 1.0)],
-        "unrelated.py": [("models.py", "Model", 1.0)],
+        "app.py": {"models.py": 1.0},
+        "models.py": {"fields.py": 1.0},
+        "unrelated.py": {"models.py": 1.0},
     }
-    found = local_push({"app.py": 1.0}, lambda node: graph.get(node, []))
+    found = local_push({"app.py": 1.0}, lambda node: _edges(graph, node))
     assert found.files["models.py"] > found.files["fields.py"] > 0
     assert "unrelated.py" not in found.files
-    assert found.flows[("fields.py", "Field")] > 0
+    assert found.sent["models.py"] > 0
 
 
 def test_file_edges_share_a_name_among_its_definers_and_ignore_builtins() -> None:
-    definers = {"Model": ["a.py", "b.py"], "len": ["c.py"], "Field": ["me.py"]}
-    out = file_edges({"Model": 4, "len": 9, "Field": 1}, lambda name: definers.get(name, []), "me.py")
-    assert sorted(out) == [("a.py", "Model", 1.0), ("b.py", "Model", 1.0)]
+    definers = {"Model": ["a.py", "b.py"], "len": ["c.py"], "Field": ["me.py"], "Form": ["a.py"]}
+    out = file_edges(
+        {"Model": 4, "len": 9, "Field": 1, "Form": 1}, lambda name: definers.get(name, []), "me.py"
+    )
+    assert out.targets == ("a.py", "b.py") and out.weights == (2.0, 1.0) and out.total == 3.0
+    assert out.names["a.py"] == (("Model", 1.0), ("Form", 1.0))

@@ -25,6 +25,7 @@ from hermes_lsp.config import IndexSettings
 from hermes_lsp.context import retrieve, tags
 from hermes_lsp.context.index import Index, IndexReport
 from hermes_lsp.context.languages import language_for, language_for_path
+from hermes_lsp.context.neighbourhood import FileGraph
 from hermes_lsp.context.parsing import Document
 from hermes_lsp.context.store import Store, database_path
 from hermes_lsp.context.syntax import Syntax
@@ -116,6 +117,7 @@ class WorkspaceContext:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._parse_timers: dict[str, asyncio.TimerHandle] = {}
         self._scratch: Document | None = None
+        self._graph: FileGraph | None = None
 
     @property
     def settings(self) -> IndexSettings:
@@ -276,6 +278,9 @@ class WorkspaceContext:
                 fn(*args)
             except Exception:
                 log.exception("index update failed")
+            finally:
+                if self._graph is not None:
+                    self._graph.forget()  # the file's edges and ranks may have changed
 
         try:
             self._writer.submit(run)
@@ -397,7 +402,11 @@ class WorkspaceContext:
         by_name = index.by_name if index is not None else {}
         by_path = index.by_path if index is not None else {}
         by_module = index.by_module if index is not None else {}
-        return retrieve.retrieve(purpose, request, by_name, by_path, self._windows_for(uri), by_module)
+        graph = self._graph
+        if index is not None and (graph is None or graph.index is not index):
+            graph = self._graph = FileGraph(index)
+        windows = self._windows_for(uri)
+        return retrieve.retrieve(purpose, request, by_name, by_path, windows, by_module, graph)
 
     # -- read-only lookups (tools) -------------------------------------------------------------
 

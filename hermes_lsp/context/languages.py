@@ -123,6 +123,11 @@ def language_for(path: str, lsp_id: str | None = None) -> LanguageSpec | None:
     return language_for_path(path)
 
 
+BINDING_FAMILIES = frozenset({"c", "rust"})
+"""Families whose code other languages call through bindings: an extension module or a
+foreign-function library that an import names by its file."""
+
+
 @functools.lru_cache(maxsize=65536)
 def family_of(path: str) -> str | None:
     """The language family of a file (``None``: plain text, no family)."""

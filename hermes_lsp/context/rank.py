@@ -107,12 +107,28 @@ def pagerank(
 Edge = tuple[str, str, float]
 """(target file, name it defines that the source uses, weight)."""
 
+
+@attrs.frozen
+class FileEdges:
+    """A file's out-edges, by target (what the walk needs) and by (target, name) (what says
+    which of the target's definitions the file uses)."""
+
+    targets: tuple[str, ...]
+    weights: tuple[float, ...]
+    """Summed over the names, one per target."""
+    names: dict[str, tuple[tuple[str, float], ...]]
+    """Target -> (name, weight) of each name the file uses from it."""
+    total: float
+
+
+NO_EDGES = FileEdges((), (), {}, 0.0)
+
 PUSH_ALPHA = 0.3
 """Teleport probability of the personalised walk: high enough to stay near the seeds."""
 PUSH_EPSILON = 0.002
 """Residual below which a file is not expanded: the walk stops where little mass arrives."""
-MAX_PUSHES = 24
-"""Most files expanded for one query, whatever the repository's size."""
+MAX_PUSHES = 16
+"""Most pushes for one query, whatever the repository's size."""
 
 
 @attrs.frozen
@@ -120,18 +136,18 @@ class Personalised:
     """An approximate personalised PageRank around a set of seed files."""
 
     files: dict[str, float]
-    """File -> estimated personalised rank (sums, with ``residual``, to 1)."""
-    flows: dict[tuple[str, str], float]
-    """(file, name) -> walk mass that reached the file through a use of ``name``."""
+    """File -> estimated personalised rank (sums, with ``residual``, to about 1)."""
+    sent: dict[str, float]
+    """File -> walk mass it passed on along its edges (to tell which names the walk used)."""
     residual: float
     """Mass not yet settled: the estimate is within this (L1) of the exact ranking."""
     expanded: int
-    """Files whose edges were read."""
+    """Pushes done (each reads one file's edges)."""
 
 
 def local_push(
     seeds: Mapping[str, float],
-    edges: Callable[[str], Sequence[Edge]],
+    edges: Callable[[str], FileEdges | None],
     *,
     alpha: float = PUSH_ALPHA,
     epsilon: float = PUSH_EPSILON,
@@ -142,9 +158,11 @@ def local_push(
 
     Mass starts on the seeds (normalised); pushing a file keeps ``alpha`` of its residual
     and spreads the rest along its weighted edges. Only files holding more than
-    ``epsilon`` residual are pushed, largest first, at most ``max_pushes`` of them, so
-    the cost depends on the neighbourhood, not on the repository. From a file without
-    edges, or in ``skip`` (whose edges must not be read), the walk restarts at the seeds.
+    ``epsilon`` residual are pushed, largest first, at most ``max_pushes`` times, so the
+    cost depends on the neighbourhood, not on the repository. From a file without edges,
+    or in ``skip`` (whose edges must not be read), the walk restarts at the seeds.
+    ``edges`` may answer ``None`` (not available now, e.g. a read allowance is spent): that
+    file's mass then stays unsettled, in the residual.
     """
     total = sum(value for value in seeds.values() if value > 0)
     if total <= 0:
@@ -152,51 +170,53 @@ def local_push(
     restart = {node: value / total for node, value in seeds.items() if value > 0}
     residual = dict(restart)
     settled: dict[str, float] = {}
-    flows: dict[tuple[str, str], float] = defaultdict(float)
+    sent: dict[str, float] = {}
     heap = [(-value, node) for node, value in residual.items()]
     heapq.heapify(heap)
     expanded = 0
-
-    def add(target: str, share: float) -> None:
-        value = residual.get(target, 0.0) + share
-        residual[target] = value
-        if value > epsilon:
-            heapq.heappush(heap, (-value, target))
-
+    frozen: set[str] = set()
     while heap and expanded < max_pushes:
         negative, node = heapq.heappop(heap)
         mass = residual.get(node, 0.0)
-        if mass <= epsilon or -negative != mass:
-            continue  # below the threshold, or an outdated heap entry
-        residual[node] = 0.0
-        out: Sequence[Edge] = ()
+        if mass <= epsilon or -negative != mass or node in frozen:
+            continue  # below the threshold, an outdated heap entry, or unreadable now
+        out = NO_EDGES
         if node not in skip:
-            out = edges(node)
+            found = edges(node)
+            if found is None:
+                frozen.add(node)
+                continue
+            out = found
             expanded += 1
+        residual[node] = 0.0
         settled[node] = settled.get(node, 0.0) + alpha * mass
-        weight_sum = sum(weight for _, _, weight in out if weight > 0)
-        if weight_sum <= 0:
+        onward = (1.0 - alpha) * mass
+        targets: Iterable[tuple[str, float]]
+        if out.total > 0:
+            sent[node] = sent.get(node, 0.0) + onward
+            spread = onward / out.total
+            targets = zip(out.targets, out.weights, strict=True)
+        else:
             # A dead end (or a file not to be read): the walk starts again at the seeds.
-            for seed, share in restart.items():
-                add(seed, (1.0 - alpha) * mass * share)
-            continue
-        spread = (1.0 - alpha) * mass / weight_sum
-        for target, name, weight in out:
-            if weight > 0:
-                flows[(target, name)] += spread * weight
-                add(target, spread * weight)
+            targets = ((seed, share) for seed, share in restart.items())
+            spread = onward
+        for target, weight in targets:
+            value = residual.get(target, 0.0) + spread * weight
+            residual[target] = value
+            if value > epsilon:
+                heapq.heappush(heap, (-value, target))
     left = sum(residual.values())
     # What is left would settle mostly where it stands: count alpha of it there.
     for node, value in residual.items():
         if value > 0:
             settled[node] = settled.get(node, 0.0) + alpha * value
-    return Personalised(settled, dict(flows), left, expanded)
+    return Personalised(settled, sent, left, expanded)
 
 
-def file_edges(uses: Mapping[str, int], definers: Callable[[str], Sequence[str]], source: str) -> list[Edge]:
+def file_edges(uses: Mapping[str, int], definers: Callable[[str], Sequence[str]], source: str) -> FileEdges:
     """The edges of a file that uses ``uses`` (name -> count): to each file defining a name,
     weighted as :func:`pagerank` weighs them (square root of the uses, shared among the definers)."""
-    out: list[Edge] = []
+    by_target: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for name, count in uses.items():
         targets = definers(name)
         if not targets:
@@ -205,5 +225,12 @@ def file_edges(uses: Mapping[str, int], definers: Callable[[str], Sequence[str]]
         if not weight:
             continue
         weight *= math.sqrt(count) / len(targets)
-        out.extend((target, name, weight) for target in targets if target != source)
-    return out
+        for target in targets:
+            if target != source:
+                by_target[target].append((name, weight))
+    if not by_target:
+        return NO_EDGES
+    targets = tuple(sorted(by_target))
+    weights = tuple(sum(weight for _, weight in by_target[target]) for target in targets)
+    names = {target: tuple(by_target[target]) for target in targets}
+    return FileEdges(targets, weights, names, sum(weights))

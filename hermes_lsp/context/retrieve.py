@@ -27,8 +27,11 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
+from hermes_lsp.context import neighbourhood
 from hermes_lsp.context.index import Def
+from hermes_lsp.context.languages import BINDING_FAMILIES, family_of, same_family
 from hermes_lsp.context.modules import import_tokens, module_forms, packages
+from hermes_lsp.context.neighbourhood import FileGraph
 from hermes_lsp.context.rank import BUILTIN_NAMES
 from hermes_lsp.context.values import Piece, Purpose, estimate_tokens
 
@@ -242,18 +245,74 @@ def _is_test(path: str) -> bool:
     return bool(_TEST_PATH.search(path))
 
 
-def choose_definitions(
-    request: Request,
-    by_name: Mapping[str, Sequence[Def]],
-    visible: _Visible,
-    by_path: Mapping[str, Sequence[Def]] | None = None,
-    by_module: Mapping[str, Sequence[str]] | None = None,
-) -> list[tuple[float, Def]]:
-    """Candidate definitions, best first: (score, definition), at most one per name."""
+_SHORT_STRING = re.compile(r"""(["'`])([^"'`\s\\]{1,120})\1""")
+
+
+@attrs.frozen
+class Links:
+    """What may join the current file to code of another language family.
+
+    Names are matched across languages by spelling alone, so a Python cursor would get a
+    Lua ``M.client`` or a shell ``step`` just because a word matches. Code of another
+    family is taken only through a real link: a string literal near the cursor that names
+    its file (a script or library run by path: ``"install.sh"``), or, for a family other
+    languages bind to (C, Rust), an import that names its file (an extension module) or a
+    string literal that is the name itself (a foreign function looked up by name).
+    """
+
+    path: str
+    tokens: frozenset[str]
+    """Module-ish tokens of the current file's imports."""
+    strings: frozenset[str]
+    """Short string literals near the cursor, whole and by their last path component."""
+
+    _verdicts: dict[str, bool | None] = attrs.field(factory=dict, eq=False, repr=False)
+    """Per path: linked, not linked, or ``None`` (it depends on the name)."""
+
+    def allows(self, path: str, name: str = "") -> bool:
+        verdict = self._verdicts.get(path, False) if path in self._verdicts else self._judge(path)
+        return verdict if verdict is not None else bool(name) and name in self.strings
+
+    def _judge(self, path: str) -> bool | None:
+        verdict: bool | None
+        if same_family(self.path, path) or path.rsplit("/", 1)[-1] in self.strings:
+            verdict = True
+        elif family_of(path) not in BINDING_FAMILIES:
+            verdict = False
+        else:
+            verdict = True if _import_strength(path, self.tokens) >= 1.0 else None
+        self._verdicts[path] = verdict
+        return verdict
+
+
+def string_literals(text: str) -> frozenset[str]:
+    """Short one-word string literals of ``text``, whole and by their last path component."""
+    found: set[str] = set()
+    for _, literal in _SHORT_STRING.findall(text):
+        found.add(literal)
+        found.add(literal.rstrip("/").rsplit("/", 1)[-1])
+    found.discard("")
+    return frozenset(found)
+
+
+@attrs.frozen
+class Query:
+    """What the code around the cursor asks for, worked out once per request."""
+
+    names: dict[str, float]
+    """Identifiers worth a lookup -> weight (closeness, imports, enclosing scopes)."""
+    tokens: frozenset[str]
+    imported_names: frozenset[str]
+    qualifiers: dict[str, set[str]]
+    """Member name -> the owners it is reached through near the cursor (``owner.member``)."""
+    links: Links
+
+
+def query_of(request: Request) -> Query:
     names = near_identifiers(request)
     imports_text = "\n".join("\n".join(request.lines[s - 1 : e]) for s, e in request.imports)
     tokens = import_tokens(imports_text)
-    imported_names = set(IDENTIFIER.findall(imports_text))
+    imported_names = frozenset(IDENTIFIER.findall(imports_text))
     for name in imported_names:
         if not _skip_name(name, request.language):
             # An imported name is likely to be used next even if it is not near the cursor.
@@ -267,6 +326,25 @@ def choose_definitions(
     qualifiers: dict[str, set[str]] = {}
     for owner, member in _QUALIFIED.findall(near):
         qualifiers.setdefault(member, set()).add(owner)
+    links = Links(request.path, tokens, string_literals(near))
+    return Query(names, tokens, imported_names, qualifiers, links)
+
+
+def choose_definitions(
+    request: Request,
+    query: Query,
+    by_name: Mapping[str, Sequence[Def]],
+    visible: _Visible,
+    by_path: Mapping[str, Sequence[Def]] | None = None,
+    by_module: Mapping[str, Sequence[str]] | None = None,
+) -> list[tuple[float, Def]]:
+    """Candidate definitions, best first: (score, definition), at most one per name."""
+    names, tokens, imported_names, qualifiers = (
+        query.names,
+        query.tokens,
+        query.imported_names,
+        query.qualifiers,
+    )
     here = _directory(request.path)
     in_tests = _is_test(request.path)
     shown = {
@@ -281,6 +359,8 @@ def choose_definitions(
         owners = qualifiers.get(name, set())
         best: tuple[float, Def] | None = None
         for d in defs[:MAX_CANDIDATES]:
+            if not query.links.allows(d.path, name):
+                continue
             owner = d.qualname.rsplit(".", 1)[0] if "." in d.qualname else ""
             factor = 1.0 + 0.3 * math.log1p(d.rank)
             strength = strengths.get(d.path)
@@ -302,12 +382,13 @@ def choose_definitions(
                 factor *= 0.3
             if best is None or factor > best[0]:
                 best = (factor, d)
-        assert best is not None
+        if best is None:
+            continue  # only in files of other languages, with nothing linking them here
         score = weight * best[0]
         if score >= MIN_SCORE:
             chosen.append((score, best[1]))
     if by_path and by_module:
-        chosen += _imported_modules(request, tokens, by_path, by_module, {d.name for _, d in chosen})
+        chosen += _imported_modules(request, query.links, by_path, by_module, {d.name for _, d in chosen})
     chosen.sort(key=lambda item: (-item[0], item[1].path, item[1].start_line))
     return chosen
 
@@ -315,61 +396,72 @@ def choose_definitions(
 IMPORTED_MODULE_DEFS = 8
 
 
+def imported_paths(current: str, links: Links, by_module: Mapping[str, Sequence[str]]) -> list[str]:
+    """The files the current file's imports name (an import that may mean many says nothing)."""
+    out: dict[str, None] = {}
+    for token in sorted(links.tokens):
+        paths = by_module.get(token, ())
+        whole = [p for p in paths if module_forms(p)[0] == token or module_forms(p)[1:2] == (token,)]
+        paths = whole or paths  # the module at that path from the root, if there is one
+        if not paths or len(paths) > 3:
+            continue
+        for path in paths:
+            if path != current and links.allows(path):
+                out[path] = None
+    return list(out)
+
+
 def _imported_modules(
     request: Request,
-    tokens: frozenset[str],
+    links: Links,
     by_path: Mapping[str, Sequence[Def]],
     by_module: Mapping[str, Sequence[str]],
     taken: set[str],
 ) -> list[tuple[float, Def]]:
     """The best-ranked top-level definitions of the modules the file imports (what they offer)."""
     out: list[tuple[float, Def]] = []
-    seen: set[str] = set()
-    for token in sorted(tokens):
-        paths = by_module.get(token, ())
-        whole = [p for p in paths if module_forms(p)[0] == token or module_forms(p)[1:2] == (token,)]
-        paths = whole or paths  # the module at that path from the root, if there is one
-        if not paths or len(paths) > 3:
-            continue  # an import that could mean many files says nothing
-        for path in paths:
-            if path in seen or path == request.path:
-                continue
-            seen.add(path)
-            top = sorted(
-                (d for d in by_path.get(path, ()) if d.qualname == d.name and d.name not in taken),
-                key=lambda d: (-d.rank, d.start_line),
-            )[:IMPORTED_MODULE_DEFS]
-            for d in top:
-                out.append((0.1 * (1.0 + 0.3 * math.log1p(d.rank)), d))
+    for path in imported_paths(request.path, links, by_module):
+        top = sorted(
+            (d for d in by_path.get(path, ()) if d.qualname == d.name and d.name not in taken),
+            key=lambda d: (-d.rank, d.start_line),
+        )[:IMPORTED_MODULE_DEFS]
+        for d in top:
+            out.append((0.1 * (1.0 + 0.3 * math.log1p(d.rank)), d))
     return out
 
 
-def _definition_pieces(chosen: Iterable[tuple[float, Def]], budget: _Budget, cap: int) -> list[Piece]:
+def _definition_pieces(
+    chosen: Iterable[tuple[float, Def]], budget: _Budget, cap: int, limit: int = MAX_DEFINITIONS
+) -> list[Piece]:
     pieces: list[Piece] = []
     seen: set[tuple[str, int]] = set()
     for _, d in chosen:
-        if len(pieces) >= MAX_DEFINITIONS or budget.left < 16:
+        if len(pieces) >= limit or budget.left < 16:
             break
         if (d.path, d.start_line) in seen:
             continue
-        piece = _piece("definition", d.path, d.start_line, d.end_line, d.summary)
-        if budget.take(piece.tokens, cap):
-            cap -= piece.tokens
+        tokens = estimate_tokens(d.summary)
+        if budget.take(tokens, cap):
+            cap -= tokens
             seen.add((d.path, d.start_line))
-            pieces.append(piece)
+            pieces.append(Piece("definition", d.path, d.start_line, d.end_line, d.summary, tokens))
     return pieces
 
 
 # -- snippets ----------------------------------------------------------------------------
 
 
-def _snippet_pieces(request: Request, windows: Iterable[Window], budget: _Budget) -> list[Piece]:
+def _snippet_pieces(
+    request: Request, windows: Iterable[Window], budget: _Budget, links: Links
+) -> list[Piece]:
     before = request.text[max(0, request.offset - 1600) : request.offset]
     query = frozenset(IDENTIFIER.findall(before)) - KEYWORDS
     if not query:
         return []
     scored = []
     for window in windows:
+        if not links.allows(window.path):
+            continue  # an open file of another language: like words, unlike code
         common = len(query & window.words)
         if common:
             scored.append((common / (len(query) + len(window.words) - common), window))
@@ -398,6 +490,7 @@ def _map_pieces(
     by_path: Mapping[str, Sequence[Def]],
     budget: _Budget,
     cap: int,
+    links: Links,
 ) -> list[Piece]:
     """Signatures of what the current file's references lead to, by rank, grouped by file."""
     used = set(IDENTIFIER.findall(request.text)) - KEYWORDS
@@ -410,7 +503,7 @@ def _map_pieces(
         if not defs or len(defs) > 12:
             continue
         for d in defs:
-            if d.path == request.path:
+            if d.path == request.path or not links.allows(d.path, name):
                 continue
             score = (1.0 + d.rank) / len(defs)
             scores[(d.path, d.start_line)] = (score, d)
@@ -450,6 +543,31 @@ def _ordered(pieces: Iterable[Piece]) -> list[Piece]:
     return sorted(pieces, key=lambda p: (_ORDER.get(p.kind, 5), p.path, p.start_line, p.end_line))
 
 
+def _max_definitions(budget: int) -> int:
+    """More definitions for a larger budget (about one per 40 tokens), never fewer than before."""
+    return max(MAX_DEFINITIONS, budget // 40)
+
+
+def _with_neighbourhood(
+    request: Request,
+    query: Query,
+    chosen: list[tuple[float, Def]],
+    by_module: Mapping[str, Sequence[str]] | None,
+    graph: FileGraph,
+) -> list[tuple[float, Def]]:
+    """The name-based candidates, then the personalised walk's, for names not yet covered."""
+    graph.sync()
+    imported = imported_paths(request.path, query.links, by_module or {})
+    start = neighbourhood.seeds(request.path, query.names, imported, graph, query.links.allows)
+    taken = {d.name for _, d in chosen}
+    extra = []
+    for score, d in neighbourhood.ranked_definitions(request.path, start, graph, query.links.allows):
+        if d.name not in taken:
+            taken.add(d.name)
+            extra.append((score, d))
+    return chosen + extra
+
+
 def _assemble(
     request: Request,
     by_name: Mapping[str, Sequence[Def]],
@@ -457,21 +575,26 @@ def _assemble(
     windows: Sequence[Window],
     shares: Mapping[str, float],
     by_module: Mapping[str, Sequence[str]] | None = None,
+    graph: FileGraph | None = None,
 ) -> list[Piece]:
     if request.budget <= 0:
         return []
     budget = _Budget(request.budget)
     visible = _visible(request)
+    query = query_of(request)
     total = request.budget
     pieces: list[Piece] = []
     if shares.get("map"):
-        pieces += _map_pieces(request, by_name, by_path, budget, int(total * shares["map"]))
+        pieces += _map_pieces(request, by_name, by_path, budget, int(total * shares["map"]), query.links)
     pieces += _import_pieces(request, visible, budget, int(total * shares["import"]))
     pieces += _scope_pieces(request, visible, budget, int(total * shares["scope"]))
     reserve = int(total * shares["snippet"]) if windows else 0
-    chosen = choose_definitions(request, by_name, visible, by_path, by_module)
-    pieces += _definition_pieces(chosen, budget, max(0, budget.left - reserve))
-    pieces += _snippet_pieces(request, windows, budget)
+    chosen = choose_definitions(request, query, by_name, visible, by_path, by_module)
+    if graph is not None:
+        chosen = _with_neighbourhood(request, query, chosen, by_module, graph)
+    limit = _max_definitions(total)
+    pieces += _definition_pieces(chosen, budget, max(0, budget.left - reserve), limit)
+    pieces += _snippet_pieces(request, windows, budget, query.links)
     return _ordered(pieces)
 
 
@@ -481,9 +604,10 @@ def for_completion(
     by_path: Mapping[str, Sequence[Def]],
     windows: Sequence[Window] = (),
     by_module: Mapping[str, Sequence[str]] | None = None,
+    graph: FileGraph | None = None,
 ) -> list[Piece]:
     return _assemble(
-        request, by_name, by_path, windows, {"import": 0.1, "scope": 0.05, "snippet": 0.2}, by_module
+        request, by_name, by_path, windows, {"import": 0.1, "scope": 0.05, "snippet": 0.2}, by_module, graph
     )
 
 
@@ -493,6 +617,7 @@ def for_refactor(
     by_path: Mapping[str, Sequence[Def]],
     windows: Sequence[Window] = (),
     by_module: Mapping[str, Sequence[str]] | None = None,
+    graph: FileGraph | None = None,
 ) -> list[Piece]:
     return _assemble(
         request,
@@ -501,6 +626,7 @@ def for_refactor(
         windows,
         {"map": 0.3, "import": 0.1, "scope": 0.05, "snippet": 0.1},
         by_module,
+        graph,
     )
 
 
@@ -510,6 +636,7 @@ def for_debug(
     by_path: Mapping[str, Sequence[Def]],
     windows: Sequence[Window] = (),
     by_module: Mapping[str, Sequence[str]] | None = None,
+    graph: FileGraph | None = None,
 ) -> list[Piece]:
     return _assemble(
         request,
@@ -518,6 +645,7 @@ def for_debug(
         windows,
         {"map": 0.2, "import": 0.1, "scope": 0.1, "snippet": 0.1},
         by_module,
+        graph,
     )
 
 
@@ -531,5 +659,6 @@ def retrieve(
     by_path: Mapping[str, Sequence[Def]],
     windows: Sequence[Window] = (),
     by_module: Mapping[str, Sequence[str]] | None = None,
+    graph: FileGraph | None = None,
 ) -> list[Piece]:
-    return RETRIEVERS[purpose](request, by_name, by_path, windows, by_module)
+    return RETRIEVERS[purpose](request, by_name, by_path, windows, by_module, graph)

@@ -1,0 +1,186 @@
+"""The cursor's neighbourhood in the reference graph, ranked for this query.
+
+The global ranking (:mod:`hermes_lsp.context.rank`) says which definitions matter to the
+repository as a whole; it cannot tell what matters to the code being written. Here a
+personalised walk starts at the files the cursor's code leads to (the definers of the
+identifiers around it, weighted by closeness, and the files its imports name) and
+spreads along the files those use. Definitions of the files it settles on, in order of
+the mass that reached them, are what a larger budget adds after the names at the cursor.
+
+Reading a file's edges is a query to the index: :class:`FileGraph` keeps them for the
+files used lately and allows only a few fresh reads per query, so a keystroke in a new
+part of the repository stays cheap and the ranking improves as the user stays there.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol
+
+from hermes_lsp.context.index import Def
+from hermes_lsp.context.languages import same_family
+from hermes_lsp.context.rank import MAX_DEFINERS, FileEdges, file_edges, local_push, name_weight
+
+CACHED_FILES = 512
+"""Files whose edges and ordered definitions are kept (a few MB at most)."""
+READS_PER_QUERY = 4
+"""Fresh edge reads from the index allowed in one query; cached files cost nothing."""
+RANKED_FILES = 32
+"""Files of the walk whose definitions are considered."""
+DEFS_PER_FILE = 16
+IMPORT_SEED = 1.0
+"""Seed weight of a file an import names (a nearby identifier weighs up to about 1 per line)."""
+
+
+class IndexView(Protocol):
+    """What the neighbourhood reads from the index."""
+
+    by_name: Mapping[str, Sequence[Def]]
+    by_path: Mapping[str, Sequence[Def]]
+
+    def references_in(self, path: str) -> dict[str, list[int]]: ...
+
+
+class FileGraph:
+    """Edges and best definitions of recently used files, read from an index on demand."""
+
+    def __init__(self, index: IndexView, size: int = CACHED_FILES) -> None:
+        self.index = index
+        self.size = size
+        self._edges: OrderedDict[str, FileEdges] = OrderedDict()
+        self._best: OrderedDict[str, tuple[tuple[Def, float], ...]] = OrderedDict()
+        self._definers: dict[str, tuple[str, ...]] = {}
+        self._view: Mapping[str, Sequence[Def]] = index.by_name
+
+    def sync(self) -> None:
+        """Forget everything if the index loaded a new view since the last query."""
+        if self.index.by_name is not self._view:
+            self._view = self.index.by_name
+            self.forget()
+
+    def forget(self) -> None:
+        """Drop what is cached (the index changed); swapped, not cleared, for readers."""
+        self._edges = OrderedDict()
+        self._best = OrderedDict()
+        self._definers = {}
+
+    def definers(self, name: str) -> tuple[str, ...]:
+        """The files defining ``name`` (empty past a dozen: such a name says little)."""
+        found = self._definers.get(name)
+        if found is None:
+            defs = self.index.by_name.get(name, ())
+            paths = tuple(dict.fromkeys(d.path for d in defs[: 4 * MAX_DEFINERS]))
+            found = paths if len(paths) <= MAX_DEFINERS else ()
+            if len(self._definers) > 16 * self.size:
+                self._definers = {}
+            self._definers[name] = found
+        return found
+
+    def reader(self, reads: int = READS_PER_QUERY) -> Callable[[str], FileEdges | None]:
+        """An edge lookup for one query: cached files always, at most ``reads`` fresh ones."""
+        left = [reads]
+
+        def edges(path: str) -> FileEdges | None:
+            cache = self._edges
+            found = cache.get(path)
+            if found is not None:
+                cache.move_to_end(path)
+                return found
+            if left[0] <= 0:
+                return None
+            left[0] -= 1
+            uses = {name: len(lines) for name, lines in self.index.references_in(path).items()}
+            found = file_edges(uses, self.definers, path)
+            cache[path] = found
+            if len(cache) > self.size:
+                cache.popitem(last=False)
+            return found
+
+        return edges
+
+    def cached_edges(self, path: str) -> FileEdges | None:
+        return self._edges.get(path)
+
+    def best(self, path: str) -> tuple[tuple[Def, float], ...]:
+        """The file's definitions by global rank, each with its share of the file's rank."""
+        cache = self._best
+        found = cache.get(path)
+        if found is None:
+            defs = sorted(self.index.by_path.get(path, ()), key=lambda d: (-d.rank, d.start_line))
+            total = sum(0.05 + d.rank for d in defs) or 1.0
+            found = tuple((d, (0.05 + d.rank) / total) for d in defs[:DEFS_PER_FILE])
+            cache[path] = found
+            if len(cache) > self.size:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(path)
+        return found
+
+
+def seeds(
+    current: str,
+    names: Mapping[str, float],
+    imported: Iterable[str],
+    graph: FileGraph,
+    linked: Callable[[str, str], bool],
+) -> dict[str, float]:
+    """Where the walk starts: the definers of the names at the cursor (by weight, shared
+    among them) and the files the imports name; only files of the current file's language
+    family or joined to it by a real link (``linked(path, name)``)."""
+    out: dict[str, float] = {}
+    for name, weight in names.items():
+        paths = graph.definers(name)
+        if not paths:
+            continue
+        share = weight * name_weight(name, len(paths)) / len(paths)
+        if share <= 0:
+            continue
+        for path in paths:
+            if path != current and linked(path, name):
+                out[path] = out.get(path, 0.0) + share
+    for path in imported:
+        if path != current and linked(path, ""):
+            out[path] = out.get(path, 0.0) + IMPORT_SEED
+    return out
+
+
+def ranked_definitions(
+    current: str,
+    start: Mapping[str, float],
+    graph: FileGraph,
+    linked: Callable[[str, str], bool],
+) -> list[tuple[float, Def]]:
+    """Definitions of the walk's best files, best first: the walk's mass on the file times
+    the definition's share of the file's global rank, plus what reached it by name."""
+    if not start:
+        return []
+    walk = local_push(start, graph.reader(), skip={current})
+    # Another family's file is kept only where the walk started from it (it was linked).
+    best = heapq.nsmallest(RANKED_FILES + 1, walk.files.items(), key=lambda item: (-item[1], item[0]))
+    files = [
+        (path, mass)
+        for path, mass in best
+        if path != current and (same_family(current, path) or path in start)
+    ][:RANKED_FILES]
+    # Which names of those files the walk went through, and with how much mass.
+    reached: dict[tuple[str, str], float] = {}
+    for source, sent in walk.sent.items():
+        edges = graph.cached_edges(source)
+        if edges is None or not edges.total:
+            continue
+        unit = sent / edges.total
+        for path, _ in files:
+            for name, weight in edges.names.get(path, ()):
+                reached[(path, name)] = reached.get((path, name), 0.0) + unit * weight
+    out: list[tuple[float, Def]] = []
+    for path, mass in files:
+        for d, share in graph.best(path):
+            flow = reached.get((path, d.name), 0.0)
+            if d.qualname != d.name and not flow:
+                continue  # a member nobody around here uses by name
+            if linked(path, d.name):
+                out.append((mass * share + flow, d))
+    out.sort(key=lambda item: (-item[0], item[1].path, item[1].start_line))
+    return out
