@@ -1,10 +1,13 @@
-"""The personalised ranking: a local push that must agree with the exact personalised PageRank."""
+"""The personalised ranking: a local push that must agree with the exact personalised PageRank,
+over file edges read from the index a few at a time."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hermes_lsp.context.index import Def
+from hermes_lsp.context.neighbourhood import FileGraph
 from hermes_lsp.context.rank import NO_EDGES, FileEdges, file_edges, local_push
 
 NODES = [f"f{i}.py" for i in range(8)]
@@ -107,3 +110,49 @@ def test_file_edges_share_a_name_among_its_definers_and_ignore_builtins() -> Non
     )
     assert out.targets == ("a.py", "b.py") and out.weights == (2.0, 1.0) and out.total == 3.0
     assert out.names["a.py"] == (("Model", 1.0), ("Form", 1.0))
+
+
+class _FakeIndex:
+    """An index view over a fixed graph: ``uses`` per file, one definition per name."""
+
+    def __init__(self, uses: dict[str, dict[str, int]], defines: dict[str, list[str]]) -> None:
+        self.uses = uses
+        self.by_name = {
+            name: tuple(
+                Def(0, name, name, "function", path, 1, 2, f"def {name}(): ...", 1.0) for path in paths
+            )
+            for name, paths in defines.items()
+        }
+        self.by_path: dict[str, tuple[Def, ...]] = {}
+        for defs in self.by_name.values():
+            for d in defs:
+                self.by_path[d.path] = (*self.by_path.get(d.path, ()), d)
+        self.reads: list[str] = []
+
+    def references_in(self, path: str) -> dict[str, list[int]]:
+        self.reads.append(path)
+        return {name: list(range(count)) for name, count in self.uses.get(path, {}).items()}
+
+
+def test_file_graph_reads_a_few_files_per_query_and_caches_them() -> None:
+    chain = {f"m{i}.py": {f"f{i + 1}": 1} for i in range(10)}
+    index = _FakeIndex(chain, {f"f{i}": [f"m{i}.py"] for i in range(1, 11)})
+    graph = FileGraph(index)
+    edges = graph.reader(reads=3)
+    assert [edges(f"m{i}.py") is not None for i in range(5)] == [True, True, True, False, False]
+    assert index.reads == ["m0.py", "m1.py", "m2.py"]
+    again = graph.reader(reads=0)
+    assert again("m1.py") is not None and again("m3.py") is None  # cached: free; new: not now
+    assert index.reads == ["m0.py", "m1.py", "m2.py"]
+
+
+def test_file_graph_forgets_when_the_index_loads_a_new_view() -> None:
+    index = _FakeIndex({"a.py": {"f": 1}}, {"f": ["b.py"]})
+    graph = FileGraph(index)
+    graph.sync()
+    assert graph.reader()("a.py") is not None and graph.definers("f") == ("b.py",)
+    index.by_name = {"f": (Def(0, "f", "f", "function", "c.py", 1, 2, "def f(): ...", 1.0),)}
+    graph.sync()
+    assert graph.definers("f") == ("c.py",)
+    assert graph.reader()("a.py").targets == ("c.py",)  # type: ignore[union-attr]
+    assert index.reads == ["a.py", "a.py"]

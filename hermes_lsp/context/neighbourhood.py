@@ -25,11 +25,12 @@ from hermes_lsp.context.rank import MAX_DEFINERS, FileEdges, file_edges, local_p
 
 CACHED_FILES = 512
 """Files whose edges and ordered definitions are kept (a few MB at most)."""
-READS_PER_QUERY = 4
+READS_PER_QUERY = 3
 """Fresh edge reads from the index allowed in one query; cached files cost nothing."""
 RANKED_FILES = 32
 """Files of the walk whose definitions are considered."""
 DEFS_PER_FILE = 16
+"""Definitions considered per file of the walk at a 1,024-token budget (more for more)."""
 IMPORT_SEED = 1.0
 """Seed weight of a file an import names (a nearby identifier weighs up to about 1 per line)."""
 
@@ -110,7 +111,7 @@ class FileGraph:
         if found is None:
             defs = sorted(self.index.by_path.get(path, ()), key=lambda d: (-d.rank, d.start_line))
             total = sum(0.05 + d.rank for d in defs) or 1.0
-            found = tuple((d, (0.05 + d.rank) / total) for d in defs[:DEFS_PER_FILE])
+            found = tuple((d, (0.05 + d.rank) / total) for d in defs)
             cache[path] = found
             if len(cache) > self.size:
                 cache.popitem(last=False)
@@ -151,6 +152,7 @@ def ranked_definitions(
     start: Mapping[str, float],
     graph: FileGraph,
     linked: Callable[[str, str], bool],
+    per_file: int = DEFS_PER_FILE,
 ) -> list[tuple[float, Def]]:
     """Definitions of the walk's best files, best first: the walk's mass on the file times
     the definition's share of the file's global rank, plus what reached it by name."""
@@ -176,7 +178,7 @@ def ranked_definitions(
                 reached[(path, name)] = reached.get((path, name), 0.0) + unit * weight
     out: list[tuple[float, Def]] = []
     for path, mass in files:
-        for d, share in graph.best(path):
+        for d, share in graph.best(path)[:per_file]:
             flow = reached.get((path, d.name), 0.0)
             if d.qualname != d.name and not flow:
                 continue  # a member nobody around here uses by name

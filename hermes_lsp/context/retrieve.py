@@ -431,10 +431,15 @@ def _imported_modules(
 
 
 def _definition_pieces(
-    chosen: Iterable[tuple[float, Def]], budget: _Budget, cap: int, limit: int = MAX_DEFINITIONS
+    chosen: Iterable[tuple[float, Def]],
+    budget: _Budget,
+    cap: int,
+    limit: int = MAX_DEFINITIONS,
+    seen: set[tuple[str, int]] | None = None,
 ) -> list[Piece]:
+    """Definitions in order while they fit; ``seen`` holds (path, line) already taken."""
     pieces: list[Piece] = []
-    seen: set[tuple[str, int]] = set()
+    seen = set() if seen is None else seen
     for _, d in chosen:
         if len(pieces) >= limit or budget.left < 16:
             break
@@ -544,28 +549,33 @@ def _ordered(pieces: Iterable[Piece]) -> list[Piece]:
 
 
 def _max_definitions(budget: int) -> int:
-    """More definitions for a larger budget (about one per 40 tokens), never fewer than before."""
-    return max(MAX_DEFINITIONS, budget // 40)
+    """More definitions for a larger budget (one per 24 tokens), never fewer than 48."""
+    return max(MAX_DEFINITIONS, budget // 24)
 
 
-def _with_neighbourhood(
+NEIGHBOURHOOD_MIN_TOKENS = 96
+"""Budget left after the names at the cursor below which the walk is not worth its cost."""
+
+
+def _neighbourhood_candidates(
     request: Request,
     query: Query,
-    chosen: list[tuple[float, Def]],
+    taken: set[str],
     by_module: Mapping[str, Sequence[str]] | None,
     graph: FileGraph,
 ) -> list[tuple[float, Def]]:
-    """The name-based candidates, then the personalised walk's, for names not yet covered."""
+    """The personalised walk's definitions, best first, for names not yet covered."""
     graph.sync()
     imported = imported_paths(request.path, query.links, by_module or {})
     start = neighbourhood.seeds(request.path, query.names, imported, graph, query.links.allows)
-    taken = {d.name for _, d in chosen}
     extra = []
-    for score, d in neighbourhood.ranked_definitions(request.path, start, graph, query.links.allows):
+    per_file = max(neighbourhood.DEFS_PER_FILE, request.budget // 64)
+    ranked = neighbourhood.ranked_definitions(request.path, start, graph, query.links.allows, per_file)
+    for score, d in ranked:
         if d.name not in taken:
             taken.add(d.name)
             extra.append((score, d))
-    return chosen + extra
+    return extra
 
 
 def _assemble(
@@ -590,10 +600,15 @@ def _assemble(
     pieces += _scope_pieces(request, visible, budget, int(total * shares["scope"]))
     reserve = int(total * shares["snippet"]) if windows else 0
     chosen = choose_definitions(request, query, by_name, visible, by_path, by_module)
-    if graph is not None:
-        chosen = _with_neighbourhood(request, query, chosen, by_module, graph)
     limit = _max_definitions(total)
-    pieces += _definition_pieces(chosen, budget, max(0, budget.left - reserve), limit)
+    seen: set[tuple[str, int]] = set()
+    definitions = _definition_pieces(chosen, budget, max(0, budget.left - reserve), limit, seen)
+    # Budget the names at the cursor left unused goes to the cursor's neighbourhood.
+    if graph is not None and budget.left - reserve >= NEIGHBOURHOOD_MIN_TOKENS and len(definitions) < limit:
+        extra = _neighbourhood_candidates(request, query, {d.name for _, d in chosen}, by_module, graph)
+        cap = max(0, budget.left - reserve)
+        definitions += _definition_pieces(extra, budget, cap, limit - len(definitions), seen)
+    pieces += definitions
     pieces += _snippet_pieces(request, windows, budget, query.links)
     return _ordered(pieces)
 
