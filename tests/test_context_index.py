@@ -229,3 +229,14 @@ def test_indexes_of_long_unused_workspaces_are_pruned(tmp_path: Path) -> None:
     assert recent.exists() and Path(path).exists()
     assert not old.exists() and not removed.exists() and not (folder / "removed-89ab.sqlite3.root").exists()
     assert Path(path + ".root").read_text() == os.path.realpath(root)
+
+
+def test_use_counts_agree_with_the_references(tmp_path: Path) -> None:
+    root = make(
+        tmp_path / "p", {"a.py": "from b import f\n\nf(1)\nf(2)\ng()\n", "b.py": "def f(x):\n    return x\n"}
+    )
+    index = open_index(root)
+    index.refresh()
+    counts = index.use_counts("a.py")
+    assert counts == {name: len(lines) for name, lines in index.references_in("a.py").items()}
+    assert counts["f"] == 2 and index.use_counts("missing.py") == {}

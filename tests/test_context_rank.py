@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hermes_lsp.context.index import Def
-from hermes_lsp.context.neighbourhood import FileGraph
+from hermes_lsp.context.neighbourhood import NAMES_PER_FILE, FileGraph
 from hermes_lsp.context.rank import NO_EDGES, FileEdges, file_edges, local_push
 
 NODES = [f"f{i}.py" for i in range(8)]
@@ -129,9 +129,9 @@ class _FakeIndex:
                 self.by_path[d.path] = (*self.by_path.get(d.path, ()), d)
         self.reads: list[str] = []
 
-    def references_in(self, path: str) -> dict[str, list[int]]:
+    def use_counts(self, path: str) -> dict[str, int]:
         self.reads.append(path)
-        return {name: list(range(count)) for name, count in self.uses.get(path, {}).items()}
+        return dict(self.uses.get(path, {}))
 
 
 def test_file_graph_reads_a_few_files_per_query_and_caches_them() -> None:
@@ -156,3 +156,11 @@ def test_file_graph_forgets_when_the_index_loads_a_new_view() -> None:
     assert graph.definers("f") == ("c.py",)
     assert graph.reader()("a.py").targets == ("c.py",)  # type: ignore[union-attr]
     assert index.reads == ["a.py", "a.py"]
+
+
+def test_a_hub_file_contributes_edges_for_its_most_used_names_only() -> None:
+    uses = {f"name{i}": 1 + i for i in range(NAMES_PER_FILE + 50)}
+    index = _FakeIndex({"hub.py": uses}, {name: [f"{name}.py"] for name in uses})
+    edges = FileGraph(index).reader()("hub.py")
+    assert edges is not None and len(edges.targets) == NAMES_PER_FILE
+    assert "name0.py" not in edges.targets and f"name{NAMES_PER_FILE + 49}.py" in edges.targets

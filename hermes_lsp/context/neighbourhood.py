@@ -21,16 +21,18 @@ from typing import Protocol
 
 from hermes_lsp.context.index import Def
 from hermes_lsp.context.languages import same_family
-from hermes_lsp.context.rank import MAX_DEFINERS, FileEdges, file_edges, local_push, name_weight
+from hermes_lsp.context.rank import MAX_DEFINERS, MAX_PUSHES, FileEdges, file_edges, local_push, name_weight
 
 CACHED_FILES = 512
 """Files whose edges and ordered definitions are kept (a few MB at most)."""
 READS_PER_QUERY = 3
 """Fresh edge reads from the index allowed in one query; cached files cost nothing."""
+NAMES_PER_FILE = 128
+"""Most names of one file that become edges (its most used ones)."""
 RANKED_FILES = 32
 """Files of the walk whose definitions are considered."""
 DEFS_PER_FILE = 16
-"""Definitions considered per file of the walk at a 1,024-token budget (more for more)."""
+"""Definitions considered per file of the walk for a budget of about 1,000 tokens (more for more)."""
 IMPORT_SEED = 1.0
 """Seed weight of a file an import names (a nearby identifier weighs up to about 1 per line)."""
 
@@ -41,7 +43,7 @@ class IndexView(Protocol):
     by_name: Mapping[str, Sequence[Def]]
     by_path: Mapping[str, Sequence[Def]]
 
-    def references_in(self, path: str) -> dict[str, list[int]]: ...
+    def use_counts(self, path: str) -> dict[str, int]: ...
 
 
 class FileGraph:
@@ -92,7 +94,10 @@ class FileGraph:
             if left[0] <= 0:
                 return None
             left[0] -= 1
-            uses = {name: len(lines) for name, lines in self.index.references_in(path).items()}
+            uses = self.index.use_counts(path)
+            if len(uses) > NAMES_PER_FILE:
+                # A hub that uses hundreds of names: its most used ones carry its edges.
+                uses = dict(heapq.nlargest(NAMES_PER_FILE, uses.items(), key=lambda item: (item[1], item[0])))
             found = file_edges(uses, self.definers, path)
             cache[path] = found
             if len(cache) > self.size:
@@ -152,20 +157,28 @@ def ranked_definitions(
     start: Mapping[str, float],
     graph: FileGraph,
     linked: Callable[[str, str], bool],
-    per_file: int = DEFS_PER_FILE,
+    tokens: int,
 ) -> list[tuple[float, Def]]:
     """Definitions of the walk's best files, best first: the walk's mass on the file times
-    the definition's share of the file's global rank, plus what reached it by name."""
+    the definition's share of the file's global rank, plus what reached it by name.
+
+    The walk's effort follows ``tokens``, the budget it is to fill (a definition costs
+    about 32): a few files for the end of a small budget, the whole allowance for a large one.
+    """
     if not start:
         return []
-    walk = local_push(start, graph.reader(), skip={current})
+    wanted = max(4, tokens // 32)
+    ranked_files = min(RANKED_FILES, max(4, wanted // 2))
+    per_file = max(DEFS_PER_FILE // 2, wanted // 2)
+    pushes = min(MAX_PUSHES, max(4, ranked_files // 2))
+    walk = local_push(start, graph.reader(), skip={current}, max_pushes=pushes)
     # Another family's file is kept only where the walk started from it (it was linked).
-    best = heapq.nsmallest(RANKED_FILES + 1, walk.files.items(), key=lambda item: (-item[1], item[0]))
+    best = heapq.nsmallest(ranked_files + 1, walk.files.items(), key=lambda item: (-item[1], item[0]))
     files = [
         (path, mass)
         for path, mass in best
         if path != current and (same_family(current, path) or path in start)
-    ][:RANKED_FILES]
+    ][:ranked_files]
     # Which names of those files the walk went through, and with how much mass.
     reached: dict[tuple[str, str], float] = {}
     for source, sent in walk.sent.items():

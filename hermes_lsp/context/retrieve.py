@@ -563,14 +563,15 @@ def _neighbourhood_candidates(
     taken: set[str],
     by_module: Mapping[str, Sequence[str]] | None,
     graph: FileGraph,
+    tokens: int,
 ) -> list[tuple[float, Def]]:
-    """The personalised walk's definitions, best first, for names not yet covered."""
+    """The personalised walk's definitions, best first, for names not yet covered, enough
+    to fill about ``tokens``."""
     graph.sync()
     imported = imported_paths(request.path, query.links, by_module or {})
     start = neighbourhood.seeds(request.path, query.names, imported, graph, query.links.allows)
     extra = []
-    per_file = max(neighbourhood.DEFS_PER_FILE, request.budget // 64)
-    ranked = neighbourhood.ranked_definitions(request.path, start, graph, query.links.allows, per_file)
+    ranked = neighbourhood.ranked_definitions(request.path, start, graph, query.links.allows, tokens)
     for score, d in ranked:
         if d.name not in taken:
             taken.add(d.name)
@@ -605,8 +606,9 @@ def _assemble(
     definitions = _definition_pieces(chosen, budget, max(0, budget.left - reserve), limit, seen)
     # Budget the names at the cursor left unused goes to the cursor's neighbourhood.
     if graph is not None and budget.left - reserve >= NEIGHBOURHOOD_MIN_TOKENS and len(definitions) < limit:
-        extra = _neighbourhood_candidates(request, query, {d.name for _, d in chosen}, by_module, graph)
         cap = max(0, budget.left - reserve)
+        taken = {d.name for _, d in chosen}
+        extra = _neighbourhood_candidates(request, query, taken, by_module, graph, cap)
         definitions += _definition_pieces(extra, budget, cap, limit - len(definitions), seen)
     pieces += definitions
     pieces += _snippet_pieces(request, windows, budget, query.links)
