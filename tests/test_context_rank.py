@@ -164,3 +164,12 @@ def test_a_hub_file_contributes_edges_for_its_most_used_names_only() -> None:
     edges = FileGraph(index).reader()("hub.py")
     assert edges is not None and len(edges.targets) == NAMES_PER_FILE
     assert "name0.py" not in edges.targets and f"name{NAMES_PER_FILE + 49}.py" in edges.targets
+
+
+def test_file_edges_join_a_language_family_or_native_code_never_other_languages_by_name() -> None:
+    index = _FakeIndex(
+        {"app.py": {"step": 1, "parse": 1, "fast_sum": 1}},
+        {"step": ["install.sh", "tools.py"], "parse": ["lib/parse.lua"], "fast_sum": ["native/fast.c"]},
+    )
+    edges = FileGraph(index).reader()("app.py")
+    assert edges is not None and edges.targets == ("native/fast.c", "tools.py")

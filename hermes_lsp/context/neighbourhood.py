@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from hermes_lsp.context.index import Def
-from hermes_lsp.context.languages import same_family
+from hermes_lsp.context.languages import BINDING_FAMILIES, family_of, same_family
 from hermes_lsp.context.rank import MAX_DEFINERS, MAX_PUSHES, FileEdges, file_edges, local_push, name_weight
 
 CACHED_FILES = 512
@@ -98,13 +98,22 @@ class FileGraph:
             if len(uses) > NAMES_PER_FILE:
                 # A hub that uses hundreds of names: its most used ones carry its edges.
                 uses = dict(heapq.nlargest(NAMES_PER_FILE, uses.items(), key=lambda item: (item[1], item[0])))
-            found = file_edges(uses, self.definers, path)
+            found = file_edges(uses, lambda name: self._reachable(path, name), path)
             cache[path] = found
             if len(cache) > self.size:
                 cache.popitem(last=False)
             return found
 
         return edges
+
+    def _reachable(self, source: str, name: str) -> tuple[str, ...]:
+        """Definers of a name ``source`` uses that it can really mean: of its own language
+        family, or of one other languages bind to (a name alone never joins Python to Lua)."""
+        return tuple(
+            path
+            for path in self.definers(name)
+            if same_family(source, path) or family_of(path) in BINDING_FAMILIES
+        )
 
     def cached_edges(self, path: str) -> FileEdges | None:
         return self._edges.get(path)
@@ -173,7 +182,7 @@ def ranked_definitions(
     pushes = min(MAX_PUSHES, max(4, ranked_files // 2))
     walk = local_push(start, graph.reader(), skip={current}, max_pushes=pushes)
     # Another family's file is kept only where the walk started from it (it was linked).
-    best = heapq.nsmallest(ranked_files + 1, walk.files.items(), key=lambda item: (-item[1], item[0]))
+    best = heapq.nsmallest(ranked_files + 8, walk.files.items(), key=lambda item: (-item[1], item[0]))
     files = [
         (path, mass)
         for path, mass in best
