@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -240,3 +241,26 @@ def test_use_counts_agree_with_the_references(tmp_path: Path) -> None:
     counts = index.use_counts("a.py")
     assert counts == {name: len(lines) for name, lines in index.references_in("a.py").items()}
     assert counts["f"] == 2 and index.use_counts("missing.py") == {}
+
+
+def test_use_counts_do_not_wait_for_a_write(tmp_path: Path) -> None:
+    root = make(tmp_path / "p", {"a.py": "from b import f\n\nf(1)\n", "b.py": "def f(x):\n    return x\n"})
+    index = open_index(root)
+    index.refresh()
+    done = threading.Event()
+    holding = threading.Event()
+
+    def writer() -> None:
+        with index.store.lock:  # a batch of the background build in progress
+            holding.set()
+            done.wait(5)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    holding.wait(5)
+    try:
+        assert index.use_counts("a.py") is None
+    finally:
+        done.set()
+        thread.join()
+    assert index.use_counts("a.py") == {"f": 1}

@@ -173,3 +173,15 @@ def test_file_edges_join_a_language_family_or_native_code_never_other_languages_
     )
     edges = FileGraph(index).reader()("app.py")
     assert edges is not None and edges.targets == ("native/fast.c", "tools.py")
+
+
+def test_file_graph_does_not_cache_a_file_the_index_could_not_read_now() -> None:
+    index = _FakeIndex({"a.py": {"f": 1}}, {"f": ["b.py"]})
+    busy = [True]
+    counts = index.use_counts
+    index.use_counts = lambda path: None if busy[0] else counts(path)  # type: ignore[method-assign]
+    graph = FileGraph(index)
+    assert graph.reader()("a.py") is None
+    busy[0] = False
+    found = graph.reader()("a.py")
+    assert found is not None and found.targets == ("b.py",)

@@ -266,6 +266,16 @@ class Index:
 
     # -- lookups for the personalised ranking (context/neighbourhood.py) -------------------
 
-    def use_counts(self, path: str) -> dict[str, int]:
-        """Names ``path`` uses -> how many lines use each (no line numbers: cheaper)."""
-        return {name: lines.count(",") + 1 for name, lines in self.store.references_in(path) if lines}
+    def use_counts(self, path: str) -> dict[str, int] | None:
+        """Names ``path`` uses -> how many lines use each (no line numbers: cheaper).
+
+        ``None`` while the store is busy writing: this runs on the event loop, which must
+        not wait for a batch of the background build.
+        """
+        if not self.store.lock.acquire(blocking=False):
+            return None
+        try:
+            rows = self.store.references_in(path)
+        finally:
+            self.store.lock.release()
+        return {name: lines.count(",") + 1 for name, lines in rows if lines}

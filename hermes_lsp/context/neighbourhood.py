@@ -43,7 +43,7 @@ class IndexView(Protocol):
     by_name: Mapping[str, Sequence[Def]]
     by_path: Mapping[str, Sequence[Def]]
 
-    def use_counts(self, path: str) -> dict[str, int]: ...
+    def use_counts(self, path: str) -> dict[str, int] | None: ...
 
 
 class FileGraph:
@@ -95,6 +95,8 @@ class FileGraph:
                 return None
             left[0] -= 1
             uses = self.index.use_counts(path)
+            if uses is None:
+                return None  # the index is writing: not now, and not cached
             if len(uses) > NAMES_PER_FILE:
                 # A hub that uses hundreds of names: its most used ones carry its edges.
                 uses = dict(heapq.nlargest(NAMES_PER_FILE, uses.items(), key=lambda item: (item[1], item[0])))

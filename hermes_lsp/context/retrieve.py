@@ -270,7 +270,7 @@ class Links:
     """Per path: linked, not linked, or ``None`` (it depends on the name)."""
 
     def allows(self, path: str, name: str = "") -> bool:
-        verdict = self._verdicts.get(path, False) if path in self._verdicts else self._judge(path)
+        verdict = self._verdicts[path] if path in self._verdicts else self._judge(path)
         return verdict if verdict is not None else bool(name) and name in self.strings
 
     def _judge(self, path: str) -> bool | None:
