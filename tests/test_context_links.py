@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hermes_lsp.context.languages import BINDING_FAMILIES, LANGUAGES, family_of, same_family
+from hermes_lsp.context.languages import BINDING_FAMILIES, LANGUAGES, family_of, may_use, same_family
 from hermes_lsp.context.modules import import_tokens
 from hermes_lsp.context.retrieve import Links, string_literals
 
@@ -62,3 +62,12 @@ def test_native_code_is_linked_by_import_or_by_symbol_name() -> None:
     assert links.allows("native/fast.c", "fast_init")  # the symbol looked up by name
     assert not links.allows("native/fast.c", "fast_free")
     assert not links.allows("web/fast_init.js", "fast_init")  # JavaScript is not bound to by name
+
+
+def test_code_may_use_its_own_family_and_native_code_by_name() -> None:
+    assert may_use("app/main.py", "app/util.pyi") and may_use("web/app.tsx", "web/util.js")
+    assert may_use("app/main.py", "native/fast.c") and may_use("web/app.js", "crates/core/src/lib.rs")
+    assert not may_use("app/main.py", "editors/nvim/lua/client.lua") and not may_use(
+        "app/main.py", "install.sh"
+    )
+    assert not may_use("native/fast.c", "app/main.py")  # C does not call Python by name

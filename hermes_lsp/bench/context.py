@@ -37,7 +37,7 @@ from hermes_lsp.bench.overhead import percentile
 from hermes_lsp.config import IndexSettings
 from hermes_lsp.context.engine import WorkspaceContext
 from hermes_lsp.context.index import Def
-from hermes_lsp.context.languages import same_family
+from hermes_lsp.context.languages import may_use, same_family
 from hermes_lsp.context.rank import BUILTIN_NAMES
 from hermes_lsp.context.values import Piece, estimate_tokens
 
@@ -212,7 +212,8 @@ RECALL_SUFFIXES = (".py", ".js", ".ts", ".go", ".rs", ".java")
 
 
 def hidden_lines(engine: WorkspaceContext, root: str, rng: random.Random, samples: int) -> list[HiddenLine]:
-    """Up to ``samples`` lines (two per file) that use identifiers defined only in other files."""
+    """Up to ``samples`` lines (two per file) that use identifiers defined only in other files
+    (of a language the file can use by name)."""
     assert engine.index is not None
     by_name, by_path = engine.index.by_name, engine.index.by_path
     files = sorted(p for p in by_path if os.path.splitext(p)[1] in RECALL_SUFFIXES)
@@ -224,10 +225,13 @@ def hidden_lines(engine: WorkspaceContext, root: str, rng: random.Random, sample
         lines = _read(root, rel).split("\n")
         local = {d.name for d in by_path.get(rel, ())}
         # Targets: names the line really uses as code (the tags query's references), that
-        # are defined in the repository, but not in this file.
+        # are defined in the repository, but not in this file; in code the file can mean by
+        # name (``find`` in Python is not a JavaScript function that happens to share it).
         used: dict[int, set[str]] = {}
         for name, rows in engine.index.references_in(rel).items():
             if name in local or name not in by_name or name in BUILTIN_NAMES:
+                continue
+            if not any(may_use(rel, d.path) for d in by_name[name]):
                 continue
             for row in rows:
                 used.setdefault(row - 1, set()).add(name)

@@ -144,6 +144,12 @@ def same_family(path: str, other: str) -> bool:
     return mine is None or theirs is None or mine == theirs
 
 
+def may_use(user: str, definer: str) -> bool:
+    """Whether code in ``user`` can mean a definition in ``definer`` by its name alone: one
+    language family, or a family other languages bind to (Python calling into C)."""
+    return same_family(user, definer) or family_of(definer) in BINDING_FAMILIES
+
+
 def by_name(name: str) -> LanguageSpec | None:
     return _BY_NAME.get(name)
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from hermes_lsp.context.index import Def
-from hermes_lsp.context.languages import BINDING_FAMILIES, family_of, same_family
+from hermes_lsp.context.languages import may_use, same_family
 from hermes_lsp.context.rank import MAX_DEFINERS, MAX_PUSHES, FileEdges, file_edges, local_push, name_weight
 
 CACHED_FILES = 512
@@ -111,11 +111,7 @@ class FileGraph:
     def _reachable(self, source: str, name: str) -> tuple[str, ...]:
         """Definers of a name ``source`` uses that it can really mean: of its own language
         family, or of one other languages bind to (a name alone never joins Python to Lua)."""
-        return tuple(
-            path
-            for path in self.definers(name)
-            if same_family(source, path) or family_of(path) in BINDING_FAMILIES
-        )
+        return tuple(path for path in self.definers(name) if may_use(source, path))
 
     def cached_edges(self, path: str) -> FileEdges | None:
         return self._edges.get(path)
