@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from hermes_lsp import __version__
+from hermes_lsp.log_redaction import RedactingFilter, remember_secret
 
 # name -> (module, one-line help). The module is imported only when the command runs.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -48,6 +50,10 @@ def _setup_logging(log_file: str | None, verbose: bool) -> None:
         logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # Keys reach the logs from many sources (whole LSP messages at debug, headers,
+    # exception texts): every line is scrubbed on its way out.
+    remember_secret(os.environ.get("HERMES_LSP_API_KEY"))
+    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -95,8 +101,10 @@ def main(argv: list[str] | None = None) -> int:
 
     server = create_server()
     if args.tcp:
+        from hermes_lsp.tcp import serve_tcp
+
         host, port = _parse_hostport(args.tcp)
-        server.start_tcp(host, port)
+        return serve_tcp(server, host, port)
     else:
         server.start_io()
     return 0

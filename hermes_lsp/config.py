@@ -217,7 +217,10 @@ def _merge(cls: type, raw: Mapping[str, Any], base: Any, prefix: str) -> tuple[A
             if field.validator is not None:
                 field.validator(base, field, converted)
         except (ValueError, TypeError) as exc:
-            errors.append(f"{name}: {exc} (got {_describe(value)}); using {_describe(current)}")
+            if field.repr is False:  # a secret: never repeat it, even when it is unusable
+                errors.append(f"{name}: {exc}; ignoring it")
+            else:
+                errors.append(f"{name}: {exc} (got {_describe(value)}); using {_describe(current)}")
             continue
         changes[field.name] = converted
     return attrs.evolve(base, **changes), errors

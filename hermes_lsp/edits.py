@@ -33,6 +33,10 @@ class EditError(Exception):
     """An edit that cannot be applied; the message is written for the model (and the user)."""
 
 
+class FileTooLarge(EditError):
+    """A file above ``index.maxFileKb``: nothing loads it whole (``read_file`` reads a range)."""
+
+
 @attrs.define
 class FileState:
     """A file touched by the edits: what it was, and what it is becoming."""
@@ -66,6 +70,7 @@ class EditSet:
         can_create: bool = True,
         exclude: Iterable[str] = (),
         syntax: Syntax | None = None,
+        max_file_bytes: int | None = None,
     ) -> None:
         self.root = os.path.realpath(root)
         self.exclude = list(exclude)
@@ -73,6 +78,8 @@ class EditSet:
         self._open_document = open_document
         self._baseline = baseline or {}
         """Versions of the open documents when the action started: the model saw those."""
+        self.max_file_bytes = max_file_bytes
+        """Files larger than this (``index.maxFileKb``) are never loaded whole (None: no limit)."""
         self.can_create = can_create
         """Whether the editor applies ``CreateFile`` operations (``resourceOperations``)."""
         self.files: dict[str, FileState] = {}
@@ -85,11 +92,14 @@ class EditSet:
         """A workspace-relative path, or EditError if it leaves the workspace or is ignored."""
         if not isinstance(path, str) or not path.strip():
             raise EditError("path must be a non-empty string relative to the workspace root")
-        candidate = path if os.path.isabs(path) else os.path.join(self.root, path)
-        real = os.path.realpath(candidate)
-        if real != self.root and not real.startswith(self.root + os.sep):
-            raise EditError(f"{path} is outside the workspace; only files inside it can be edited")
-        rel = os.path.relpath(real, self.root).replace(os.sep, "/")
+        if "\0" in path:
+            raise EditError("path contains a NUL character; give a file path relative to the workspace root")
+        # Symlinks are resolved: a link inside the workspace to a file outside it is outside.
+        rel = walk.contained(self.root, path)
+        if rel is None:
+            raise EditError(f"{path} is outside the workspace; only files inside it can be used")
+        if rel == ".":
+            raise EditError(f"{path} is the workspace folder, not a file")
         if rel.split("/")[0] == ".git" or walk.is_ignored(self.root, rel, self.exclude):
             raise EditError(f"{rel} is excluded by the workspace's ignore rules and cannot be edited")
         return rel
@@ -103,11 +113,13 @@ class EditSet:
         opened = self._open_document(uri)
         if opened is not None:
             text, version = opened
+            self._check_size(rel, len(text))
             # Edits are computed on today's text but stamped with the version the model
             # saw: if the user typed meanwhile, stale() notices and nothing is offered.
             state = FileState(rel, uri, text, self._baseline.get(uri, version), text)
         elif os.path.isfile(absolute):
             try:
+                self._check_size(rel, os.stat(absolute).st_size)
                 with open(absolute, encoding="utf-8", newline="") as fh:
                     text = fh.read()
             except UnicodeDecodeError as exc:
@@ -121,6 +133,15 @@ class EditSet:
             raise EditError(f"{rel} does not exist; use create_file for a new file")
         self.files[rel] = state
         return state
+
+    def _check_size(self, rel: str, size: int) -> None:
+        # Loading, parsing and re-parsing a file this size would stall the server.
+        if self.max_file_bytes is not None and size > self.max_file_bytes:
+            raise FileTooLarge(
+                f"{rel} is {size // 1024} KB, above index.maxFileKb ({self.max_file_bytes // 1024} KB): "
+                "it is not loaded whole, so it cannot be edited or searched by symbol here; read "
+                "the lines you need with read_file(path, start_line, end_line)"
+            )
 
     # -- tools ---------------------------------------------------------------------------
 

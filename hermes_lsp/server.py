@@ -37,7 +37,8 @@ from hermes_lsp.config import Settings, env_problems, merge_settings
 from hermes_lsp.context.engine import WorkspaceContext
 from hermes_lsp.context.types import ContextEngine, NullContext
 from hermes_lsp.features.completion import CompletionService, Cursor
-from hermes_lsp.framing import READ_SIZE, Fault, FrameReader, ReadSome, stream_reader
+from hermes_lsp.framing import Fault, FrameReader, ReadSome, stream_reader
+from hermes_lsp.log_redaction import remember_secret
 from hermes_lsp.messages import MessageGate, with_prefix
 from hermes_lsp.model.client import ModelClient, ModelConfig, ModelError, ModelUnreachable
 from hermes_lsp.progress import ProgressReporter
@@ -297,6 +298,7 @@ class HermesLanguageServer(LanguageServer):
         if raw is None:
             return
         settings, errors = merge_settings(raw, self.settings)
+        remember_secret(settings.api_key)
         for error in errors:
             self.report_once(f"setting {error}")
         self.settings = settings
@@ -394,24 +396,11 @@ class HermesLanguageServer(LanguageServer):
             self.shutdown()
 
     def start_tcp(self, host: str, port: int) -> None:
-        """Serve one client over TCP with the resynchronising frame reader."""
-        self._stop_event = stop_event = threading.Event()
+        """Serve one client over TCP (:func:`hermes_lsp.tcp.serve_tcp`), never pygls's way,
+        where a second connection takes over the first one's replies."""
+        from hermes_lsp.tcp import serve_tcp
 
-        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            self.protocol.set_writer(writer)  # type: ignore[arg-type]
-            await self.serve_stream(lambda: reader.read(READ_SIZE))
-            stop_event.set()
-            self.shutdown()
-
-        async def serve() -> None:
-            self._server = await asyncio.start_server(connection, host, port)
-            async with self._server:
-                await self._server.serve_forever()
-
-        try:
-            asyncio.run(serve())
-        except asyncio.CancelledError:
-            log.debug("the TCP server was stopped")
+        serve_tcp(self, host, port)
 
     # -- documents -----------------------------------------------------------------------
 
@@ -429,6 +418,14 @@ class HermesLanguageServer(LanguageServer):
         if self.root and path.startswith(self.root + os.sep):
             path = os.path.relpath(path, self.root)
         return Cursor(uri, text, located.offset, path, document.language_id or _language_of(path))
+
+    def excluded(self, uri: str) -> bool:
+        """Whether the user's ignore rules keep this document from the model; says why, once."""
+        reason = self.context_engine.exclusion(uri)
+        if reason is None:
+            return False
+        self.report_once(reason, types.MessageType.Info)
+        return True
 
     def syntax_at(self, cursor: Cursor) -> list[str]:
         """Syntax around the cursor, for the single- or multi-line decision."""
@@ -519,6 +516,8 @@ def _register_core(server: HermesLanguageServer) -> None:
     async def inline_completion(
         ls: HermesLanguageServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList | None:
+        if ls.excluded(params.text_document.uri):
+            return types.InlineCompletionList(items=[])
         cursor = ls.cursor(params.text_document.uri, params.position)
         if cursor is None:
             return None
@@ -535,7 +534,7 @@ def _register_core(server: HermesLanguageServer) -> None:
     )
     async def completion(ls: HermesLanguageServer, params: types.CompletionParams) -> types.CompletionList:
         empty = types.CompletionList(is_incomplete=True, items=[])
-        if not ls.settings.completion.fallback:
+        if not ls.settings.completion.fallback or ls.excluded(params.text_document.uri):
             return empty
         cursor = ls.cursor(params.text_document.uri, params.position)
         if cursor is None:

@@ -20,6 +20,7 @@ BENCHES: dict[str, tuple[str, str]] = {
         "hermes_lsp.bench.context",
         "context engine: cold and warm index, context latency, re-parse, memory, definition recall",
     ),
+    "tools": ("hermes_lsp.bench.tools", "read tools on large files: time, event-loop stall, result size"),
 }
 
 

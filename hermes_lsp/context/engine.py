@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from urllib.parse import unquote, urlparse
 
+import attrs
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
@@ -30,7 +31,7 @@ from hermes_lsp.context.parsing import Document
 from hermes_lsp.context.store import Store, database_path
 from hermes_lsp.context.syntax import Syntax
 from hermes_lsp.context.types import Piece, ProgressCallback, Purpose, Symbol, estimate_tokens
-from hermes_lsp.context.walk import Scanned
+from hermes_lsp.context.walk import IGNORE_FILES, Scanned, contained, is_ignored
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,16 @@ SCOPE_TYPES = frozenset(
 )
 
 
+@attrs.frozen
+class Admission:
+    """What of one document may reach the model."""
+
+    shareable: bool
+    """Its content may be context for other documents (snippets, definitions, references)."""
+    excluded: str | None = None
+    """Why nothing of it may reach the model, not even a completion in it (None: it may)."""
+
+
 def uri_path(uri: str) -> str:
     """A filesystem path for a ``file://`` URI; anything else (a plain path) is returned as is."""
     parsed = urlparse(uri)
@@ -118,6 +129,9 @@ class WorkspaceContext:
         self._parse_timers: dict[str, asyncio.TimerHandle] = {}
         self._scratch: Document | None = None
         self._graph: FileGraph | None = None
+        self._admissions: dict[str, tuple[tuple[object, ...], Admission]] = {}
+        self._ignore_generation = 0
+        """Bumped when an ignore file changes: cached admissions are decided again."""
 
     @property
     def settings(self) -> IndexSettings:
@@ -128,9 +142,10 @@ class WorkspaceContext:
     async def start(self, root: str | None, progress: ProgressCallback) -> None:
         """Start indexing ``root`` in the background and return at once."""
         self._loop = asyncio.get_running_loop()
-        if root is None or not self.settings.enable:
+        if root is not None:
+            self.root = os.path.abspath(root)  # ignore rules apply even without an index
+        if self.root is None or not self.settings.enable:
             return  # open documents only: snippets and their own definitions
-        self.root = os.path.abspath(root)
         self._build = self._writer.submit(self._open_and_refresh, progress)
 
     def start_sync(self, root: str, progress: ProgressCallback | None = None) -> IndexReport | None:
@@ -218,11 +233,51 @@ class WorkspaceContext:
                 return rel.replace(os.sep, "/")
         return path
 
+    def admission(self, uri: str) -> Admission:
+        """What of a document may reach the model (decided once per document and settings).
+
+        Editors send a keystroke at a time: the ignore files are read when the document
+        opens, when ``index.exclude`` changes and when an ignore file changes, not per key.
+        """
+        key = (tuple(self.settings.exclude), self._ignore_generation, self.root)
+        cached = self._admissions.get(uri)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        decided = self._decide(uri)
+        if uri in self.documents:
+            self._admissions[uri] = (key, decided)
+        return decided
+
+    def exclusion(self, uri: str) -> str | None:
+        """Why nothing of this document may reach the model (None: it may)."""
+        return self.admission(uri).excluded
+
+    def _decide(self, uri: str) -> Admission:
+        path = uri_path(uri)
+        if self.root is None or not os.path.isabs(path):
+            # No workspace (the open files are all there is), or a buffer with no file.
+            return Admission(shareable=True)
+        rel = contained(self.root, path)
+        if rel is None or rel == ".":
+            # Outside the workspace, or a link inside it that leads out: the user may
+            # complete in it, but its content is never context for other files.
+            return Admission(shareable=False)
+        if rel.split("/")[0] == ".git" or is_ignored(self.root, rel, self.settings.exclude):
+            return Admission(
+                shareable=False,
+                excluded=f"{rel} is excluded by the workspace's ignore rules (.gitignore, "
+                ".hermesignore or hermes.index.exclude): nothing from it is sent to the model, "
+                "so Hermes offers no completions or actions in it",
+            )
+        return Admission(shareable=True)
+
     def open_document(self, uri: str, text: str, language_id: str, version: int) -> None:
         path = self.relative(uri)
         document = Document(uri, path, text, language_for(path, language_id), version)
         self.documents[uri] = document
         self.documents.move_to_end(uri)
+        self._admissions.pop(uri, None)
+        self.admission(uri)
         self._cut_windows(document)
 
     def change_document(
@@ -255,6 +310,7 @@ class WorkspaceContext:
     def close_document(self, uri: str) -> None:
         document = self.documents.pop(uri, None)
         self._windows.pop(uri, None)
+        self._admissions.pop(uri, None)
         for timers in (self._timers, self._parse_timers):
             timer = timers.pop(uri, None)
             if timer is not None:
@@ -264,6 +320,11 @@ class WorkspaceContext:
             self._submit(self.index.update_file, document.path)
 
     def files_changed(self, paths: Sequence[str]) -> None:
+        if any(os.path.basename(uri_path(p)) in IGNORE_FILES for p in paths):
+            self._ignore_generation += 1  # open documents are judged again on next use
+            if self.index is not None:
+                index = self.index
+                self._submit(lambda: index.refresh(None, self._cancelled))
         if self.index is None:
             return
         for path in paths:
@@ -305,7 +366,7 @@ class WorkspaceContext:
         index = self.index
         if index is None or document.language is None:
             return
-        if os.path.isabs(document.path):
+        if os.path.isabs(document.path) or not self.admission(uri).shareable:
             return
         text, language, path = document.text, document.language.name, document.path
         # The user has stopped typing: tag the tree we already keep up to date here, on
@@ -352,7 +413,7 @@ class WorkspaceContext:
         # on the completion path: a slightly stale snippet is fine, a slow keystroke is not.
         out: list[retrieve.Window] = []
         for uri in list(reversed(self.documents))[: RECENT_DOCUMENTS + 1]:
-            if uri == exclude:
+            if uri == exclude or not self.admission(uri).shareable:
                 continue
             cached = self._windows.get(uri)
             if cached is None:
@@ -398,7 +459,7 @@ class WorkspaceContext:
     def context(self, uri: str, text: str, offset: int, budget: int, purpose: Purpose) -> list[Piece]:
         """Ordered pieces (stable first) under ``budget`` tokens for a cursor at ``offset``."""
         request = self.request(uri, text, offset, budget)
-        index = self.index
+        index = self._current_index()
         by_name = index.by_name if index is not None else {}
         by_path = index.by_path if index is not None else {}
         by_module = index.by_module if index is not None else {}
@@ -408,31 +469,45 @@ class WorkspaceContext:
         windows = self._windows_for(uri)
         return retrieve.retrieve(purpose, request, by_name, by_path, windows, by_module, graph)
 
+    def _current_index(self) -> Index | None:
+        """The index, brought in line with ``index.exclude`` when the setting has changed:
+        files it now excludes leave the index (a refresh on the writer thread)."""
+        index = self.index
+        if index is not None and index.exclude != list(self.settings.exclude):
+            index.exclude = list(self.settings.exclude)
+            self._submit(lambda: index.refresh(None, self._cancelled))
+        return index
+
     # -- read-only lookups (tools) -------------------------------------------------------------
 
     def find_symbols(self, name: str, path: str | None = None) -> list[Symbol]:
         """Definitions named ``name`` (``Class.method`` matches the qualified name)."""
-        if self.index is None:
+        index = self._current_index()
+        if index is None:
             return []
         last = name.rsplit(".", 1)[-1]
         found = [
             d
-            for d in self.index.by_name.get(last, ())
+            for d in index.by_name.get(last, ())
             # ``Class.method`` also finds ``Namespace.Class.method`` (C#, C++, Ruby modules).
             if (name == last or d.qualname == name or d.qualname.endswith("." + name))
             and (path is None or d.path == self.relative(path))
         ]
         return [Symbol(d.qualname, d.kind, d.path, d.start_line, d.end_line) for d in found]
 
-    def find_references(self, name: str) -> list[Piece]:
-        """Lines that use ``name`` (its last component), across the indexed files."""
-        if self.index is None:
+    def find_references(self, name: str, limit: int = MAX_REFERENCES) -> list[Piece]:
+        """Lines that use ``name`` (its last component), across the indexed files; at most
+        ``limit`` of them, so that at most ``limit`` files are read."""
+        index = self._current_index()
+        if index is None:
             return []
         pieces: list[Piece] = []
-        for path, rows in self.index.references(name.rsplit(".", 1)[-1]):
+        for path, rows in index.references(name.rsplit(".", 1)[-1]):
+            if len(pieces) >= limit:
+                return pieces
             lines = self._file_lines(path)
             for row in rows:
-                if len(pieces) >= MAX_REFERENCES:
+                if len(pieces) >= limit:
                     return pieces
                 text = lines[row - 1] if 0 < row <= len(lines) else ""
                 pieces.append(Piece("reference", path, row, row, text, estimate_tokens(text)))
@@ -456,6 +531,8 @@ class WorkspaceContext:
         rel = self.relative(path)
         if os.path.isabs(rel) or rel.startswith(".."):
             return None
+        if self.root is not None and is_ignored(self.root, rel, self.settings.exclude):
+            return None
         lines = self._file_lines(rel)
         if not lines:
             return None
@@ -466,10 +543,10 @@ class WorkspaceContext:
 
     def _file_lines(self, rel: str) -> list[str]:
         for document in self.documents.values():
-            if document.path == rel:
+            if document.path == rel and self.admission(document.uri).shareable:
                 return list(document.lines())
-        if self.root is None:
-            return []
+        if self.root is None or contained(self.root, rel) is None:
+            return []  # a link out of the workspace: its target is not ours to show
         try:
             with open(os.path.join(self.root, rel), encoding="utf-8", errors="replace") as fh:
                 return fh.read().split("\n")

@@ -24,7 +24,15 @@ import attrs
 from hermes_lsp.context import rank as ranking
 from hermes_lsp.context.modules import module_map
 from hermes_lsp.context.store import Store
-from hermes_lsp.context.walk import Scanned, iter_batches, scan_batch, scan_file, walk
+from hermes_lsp.context.walk import (
+    Scanned,
+    contained,
+    is_ignored,
+    iter_batches,
+    scan_batch,
+    scan_file,
+    walk,
+)
 
 log = logging.getLogger(__name__)
 
@@ -218,11 +226,19 @@ class Index:
     # -- keeping current -----------------------------------------------------------------
 
     def update_file(self, rel: str, scanned: Scanned | None = None, dirty: bool = False) -> None:
-        """Re-scan one file (or store ``scanned``, e.g. tags of an unsaved buffer)."""
-        if scanned is None:
+        """Re-scan one file (or store ``scanned``, e.g. tags of an unsaved buffer).
+
+        A path the walk would leave out (ignored, or resolving outside the workspace) is
+        dropped from the index instead: saving or editing a file never lets it in.
+        """
+        if contained(self.root, rel) is None:
+            scanned = Scanned(rel, 0, 0, "", "", skipped="outside")
+        elif is_ignored(self.root, rel, self.exclude):
+            scanned = Scanned(rel, 0, 0, "", "", skipped="ignored")
+        elif scanned is None:
             scanned = scan_file(self.root, rel, self.max_bytes)
         with self._write_lock:
-            if scanned.skipped in ("vanished", "unreadable"):
+            if scanned.skipped in ("vanished", "unreadable", "outside", "ignored"):
                 self.store.write([], [rel])
             else:
                 self.store.write([scanned], dirty=dirty)

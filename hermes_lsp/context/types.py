@@ -63,9 +63,13 @@ class ContextEngine(Protocol):
     def syntax_at(self, uri: str, text: str, offset: int) -> list[str]:
         """Syntax node types around ``offset``, innermost first (empty when unknown)."""
 
+    def exclusion(self, uri: str) -> str | None:
+        """Why nothing of this document may reach the model (ignored), or None."""
+
     def find_symbols(self, name: str, path: str | None = None) -> list[Symbol]: ...
 
-    def find_references(self, name: str) -> list[Piece]: ...
+    def find_references(self, name: str, limit: int = 200) -> list[Piece]:
+        """Lines that use ``name`` across the workspace, at most ``limit``."""
 
     def list_symbols(self, path: str) -> list[Symbol]: ...
 
@@ -107,10 +111,13 @@ class NullContext:
     def syntax_at(self, uri: str, text: str, offset: int) -> list[str]:
         return []
 
+    def exclusion(self, uri: str) -> str | None:
+        return None
+
     def find_symbols(self, name: str, path: str | None = None) -> list[Symbol]:
         return []
 
-    def find_references(self, name: str) -> list[Piece]:
+    def find_references(self, name: str, limit: int = 200) -> list[Piece]:
         return []
 
     def list_symbols(self, path: str) -> list[Symbol]:

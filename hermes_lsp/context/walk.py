@@ -2,16 +2,21 @@
 
 The walk honours ``.gitignore`` files at every level, a ``.hermesignore`` beside them
 (same syntax) and extra patterns from the settings. It never follows a symlinked folder
-(so a symlink loop cannot trap it) and tolerates folders it may not read. :func:`scan_file`
-then decides on the bytes: binary, minified, generated or too large files are left out,
-and text that is not UTF-8 is read with replacement characters rather than rejected.
+(so a symlink loop cannot trap it), leaves out a symlinked file whose target lies outside
+the workspace (content reaches the model only from real paths inside it), and tolerates
+folders it may not read. An ignore file that is not a regular file or is absurdly large is
+skipped with a log line rather than read. :func:`scan_file` then decides on the bytes:
+binary, minified, generated or too large files are left out, and text that is not UTF-8
+is read with replacement characters rather than rejected.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 
 import attrs
@@ -20,7 +25,11 @@ import pathspec
 from hermes_lsp.context import tags as tagging
 from hermes_lsp.context.languages import language_for_path, parser
 
+log = logging.getLogger(__name__)
+
 IGNORE_FILES = (".gitignore", ".hermesignore")
+MAX_IGNORE_FILE_BYTES = 1024 * 1024
+"""An ignore file larger than this is not a list of patterns anyone wrote: it is skipped."""
 # Folders nobody wants in a context window, even without a .gitignore.
 ALWAYS_SKIPPED = frozenset(
     {
@@ -50,6 +59,22 @@ class WalkResult:
     unreadable: list[str] = attrs.Factory(list)
     """Folders that could not be listed (permissions, races)."""
     symlinked_dirs: int = 0
+    outside_links: int = 0
+    """Symlinked files left out because their target is outside the workspace."""
+
+
+def contained(root: str, path: str) -> str | None:
+    """Where ``path`` really is, relative to ``root`` (``/``-separated; ``.`` for the root
+    itself), or None when it resolves outside it. Symlinks are resolved on both sides."""
+    if "\0" in path:
+        return None  # no file has such a name (and the system calls would refuse it)
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path if os.path.isabs(path) else os.path.join(real_root, path))
+    if real == real_root:
+        return "."
+    if not real.startswith(real_root.rstrip(os.sep) + os.sep):
+        return None
+    return os.path.relpath(real, real_root).replace(os.sep, "/")
 
 
 def _spec(lines: Iterable[str]) -> pathspec.GitIgnoreSpec | None:
@@ -57,14 +82,47 @@ def _spec(lines: Iterable[str]) -> pathspec.GitIgnoreSpec | None:
     return spec if len(spec) else None
 
 
+_SKIPPED_IGNORE_FILES: set[str] = set()
+
+
+def _skip_ignore_file(path: str, why: str) -> None:
+    if path not in _SKIPPED_IGNORE_FILES:  # once per file: the walk and lookups come back often
+        _SKIPPED_IGNORE_FILES.add(path)
+        log.warning("ignore file %s skipped: %s", path, why)
+
+
+def read_ignore_lines(path: str) -> list[str]:
+    """The lines of one ignore file; nothing (and a log line) when it cannot be patterns.
+
+    Opened without blocking, so that a FIFO cannot hang the walk, and checked before
+    reading: only a regular file of at most :data:`MAX_IGNORE_FILE_BYTES` is read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        _skip_ignore_file(path, exc.strerror or str(exc))
+        return []
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            _skip_ignore_file(path, "not a regular file")
+            return []
+        if info.st_size > MAX_IGNORE_FILE_BYTES:
+            _skip_ignore_file(path, f"larger than {MAX_IGNORE_FILE_BYTES // 1024} KB")
+            return []
+        data = fh.read(MAX_IGNORE_FILE_BYTES + 1)
+    if len(data) > MAX_IGNORE_FILE_BYTES:  # it grew after the check
+        _skip_ignore_file(path, f"larger than {MAX_IGNORE_FILE_BYTES // 1024} KB")
+        return []
+    return data.decode("utf-8", "replace").splitlines()
+
+
 def _read_ignore(folder: str) -> pathspec.GitIgnoreSpec | None:
     lines: list[str] = []
     for name in IGNORE_FILES:
-        try:
-            with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as fh:
-                lines.extend(fh.read().splitlines())
-        except OSError:
-            continue
+        lines.extend(read_ignore_lines(os.path.join(folder, name)))
     return _spec(lines) if lines else None
 
 
@@ -122,7 +180,9 @@ def _walk(
             elif entry.is_symlink() and entry.is_dir():
                 out.symlinked_dirs += 1  # never followed: loops and escapes from the root
             elif entry.is_file() and language_for_path(entry.name) and not _ignored(rel, False, specs, extra):
-                if not _MINIFIED_NAME.search(entry.name):
+                if entry.is_symlink() and contained(root, entry.path) is None:
+                    out.outside_links += 1
+                elif not _MINIFIED_NAME.search(entry.name):
                     out.files.append(rel)
         except OSError:
             continue  # a broken link or an entry that vanished: nothing to index
@@ -140,7 +200,9 @@ class Scanned:
     tags: tagging.FileTags | None = None
     skipped: str | None = None
     """Why the file is left out: ``too large``, ``binary``, ``minified``, ``generated``,
-    ``unreadable``, ``vanished``, or ``unchanged`` (same content as the cache)."""
+    ``unreadable``, ``vanished``, ``outside`` (it resolves outside the workspace),
+    ``ignored`` (never stored: the file leaves the index), or ``unchanged`` (same content
+    as the cache)."""
 
 
 def looks_minified(data: bytes) -> bool:
@@ -153,6 +215,9 @@ def scan_file(root: str, rel: str, max_bytes: int, known_digest: str | None = No
     spec = language_for_path(rel)
     language = spec.name if spec else ""
     full = os.path.join(root, rel)
+    if contained(root, full) is None:
+        # A link (of the file or a folder above it) that leads out of the workspace.
+        return Scanned(rel, 0, 0, "", language, skipped="outside")
     try:
         st = os.stat(full)
         if st.st_size > max_bytes:

@@ -339,6 +339,7 @@ async def perform(
         can_create=support.create_files,
         exclude=ls.settings.index.exclude,
         syntax=ls.context_engine.syntax,
+        max_file_bytes=ls.settings.index.max_file_kb * 1024,
     )
     tools = (EDIT_TOOLS + READ_TOOLS) if spec.edits else READ_TOOLS
     messages = [
@@ -425,6 +426,8 @@ async def run_action_data(ls: HermesLanguageServer, data: Any) -> tuple[ActionSp
             "this code action is no longer valid; ask for code actions again", types.MessageType.Warning
         )
         return None
+    if ls.excluded(payload.uri):
+        return None
     document = ls.workspace.text_documents.get(payload.uri)
     if document is None:
         ls.answer_user("open the file before running this action", types.MessageType.Warning)
@@ -464,6 +467,8 @@ def register(server: HermesLanguageServer) -> None:
     def code_action(
         ls: HermesLanguageServer, params: types.CodeActionParams
     ) -> list[types.CodeAction] | None:
+        if ls.excluded(params.text_document.uri):
+            return None
         target = _target(ls, params.text_document.uri, params.range)
         if target is None:
             return None
@@ -543,6 +548,8 @@ def register(server: HermesLanguageServer) -> None:
         if not instruction or "uri" not in data:
             ls.answer_user("hermes.refactor needs a file and an instruction", types.MessageType.Warning)
             return None
+        if ls.excluded(data["uri"]):
+            return None
         range_ = ls_range(data.get("range"))
         target = _target(ls, data["uri"], range_)
         if target is None:
@@ -570,7 +577,11 @@ def register(server: HermesLanguageServer) -> None:
         trace = str(data.get("trace") or "")
         root = ls.root or os.getcwd()
         uri = data.get("uri")
-        viewing = _relative(ls, uri) if isinstance(uri, str) and uri in ls.workspace.text_documents else None
+        viewing = (
+            _relative(ls, uri)
+            if isinstance(uri, str) and uri in ls.workspace.text_documents and not ls.excluded(uri)
+            else None
+        )
         if viewing and os.path.isabs(viewing):
             viewing = None  # a file outside the workspace cannot be edited anyway
         # Walking a large tree takes a while: keep the server answering meanwhile.
@@ -607,7 +618,11 @@ def debug_message(ls: HermesLanguageServer, trace: str, frames: list[Located]) -
     """The debug prompt: the trace, then the code of each workspace frame, innermost last."""
     root = ls.root or os.getcwd()
     reader = EditSet(
-        root, _open_document(ls), exclude=ls.settings.index.exclude, syntax=ls.context_engine.syntax
+        root,
+        _open_document(ls),
+        exclude=ls.settings.index.exclude,
+        syntax=ls.context_engine.syntax,
+        max_file_bytes=ls.settings.index.max_file_kb * 1024,
     )
     parts = [f"A program failed with this trace:\n```\n{trace.strip()[:6000]}\n```"]
     for frame in frames[-6:]:

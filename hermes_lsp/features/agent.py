@@ -1,7 +1,9 @@
 """The bounded tool loop behind every code action.
 
-Each turn the model may read (symbols, references, file ranges) or edit (through
-:class:`~hermes_lsp.edits.EditSet`, in memory); results go back as ``<tool_response>``.
+Each turn the model may read (symbols, references, file ranges: see
+:mod:`~hermes_lsp.features.read_tools`) or edit (through :class:`~hermes_lsp.edits.EditSet`,
+in memory); results go back as ``<tool_response>``, and a failing tool is an error result,
+never a failed action.
 The loop ends when the model answers without calling a tool, or after ``max_steps``
 turns. Edits that break the syntax are shown to the model once for repair; if they are
 still broken, nothing is offered.
@@ -9,6 +11,7 @@ still broken, nothing is offered.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from contextlib import aclosing
@@ -19,20 +22,20 @@ import attrs
 from hermes_lsp.config import ActionSettings, LimitSettings
 from hermes_lsp.context.types import ContextEngine
 from hermes_lsp.edits import EditError, EditSet
+from hermes_lsp.features.read_tools import ReadTools, describe_failure
 from hermes_lsp.model.client import ModelClient
 from hermes_lsp.model.tools import (
     EDIT_TOOL_NAMES,
     READ_TOOL_NAMES,
     ParsedReply,
-    ToolCall,
     parse_reply,
     tool_response,
 )
 
+log = logging.getLogger(__name__)
+
 # Progress callback: a short message for the editor's progress UI.
 Progress = Callable[[str], None]
-
-MAX_READ_LINES = 200
 
 
 @attrs.frozen
@@ -47,71 +50,6 @@ class AgentResult:
     """Why each edit call that was refused (and not applied) was refused."""
     broken: list[str] = attrs.Factory(list)
     """Syntax errors the edits would still leave after one repair: they are not offered."""
-
-
-class ReadTools:
-    """Read-only tools, answered from the index and the files (with pending edits applied)."""
-
-    def __init__(self, engine: ContextEngine, edits: EditSet) -> None:
-        self.engine = engine
-        self.edits = edits
-
-    def call(self, call: ToolCall) -> Any:
-        args = call.arguments
-        try:
-            if call.name == "read_file":
-                return self.read_file(str(args["path"]), int(args["start_line"]), int(args["end_line"]))
-            if call.name == "list_symbols":
-                return self.list_symbols(str(args["path"]))
-            if call.name == "read_symbol":
-                return self.read_symbol(str(args["name"]), args.get("path"))
-            if call.name == "find_references":
-                return self.find_references(str(args["name"]))
-        except (KeyError, ValueError, TypeError) as exc:
-            return {"error": f"bad arguments for {call.name}: {exc}"}
-        except EditError as exc:
-            return {"error": str(exc)}
-        return {"error": f"unknown tool {call.name}"}
-
-    def _text(self, path: str) -> tuple[str, str]:
-        state = self.edits.state(path)
-        return state.rel, state.text
-
-    def read_file(self, path: str, start: int, end: int) -> Any:
-        rel, text = self._text(path)
-        lines = text.split("\n")
-        start = max(1, start)
-        end = min(len(lines), end, start + MAX_READ_LINES - 1)
-        numbered = "\n".join(f"{n:>5}  {lines[n - 1]}" for n in range(start, end + 1))
-        return {"path": rel, "lines": f"{start}-{end} of {len(lines)}", "text": numbered}
-
-    def list_symbols(self, path: str) -> Any:
-        rel, text = self._text(path)
-        found = self.edits.syntax.definitions(rel, text)
-        return [{"name": d.qualname, "kind": d.kind, "lines": f"{d.start_line}-{d.end_line}"} for d in found]
-
-    def read_symbol(self, name: str, path: Any = None) -> Any:
-        candidates: list[tuple[str, str]] = []
-        if path:
-            candidates.append(self._text(str(path)))
-        else:
-            for symbol in self.engine.find_symbols(name)[:5]:
-                try:
-                    candidates.append(self._text(symbol.path))
-                except EditError:
-                    continue
-        for rel, text in candidates:
-            for d in self.edits.syntax.definitions(rel, text):
-                if d.qualname == name or d.name == name:
-                    body = "\n".join(text.split("\n")[d.start_line - 1 : d.end_line][:MAX_READ_LINES])
-                    return {"path": rel, "lines": f"{d.start_line}-{d.end_line}", "text": body}
-        return {"error": f"no definition named {name} found" + (f" in {path}" if path else "")}
-
-    def find_references(self, name: str) -> Any:
-        pieces = self.engine.find_references(name)[:30]
-        if not pieces:
-            return {"error": f"no references to {name} found in the index"}
-        return [{"path": p.path, "line": p.start_line, "text": p.text.strip()[:160]} for p in pieces]
 
 
 def _throttled(progress: Progress, interval: float = 0.25) -> Callable[[str], None]:
@@ -171,10 +109,12 @@ async def run_agent(
 ) -> AgentResult:
     """Run the tool loop until the model answers; the edits stay in ``edits``.
 
-    Each turn reads at most ``limits.maxAnswerChars`` of the model's answer.
+    Each turn reads at most ``limits.maxAnswerChars`` of the model's answer; each read
+    tool result holds at most ``limits.maxToolResultChars``.
     """
-    max_chars = (limits or LimitSettings()).max_answer_chars
-    reader = ReadTools(engine, edits)
+    limits = limits or LimitSettings()
+    max_chars = limits.max_answer_chars
+    reader = ReadTools(engine, edits, limits.max_tool_result_chars)
     stream_progress = _throttled(progress)
     extra = {"chat_template_kwargs": {"thinking": True}} if reasoning else None
     repaired = False
@@ -201,7 +141,7 @@ async def run_agent(
             # Nothing usable in the part that was read: say why, rather than "no change".
             problem = f"the model's answer grew past {max_chars} characters (hermes.limits.maxAnswerChars)"
             return AgentResult("", [problem], step, refused)
-        responses = _run_tools(reply, reader, edits, progress, refused)
+        responses = await _run_tools(reply, reader, edits, progress, refused)
         # Keep the history lean: earlier reasoning is not needed to continue.
         messages.append({"role": "assistant", "content": _without_thinking(raw)})
         if responses:
@@ -237,14 +177,14 @@ def _without_thinking(raw: str) -> str:
     return raw.strip()
 
 
-def _run_tools(
+async def _run_tools(
     reply: ParsedReply, reader: ReadTools, edits: EditSet, progress: Progress, refused: list[str]
 ) -> list[str]:
     responses = [tool_response("error", error) for error in reply.errors]
     for call in reply.calls:
         if call.name in READ_TOOL_NAMES:
             progress(f"Reading: {call.name} {_short(call.arguments)}")
-            content: Any = reader.call(call)
+            content: Any = await reader.call(call)
         elif call.name in EDIT_TOOL_NAMES:
             progress(f"Editing: {call.name} {_short(call.arguments)}")
             try:
@@ -252,6 +192,10 @@ def _run_tools(
             except EditError as exc:
                 refused.append(str(exc))
                 content = {"error": str(exc)}
+            except Exception as exc:  # an unexpected failure is the model's to hear about too
+                log.exception("the %s tool failed", call.name)
+                refused.append(f"{call.name} failed ({describe_failure(exc)})")
+                content = {"error": f"{call.name} failed ({describe_failure(exc)}); nothing was changed"}
         else:
             known = ", ".join(sorted(READ_TOOL_NAMES | EDIT_TOOL_NAMES))
             content = {"error": f"there is no tool named {call.name!r}; the tools are: {known}"}

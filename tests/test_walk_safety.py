@@ -1,0 +1,113 @@
+"""The walk and its ignore files under hostile conditions: links out of the workspace,
+ignore files that are FIFOs, devices or huge. Unit checks first, then the real server."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from hermes_lsp.context import walk
+from hermes_lsp.context.walk import MAX_IGNORE_FILE_BYTES, contained, read_ignore_lines, scan_file
+from hermes_lsp.scripted_server import Reply, ScriptedServer
+from tests.support.lsp import initialize, inline, open_document, server_config, until
+
+
+@pytest.fixture
+def linked(tmp_path: Path) -> Path:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.py").write_text("def secret():\n    return 1\n")
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "real.py").write_text("def real():\n    return 2\n")
+    (root / "alias.py").symlink_to(root / "real.py")
+    (root / "leak.py").symlink_to(outside / "secret.py")
+    (root / "door").symlink_to(outside, target_is_directory=True)
+    return root
+
+
+def test_links_out_of_the_workspace_are_not_walked_and_links_inside_are(linked: Path):
+    found = walk.walk(str(linked))
+    assert found.files == ["alias.py", "real.py"]
+    assert found.outside_links == 1 and found.symlinked_dirs == 1
+
+
+def test_scanning_a_path_through_a_link_out_of_the_workspace_reads_nothing(linked: Path):
+    for rel in ("leak.py", "door/secret.py"):
+        scanned = scan_file(str(linked), rel, 1 << 20)
+        assert scanned.skipped == "outside" and scanned.tags is None
+    assert scan_file(str(linked), "alias.py", 1 << 20).tags is not None
+
+
+def test_contained_resolves_links_on_both_sides(linked: Path, tmp_path: Path):
+    assert contained(str(linked), "alias.py") == "real.py"
+    assert contained(str(linked), "leak.py") is None
+    assert contained(str(linked), str(linked)) == "."
+    assert contained(str(linked), "../outside/secret.py") is None
+    assert contained(str(linked), "real\0.py") is None
+    via = tmp_path / "via"
+    via.symlink_to(linked, target_is_directory=True)  # the root itself reached through a link
+    assert contained(str(via), str(linked / "real.py")) == "real.py"
+
+
+def _hostile_ignore_files(root: Path) -> None:
+    os.mkfifo(root / ".hermesignore")  # opening it for reading would block forever
+    (root / "dev").mkdir()
+    (root / "dev" / ".gitignore").symlink_to("/dev/zero")  # endless
+    (root / "huge").mkdir()
+    (root / "huge" / ".hermesignore").write_text("#\n" * (MAX_IGNORE_FILE_BYTES // 2 + 10))
+
+
+def test_hostile_ignore_files_are_skipped_with_a_log_line(tmp_path: Path, caplog):
+    _hostile_ignore_files(tmp_path)
+    (tmp_path / "dev" / "a.py").write_text("x = 1\n")
+    (tmp_path / "huge" / "b.py").write_text("y = 2\n")
+    with caplog.at_level(logging.WARNING, logger="hermes_lsp.context.walk"):
+        assert read_ignore_lines(str(tmp_path / ".hermesignore")) == []
+        found = walk.walk(str(tmp_path))
+    assert found.files == ["dev/a.py", "huge/b.py"]
+    said = "\n".join(caplog.messages)
+    assert "not a regular file" in said and "larger than 1024 KB" in said
+    assert str(tmp_path / ".hermesignore") in said
+
+
+# -- the same, in the running server ---------------------------------------------------------
+
+PRICING = "def apply_discount(price, percent):\n    return price * (1 - percent / 100)\n"
+CART = "from pricing import apply_discount\n\n\ndef checkout(total):\n    return \n"
+
+
+@pytest_lsp.fixture(scope="module", config=server_config())
+async def client(lsp_client: LanguageClient, scripted_session: ScriptedServer, tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    _hostile_ignore_files(root)
+    (root / "pricing.py").write_text(PRICING)
+    (root / "cart.py").write_text(CART)
+    options = {"endpoint": scripted_session.url, "completion": {"debounceMs": 0}}
+    await initialize(lsp_client, options, root.as_uri())
+    lsp_client.root = root  # type: ignore[attr-defined]
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_the_index_is_built_despite_hostile_ignore_files(client: LanguageClient, scripted):
+    ended = lambda: any(  # noqa: E731
+        isinstance(report, types.WorkDoneProgressEnd)
+        for reports in client.progress_reports.values()
+        for report in reports
+    )
+    assert await until(ended, timeout=60)
+    assert not [m for m in client.messages if "indexing" in m.message and "failed" in m.message]
+    root: Path = client.root  # type: ignore[attr-defined]
+    uri = (root / "cart.py").as_uri()
+    open_document(client, uri, CART)
+    scripted.script(Reply(text="apply_discount(total, 10)"))
+    await inline(client, uri, 4, 11)
+    (request,) = scripted.model_requests()
+    assert "def apply_discount(price, percent):" in request.prompt  # from the index
