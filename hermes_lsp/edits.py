@@ -15,7 +15,6 @@ import inspect
 import os
 import re
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -27,6 +26,7 @@ from hermes_lsp.context.syntax import Syntax
 from hermes_lsp.indentation import leading, reindent, step_of, unit_of, width
 from hermes_lsp.model.tools import ToolCall
 from hermes_lsp.text import common_ends, position_at
+from hermes_lsp.uris import document_key, from_path
 
 
 class EditError(Exception):
@@ -50,12 +50,18 @@ class FileState:
     created: bool = False
 
 
-# (text, version) of an open document by URI, or None when it is not open.
-DocumentReader = Callable[[str], tuple[str, int] | None]
+@attrs.frozen
+class OpenText:
+    """An open document as the editor has it."""
+
+    uri: str
+    """The URI the editor opened it with: edits to it must name the document by this one."""
+    text: str
+    version: int
 
 
-def path_uri(path: str) -> str:
-    return Path(path).as_uri()
+# The open document behind a URI (however it is spelled), or None when it is not open.
+DocumentReader = Callable[[str], OpenText | None]
 
 
 class EditSet:
@@ -77,7 +83,7 @@ class EditSet:
         """The user's extra ignore patterns (``index.exclude``), on top of the ignore files."""
         self._open_document = open_document
         self._baseline = baseline or {}
-        """Versions of the open documents when the action started: the model saw those."""
+        """Versions of the open documents (by :func:`document_key`) when the action started."""
         self.max_file_bytes = max_file_bytes
         """Files larger than this (``index.maxFileKb``) are never loaded whole (None: no limit)."""
         self.can_create = can_create
@@ -109,14 +115,14 @@ class EditSet:
         if rel in self.files:
             return self.files[rel]
         absolute = os.path.join(self.root, rel)
-        uri = path_uri(absolute)
+        uri = from_path(absolute)
         opened = self._open_document(uri)
         if opened is not None:
-            text, version = opened
-            self._check_size(rel, len(text))
+            self._check_size(rel, len(opened.text))
             # Edits are computed on today's text but stamped with the version the model
             # saw: if the user typed meanwhile, stale() notices and nothing is offered.
-            state = FileState(rel, uri, text, self._baseline.get(uri, version), text)
+            version = self._baseline.get(document_key(opened.uri), opened.version)
+            state = FileState(rel, opened.uri, opened.text, version, opened.text)
         elif os.path.isfile(absolute):
             try:
                 self._check_size(rel, os.stat(absolute).st_size)
@@ -246,9 +252,9 @@ class EditSet:
         for state in self.files.values():
             opened = self._open_document(state.uri)
             if state.version is not None:
-                changed = opened is None or opened[1] != state.version
+                changed = opened is None or opened.version != state.version
             elif opened is not None:
-                changed = opened[0] != state.original
+                changed = opened.text != state.original
             else:
                 # Not open: its edit carries no version, so compare with the disk instead.
                 changed = _disk_text(os.path.join(self.root, state.rel)) != (

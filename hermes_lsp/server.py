@@ -18,7 +18,6 @@ import threading
 from collections.abc import Coroutine
 from concurrent.futures import Future
 from typing import Any, BinaryIO
-from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 from pygls.exceptions import (
@@ -31,6 +30,7 @@ from pygls.exceptions import (
 from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 
 from hermes_lsp import __version__
 from hermes_lsp.config import Settings, env_problems, merge_settings
@@ -43,20 +43,13 @@ from hermes_lsp.messages import MessageGate, with_prefix
 from hermes_lsp.model.client import ModelClient, ModelConfig, ModelError, ModelUnreachable
 from hermes_lsp.progress import ProgressReporter
 from hermes_lsp.status import StatusBoard
-from hermes_lsp.text import code_units, line_at, offset_at
+from hermes_lsp.text import InvalidChange, LineMark, apply_changes, code_units, line_at, offset_at
+from hermes_lsp.uris import document_key, relative, to_path
 
 log = logging.getLogger(__name__)
 
 STATUS_NOTIFICATION = "hermes/status"
 _WORD_END = re.compile(r"\w*$")
-
-
-def uri_to_path(uri: str) -> str:
-    """A file path from a ``file://`` URI (other schemes keep their URI)."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "file":
-        return uri
-    return unquote(parsed.path)
 
 
 class _Unreadable:
@@ -129,7 +122,7 @@ class HermesProtocol(LanguageServerProtocol):
             return JsonRpcInvalidRequest("$/cancelRequest needs the id of a request")
         if method == types.TEXT_DOCUMENT_DID_CHANGE:
             uri = getattr(getattr(message.params, "text_document", None), "uri", "")
-            if unquote(uri) not in self.workspace.text_documents:
+            if document_key(uri) not in self.workspace.text_documents:
                 # The client's mistake, not the server's: there is no text to change.
                 return JsonRpcInvalidRequest(f"{uri} is not open; its change is ignored")
         return None
@@ -139,6 +132,14 @@ class HermesProtocol(LanguageServerProtocol):
         # has lost its type and traceback: report the exception itself.
         if not future.cancelled() and (error := future.exception()) is not None:
             self._server.report_internal_error(error)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Any:
+        # pygls would apply the changes to its copy here, with its own (whole-document,
+        # per-change) algorithm; the server's handler applies them once, checked, and
+        # gives pygls and the context engine the same resulting text.
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
 
 
 class HermesLanguageServer(LanguageServer):
@@ -156,7 +157,9 @@ class HermesLanguageServer(LanguageServer):
         # The index reads the live settings when it starts (after initialize);
         # ``index.enable: false`` there still leaves the open documents as context.
         self.context_engine: ContextEngine = (
-            WorkspaceContext(lambda: self.settings.index, on_problem=self.report_once)
+            WorkspaceContext(
+                lambda: self.settings.index, on_problem=self.report_once, limits=lambda: self.settings.limits
+            )
             if self.settings.index.enable
             else NullContext()
         )
@@ -170,6 +173,10 @@ class HermesLanguageServer(LanguageServer):
         # Replies to the user's own requests are all shown (asked twice, told twice), up to
         # a rate no person reaches: a client that floods commands gets no flood of pop-ups.
         self.reply_gate = MessageGate(repeat_after=0.0, per_minute=60)
+        self._marks: dict[str, LineMark] = {}
+        """Per open document, where the last change was: the next one is searched from there."""
+        self._editor_uris: dict[str, str] = {}
+        """Per open document, the URI the editor opened it with (however later messages spell it)."""
         self.completions = CompletionService(
             model=lambda: self.model,
             settings=lambda: self.settings.completion,
@@ -404,20 +411,71 @@ class HermesLanguageServer(LanguageServer):
 
     # -- documents -----------------------------------------------------------------------
 
+    def open_document(self, item: types.TextDocumentItem) -> None:
+        """A document opened in the editor (pygls has stored it already)."""
+        key = document_key(item.uri)
+        self._marks.pop(key, None)
+        self._editor_uris[key] = item.uri
+        self.context_engine.open_document(item.uri, item.text, item.language_id, item.version)
+
+    def change_document(self, params: types.DidChangeTextDocumentParams) -> None:
+        """Apply a ``didChange`` once; pygls's copy and the context engine's get the same text.
+
+        A notification the protocol does not allow changes nothing (in either copy) and
+        is reported once.
+        """
+        uri, version = params.text_document.uri, params.text_document.version
+        key = document_key(uri)
+        document = self.workspace.text_documents.get(key)
+        if document is None:
+            log.warning("ignored a change to %s, which is not open", uri)
+            return
+        try:
+            changed = apply_changes(
+                document.source, params.content_changes, self.position_encoding, self._marks.get(key)
+            )
+        except InvalidChange as exc:
+            log.error("ignored an invalid change to %s (version %s): %s", uri, version, exc)
+            self.report_once(
+                f"ignored an edit the editor sent for {os.path.basename(to_path(uri))}: {exc}. "
+                "Suggestions for this file may be off until it is closed and reopened",
+                types.MessageType.Error,
+            )
+            return
+        if changed.mark is None:
+            self._marks.pop(key, None)
+        else:
+            self._marks[key] = changed.mark
+        # The document keeps the URI the editor opened it with: edits go back under it.
+        self.workspace.put_text_document(
+            types.TextDocumentItem(
+                uri=document.uri, language_id=document.language_id or "", version=version, text=changed.text
+            )
+        )
+        self.context_engine.change_document(document.uri, changed, version)
+
+    def close_document(self, uri: str) -> None:
+        """A document closed in the editor (pygls has dropped it already)."""
+        key = document_key(uri)
+        self._marks.pop(key, None)
+        self.completions.forget(self._editor_uris.pop(key, uri))
+        self.context_engine.close_document(uri)
+
     def cursor(self, uri: str, position: types.Position) -> Cursor | None:
         """A completion cursor for an open document, with the position clamped if needed."""
+        key = document_key(uri)
         try:
-            document = self.workspace.get_text_document(uri)
+            document = self.workspace.get_text_document(key)
             text = document.source
         except Exception:
             return None  # not open and not readable: nothing to complete
-        located = offset_at(text, position.line, position.character, self.position_encoding)
+        encoding = self.position_encoding
+        located = offset_at(text, position.line, position.character, encoding, self._marks.get(key))
         if located.clamped:
             log.info("position %s:%s is past the end of %s; clamped", position.line, position.character, uri)
-        path = uri_to_path(uri)
-        if self.root and path.startswith(self.root + os.sep):
-            path = os.path.relpath(path, self.root)
-        return Cursor(uri, text, located.offset, path, document.language_id or _language_of(path))
+        path = relative(uri, self.root)
+        # Keyed by the URI the editor opened the document with, however this request spells it.
+        return Cursor(document.uri, text, located.offset, path, document.language_id or _language_of(path))
 
     def excluded(self, uri: str) -> bool:
         """Whether the user's ignore rules keep this document from the model; says why, once."""
@@ -460,7 +518,7 @@ def _register_core(server: HermesLanguageServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: HermesLanguageServer, params: types.InitializeParams) -> None:
         root = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
-        ls.root = uri_to_path(root) if root else params.root_path
+        ls.root = to_path(root) if root else params.root_path
         for problem in env_problems():
             ls.report_once(problem)
         ls.apply_settings(params.initialization_options)
@@ -485,32 +543,23 @@ def _register_core(server: HermesLanguageServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: HermesLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-        doc = params.text_document
-        ls.context_engine.open_document(doc.uri, doc.text, doc.language_id, doc.version)
+        ls.open_document(params.text_document)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: HermesLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
-        document = ls.workspace.get_text_document(params.text_document.uri)
-        ls.context_engine.change_document(
-            document.uri,
-            params.content_changes,
-            params.text_document.version,
-            document.position_codec,
-            document.source,
-        )
+        ls.change_document(params)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: HermesLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.completions.forget(params.text_document.uri)
-        ls.context_engine.close_document(params.text_document.uri)
+        ls.close_document(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: HermesLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
-        ls.context_engine.files_changed([uri_to_path(params.text_document.uri)])
+        ls.context_engine.files_changed([to_path(params.text_document.uri)])
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def did_change_watched_files(ls: HermesLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
-        ls.context_engine.files_changed([uri_to_path(change.uri) for change in params.changes])
+        ls.context_engine.files_changed([to_path(change.uri) for change in params.changes])
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(

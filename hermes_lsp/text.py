@@ -9,10 +9,11 @@ convert at the edges. Positions past the end of a line or of the document are cl
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import attrs
+from lsprotocol import types
 
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
 
@@ -44,10 +45,34 @@ def _index_of_units(line: str, units: int, encoding: str) -> int:
     return len(line)
 
 
-def line_start(text: str, line: int) -> int | None:
+@attrs.frozen(eq=False)
+class LineMark:
+    """A line known to start at ``offset`` in ``text`` (the very string object).
+
+    Typing happens in one place, so the next position asked for is near the last one:
+    starting the search from a mark makes finding a line cost the distance between
+    them, not the length of the document. The mark holds its text, so it can never be
+    mistaken for a mark of another text that happens to reuse the same memory.
+    """
+
+    text: str
+    line: int
+    offset: int
+
+
+def line_offset(text: str, line: int, mark: LineMark | None = None) -> int | None:
     """Offset where ``line`` (0-based) starts, or None past the last line."""
-    start = 0
-    for _ in range(line):
+    from_line, start = 0, 0
+    if mark is not None and mark.text is text:
+        if line >= mark.line:
+            from_line, start = mark.line, mark.offset
+        elif line > mark.line // 2:
+            # Nearer the mark than the top: walk back from it.
+            start = mark.offset
+            for _ in range(mark.line - line):
+                start = text.rfind("\n", 0, start - 1) + 1
+            return start
+    for _ in range(line - from_line):
         newline = text.find("\n", start)
         if newline == -1:
             return None
@@ -63,11 +88,17 @@ class Located:
     clamped: bool
 
 
-def offset_at(text: str, line: int, character: int, encoding: str = "utf-16") -> Located:
-    """Code-point offset of an LSP position in ``text``."""
+def offset_at(
+    text: str, line: int, character: int, encoding: str = "utf-16", mark: LineMark | None = None
+) -> Located:
+    """Code-point offset of an LSP position in ``text``.
+
+    A character past the end of its line means the end of the line (the protocol says
+    so); a line past the last one means the end of the document.
+    """
     if line < 0 or character < 0:
         return Located(0, True)
-    start = line_start(text, line)
+    start = line_offset(text, line, mark)
     if start is None:
         return Located(len(text), True)
     end = text.find("\n", start)
@@ -119,3 +150,67 @@ def _longest(holds: Callable[[int], bool], limit: int) -> int:
         else:
             high = middle - 1
     return low
+
+
+class InvalidChange(ValueError):
+    """A ``didChange`` edit the protocol does not allow; nothing of its notification is applied."""
+
+
+@attrs.frozen
+class Splice:
+    """One replacement, in code-point offsets of the text it was applied to."""
+
+    start: int
+    end: int
+    text: str
+
+
+@attrs.frozen(eq=False)
+class Changed:
+    """A text after a ``didChange`` notification, and how it got there."""
+
+    text: str
+    splices: tuple[Splice, ...]
+    """In order; each one's offsets are into the text the previous ones produced."""
+    mark: LineMark | None
+    """Where the last change started (speeds up the next lookup near it)."""
+
+
+def _position(position: types.Position) -> tuple[int, int]:
+    return position.line, position.character
+
+
+def apply_changes(
+    text: str,
+    changes: Sequence[types.TextDocumentContentChangeEvent],
+    encoding: str,
+    mark: LineMark | None = None,
+) -> Changed:
+    """Apply a notification's changes, in order, the way the protocol defines them.
+
+    A character past the end of its line is the end of that line; a line past the end
+    of the document is its end. A range that starts after it ends raises
+    :class:`InvalidChange` and nothing is applied. Each change costs the distance from
+    the previous change (lines are found from ``mark``) plus one copy of the text.
+    """
+    splices: list[Splice] = []
+    for number, change in enumerate(changes, 1):
+        if not isinstance(change, types.TextDocumentContentChangePartial):
+            splices.append(Splice(0, len(text), change.text))
+            text, mark = change.text, None
+            continue
+        start, end = change.range.start, change.range.end
+        if _position(start) > _position(end):
+            raise InvalidChange(
+                f"change {number} of {len(changes)} has a range that starts (line {start.line}, "
+                f"character {start.character}) after it ends (line {end.line}, character {end.character})"
+            )
+        line = line_offset(text, start.line, mark)
+        if line is not None:
+            mark = LineMark(text, start.line, line)
+        s = offset_at(text, start.line, start.character, encoding, mark).offset
+        e = offset_at(text, end.line, end.character, encoding, mark).offset
+        splices.append(Splice(s, e, change.text))
+        text = text[:s] + change.text + text[e:]
+        mark = LineMark(text, start.line, line) if line is not None else None
+    return Changed(text, tuple(splices), mark)

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types
-from pygls.workspace.position_codec import PositionCodec
+
 
 from hermes_lsp.config import IndexSettings
 from hermes_lsp.context import engine as engine_module
 from hermes_lsp.context.engine import WorkspaceContext
 from hermes_lsp.context.types import ContextEngine, Piece
+from hermes_lsp.text import apply_changes
 
 PRICING = '''"""Prices and taxes."""
 
@@ -207,7 +208,7 @@ async def test_background_start_progress_and_live_updates(
         text="def shipping_cost():\n    return 5\n",
     )
     text_after = PRICING.replace("\n\n\ndef apply", "\n\ndef shipping_cost():\n    return 5\n\ndef apply", 1)
-    ctx.change_document(uri, [change], 2, PositionCodec(), text_after)
+    ctx.change_document(uri, apply_changes(PRICING, [change], "utf-16"), 2)
     assert ctx.documents[uri].text == text_after
     for _ in range(100):
         if ctx.find_symbols("shipping_cost"):

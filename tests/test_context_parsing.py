@@ -72,18 +72,6 @@ def test_several_changes_in_one_notification() -> None:
     assert document.tree is not None and not document.tree.root_node.has_error
 
 
-def test_disagreeing_text_wins_and_is_parsed_whole() -> None:
-    document = Document("u", "a.py", "x = 1\n", by_name("python"), 1)
-    change = types.TextDocumentContentChangePartial(
-        range=types.Range(types.Position(0, 0), types.Position(0, 0)), text="y"
-    )
-    document.apply([change], 2, "utf-16", text_after="def f():\n    return 2\n")
-    assert document.text == "def f():\n    return 2\n"
-    assert document.full_parses == 2
-    assert document.tree is not None
-    assert document.tree.root_node.children[0].type == "function_definition"
-
-
 def test_whole_document_change_and_plain_text() -> None:
     document = Document("u", "notes.txt", "hello", None, 1)
     assert document.tree is None

@@ -8,7 +8,8 @@ import pytest
 import tree_sitter
 from lsprotocol import types
 
-from hermes_lsp.edits import EditError, EditSet, path_uri
+from hermes_lsp.edits import EditError, EditSet, OpenText
+from hermes_lsp.uris import from_path
 from hermes_lsp.model.tools import ToolCall
 
 SHAPES = '''"""Shapes."""
@@ -161,9 +162,9 @@ def test_unknown_tool_and_bad_arguments(workspace):
 
 
 def test_workspace_edit_is_minimal_versioned_and_in_utf16(workspace):
-    uri = path_uri(str(workspace / "shapes.py"))
+    uri = from_path(str(workspace / "shapes.py"))
     text = SHAPES.replace('"""Shapes."""', '"""Shapes 😀."""')
-    edits = edit_set(workspace, {uri: (text, 7)})
+    edits = edit_set(workspace, {uri: OpenText(uri, text, 7)})
     edits.apply(call("search_replace", path="shapes.py", search="import math", replace="import cmath"))
     edit = edits.workspace_edit("utf-16", "Hermes: fix", annotate=True)
     (document_edit,) = edit.document_changes
@@ -175,12 +176,12 @@ def test_workspace_edit_is_minimal_versioned_and_in_utf16(workspace):
 
 
 def test_stale_document_is_detected(workspace):
-    uri = path_uri(str(workspace / "shapes.py"))
-    docs = {uri: (SHAPES, 3)}
+    uri = from_path(str(workspace / "shapes.py"))
+    docs = {uri: OpenText(uri, SHAPES, 3)}
     edits = edit_set(workspace, docs)
     edits.apply(call("search_replace", path="shapes.py", search="import math", replace="import cmath"))
     assert edits.stale() == []
-    docs[uri] = (SHAPES + "# typed meanwhile\n", 4)
+    docs[uri] = OpenText(uri, SHAPES + "# typed meanwhile\n", 4)
     assert edits.stale() == ["shapes.py"]
 
 
@@ -192,9 +193,9 @@ def test_non_utf8_file_is_refused(workspace):
 
 @pytest.mark.parametrize(("encoding", "character"), [("utf-16", 12), ("utf-8", 14), ("utf-32", 11)])
 def test_positions_after_an_emoji_follow_the_negotiated_encoding(workspace, encoding, character):
-    uri = path_uri(str(workspace / "shapes.py"))
+    uri = from_path(str(workspace / "shapes.py"))
     text = SHAPES.replace('"""Shapes."""', '"""Shapes 😀."""')
-    edits = edit_set(workspace, {uri: (text, 2)})
+    edits = edit_set(workspace, {uri: OpenText(uri, text, 2)})
     edits.apply(call("search_replace", path="shapes.py", search='😀."""', replace='😀 and areas."""'))
     (document_edit,) = edits.workspace_edit(encoding, "Hermes", annotate=False).document_changes
     (change,) = document_edit.edits

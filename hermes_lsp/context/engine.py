@@ -16,13 +16,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from urllib.parse import unquote, urlparse
 
 import attrs
-from lsprotocol import types
-from pygls.workspace.position_codec import PositionCodec
 
-from hermes_lsp.config import IndexSettings
+from hermes_lsp.config import IndexSettings, LimitSettings
 from hermes_lsp.context import retrieve, tags
 from hermes_lsp.context.index import Index, IndexReport
 from hermes_lsp.context.languages import language_for, language_for_path
@@ -32,6 +29,8 @@ from hermes_lsp.context.store import Store, database_path
 from hermes_lsp.context.syntax import Syntax
 from hermes_lsp.context.types import Piece, ProgressCallback, Purpose, Symbol, estimate_tokens
 from hermes_lsp.context.walk import IGNORE_FILES, Scanned, contained, is_ignored
+from hermes_lsp.text import Changed
+from hermes_lsp.uris import document_key, relative, to_path
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +87,6 @@ class Admission:
     """Why nothing of it may reach the model, not even a completion in it (None: it may)."""
 
 
-def uri_path(uri: str) -> str:
-    """A filesystem path for a ``file://`` URI; anything else (a plain path) is returned as is."""
-    parsed = urlparse(uri)
-    if parsed.scheme == "file":
-        return unquote(parsed.path)
-    return uri
-
-
 class WorkspaceContext:
     """Tree-sitter context engine: open documents, workspace index, retrieval."""
 
@@ -106,9 +97,11 @@ class WorkspaceContext:
         *,
         workers: int | None = None,
         on_problem: Callable[[str], None] | None = None,
+        limits: Callable[[], LimitSettings] | None = None,
     ) -> None:
         # A callable reads the server's live settings (they change after initialize).
         self._settings = settings or IndexSettings()
+        self._limits = limits or LimitSettings
         self.cache_dir = cache_dir
         self.workers = workers
         self.on_problem = on_problem
@@ -226,12 +219,11 @@ class WorkspaceContext:
 
     def relative(self, uri_or_path: str) -> str:
         """Path relative to the root (``/``-separated), or the absolute path outside it."""
-        path = uri_path(uri_or_path)
-        if self.root and os.path.isabs(path):
-            rel = os.path.relpath(path, self.root)
-            if not rel.startswith(".."):
-                return rel.replace(os.sep, "/")
-        return path
+        return relative(uri_or_path, self.root)
+
+    def oversized(self, text: str) -> bool:
+        """Whether a document this long is kept as plain text (``limits.maxDocumentKb``)."""
+        return len(text) > self._limits().max_document_kb * 1024
 
     def admission(self, uri: str) -> Admission:
         """What of a document may reach the model (decided once per document and settings).
@@ -240,12 +232,13 @@ class WorkspaceContext:
         opens, when ``index.exclude`` changes and when an ignore file changes, not per key.
         """
         key = (tuple(self.settings.exclude), self._ignore_generation, self.root)
-        cached = self._admissions.get(uri)
+        document = document_key(uri)
+        cached = self._admissions.get(document)
         if cached is not None and cached[0] == key:
             return cached[1]
         decided = self._decide(uri)
-        if uri in self.documents:
-            self._admissions[uri] = (key, decided)
+        if document in self.documents:
+            self._admissions[document] = (key, decided)
         return decided
 
     def exclusion(self, uri: str) -> str | None:
@@ -253,7 +246,7 @@ class WorkspaceContext:
         return self.admission(uri).excluded
 
     def _decide(self, uri: str) -> Admission:
-        path = uri_path(uri)
+        path = to_path(uri)
         if self.root is None or not os.path.isabs(path):
             # No workspace (the open files are all there is), or a buffer with no file.
             return Admission(shareable=True)
@@ -272,30 +265,28 @@ class WorkspaceContext:
         return Admission(shareable=True)
 
     def open_document(self, uri: str, text: str, language_id: str, version: int) -> None:
+        key = document_key(uri)
         path = self.relative(uri)
-        document = Document(uri, path, text, language_for(path, language_id), version)
-        self.documents[uri] = document
-        self.documents.move_to_end(uri)
-        self._admissions.pop(uri, None)
+        language = language_for(path, language_id)
+        document = Document(key, path, text, language, version, oversized=self.oversized(text))
+        self.documents[key] = document
+        self.documents.move_to_end(key)
+        self._windows.pop(key, None)
+        self._admissions.pop(key, None)
         self.admission(uri)
         self._cut_windows(document)
 
-    def change_document(
-        self,
-        uri: str,
-        changes: Sequence[types.TextDocumentContentChangeEvent],
-        version: int,
-        codec: PositionCodec,
-        text_after: str,
-    ) -> None:
-        document = self.documents.get(uri)
+    def change_document(self, uri: str, changed: Changed, version: int) -> None:
+        key = document_key(uri)
+        document = self.documents.get(key)
         if document is None:
-            self.open_document(uri, text_after, "", version)
+            self.open_document(uri, changed.text, "", version)
             return
-        document.apply(changes, version, str(codec.encoding or "utf-16"), text_after)
-        self.documents.move_to_end(uri)
+        document.set_oversized(self.oversized(changed.text))
+        document.update(changed, version)
+        self.documents.move_to_end(key)
         self._parse_when_typing_pauses(document)
-        self._refresh_when_idle(uri, version)
+        self._refresh_when_idle(key, version)
 
     def _parse_when_typing_pauses(self, document: Document) -> None:
         # Keystrokes in a burst share one re-parse, done before a debounced completion runs.
@@ -308,11 +299,14 @@ class WorkspaceContext:
         self._parse_timers[document.uri] = self._loop.call_later(PARSE_AFTER_S, document.ensure_parsed)
 
     def close_document(self, uri: str) -> None:
-        document = self.documents.pop(uri, None)
-        self._windows.pop(uri, None)
-        self._admissions.pop(uri, None)
+        key = document_key(uri)
+        document = self.documents.pop(key, None)
+        self._windows.pop(key, None)
+        self._admissions.pop(key, None)
+        if self._scratch is not None and self._scratch.uri == key:
+            self._scratch = None
         for timers in (self._timers, self._parse_timers):
-            timer = timers.pop(uri, None)
+            timer = timers.pop(key, None)
             if timer is not None:
                 timer.cancel()
         if document is not None and document.edited and self.index is not None:
@@ -320,7 +314,7 @@ class WorkspaceContext:
             self._submit(self.index.update_file, document.path)
 
     def files_changed(self, paths: Sequence[str]) -> None:
-        if any(os.path.basename(uri_path(p)) in IGNORE_FILES for p in paths):
+        if any(os.path.basename(to_path(p)) in IGNORE_FILES for p in paths):
             self._ignore_generation += 1  # open documents are judged again on next use
             if self.index is not None:
                 index = self.index
@@ -364,7 +358,7 @@ class WorkspaceContext:
             return
         self._cut_windows(document)
         index = self.index
-        if index is None or document.language is None:
+        if index is None or document.language is None or document.oversized:
             return
         if os.path.isabs(document.path) or not self.admission(uri).shareable:
             return
@@ -396,22 +390,24 @@ class WorkspaceContext:
         return found
 
     def _document_for(self, uri: str, text: str) -> Document:
-        document = self.documents.get(uri)
+        key = document_key(uri)
+        document = self.documents.get(key)
         if document is not None and (document.text is text or document.text == text):
             return document
         # Not open, or the caller's text differs from ours: parse it (once per text).
         scratch = self._scratch
-        if scratch is not None and scratch.uri == uri and (scratch.text is text or scratch.text == text):
+        if scratch is not None and scratch.uri == key and (scratch.text is text or scratch.text == text):
             return scratch
         path = self.relative(uri)
         language = document.language if document is not None else language_for(path)
-        self._scratch = Document(uri, path, text, language, 0)
+        self._scratch = Document(key, path, text, language, 0, oversized=self.oversized(text))
         return self._scratch
 
     def _windows_for(self, exclude: str) -> list[retrieve.Window]:
         # Windows are cut when a document opens and again when its edits pause, never
         # on the completion path: a slightly stale snippet is fine, a slow keystroke is not.
         out: list[retrieve.Window] = []
+        exclude = document_key(exclude)
         for uri in list(reversed(self.documents))[: RECENT_DOCUMENTS + 1]:
             if uri == exclude or not self.admission(uri).shareable:
                 continue
@@ -425,14 +421,18 @@ class WorkspaceContext:
         return out
 
     def _cut_windows(self, document: Document) -> tuple[int, list[retrieve.Window]]:
-        cached = (document.version, retrieve.windows_of(document.path, document.lines()))
+        # A huge document would give thousands of windows (and its lines): none are taken.
+        lines = [] if document.oversized else document.lines()
+        cached = (document.version, retrieve.windows_of(document.path, lines))
         self._windows[document.uri] = cached
         return cached
 
     def request(self, uri: str, text: str, offset: int, budget: int) -> retrieve.Request:
         document = self._document_for(uri, text)
-        lines = document.lines()
         offset = max(0, min(offset, len(text)))
+        if document.oversized:
+            return _plain_request(document, text, offset, budget)
+        lines = document.lines()
         return retrieve.Request(
             path=document.path,
             text=text,
@@ -552,6 +552,25 @@ class WorkspaceContext:
                 return fh.read().split("\n")
         except OSError:
             return []
+
+
+# How much text either side of the cursor stands for a document too large to look at whole.
+PLAIN_WINDOW_CHARS = 16000
+
+
+def _plain_request(document: Document, text: str, offset: int, budget: int) -> retrieve.Request:
+    """A request for a huge document: the lines around the cursor only, no structure."""
+    start = text.rfind("\n", 0, max(0, offset - PLAIN_WINDOW_CHARS)) + 1
+    end = text.find("\n", offset + PLAIN_WINDOW_CHARS)
+    window = text[start : len(text) if end == -1 else end]
+    return retrieve.Request(
+        path=document.path,
+        text=window,
+        offset=offset - start,
+        budget=budget,
+        lines=window.split("\n"),
+        language=document.language.name if document.language else None,
+    )
 
 
 def _tags_of(language: str, data: bytes) -> tags.FileTags:

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from lsprotocol import types
-from pygls.workspace.position_codec import PositionCodec
-
 from hermes_lsp.context.syntax import Syntax
 from hermes_lsp.context.values import Piece, ProgressCallback, Purpose, Symbol, estimate_tokens
+from hermes_lsp.text import Changed
 
 __all__ = [
     "ContextEngine",
@@ -42,15 +40,8 @@ class ContextEngine(Protocol):
 
     def open_document(self, uri: str, text: str, language_id: str, version: int) -> None: ...
 
-    def change_document(
-        self,
-        uri: str,
-        changes: Sequence[types.TextDocumentContentChangeEvent],
-        version: int,
-        codec: PositionCodec,
-        text_after: str,
-    ) -> None:
-        """Apply edits (client ranges, decoded with ``codec``) and re-parse incrementally."""
+    def change_document(self, uri: str, changed: Changed, version: int) -> None:
+        """Take the document's text after a change (its splices move the tree's positions)."""
 
     def close_document(self, uri: str) -> None: ...
 
@@ -89,14 +80,7 @@ class NullContext:
     def open_document(self, uri: str, text: str, language_id: str, version: int) -> None:
         return None
 
-    def change_document(
-        self,
-        uri: str,
-        changes: Sequence[types.TextDocumentContentChangeEvent],
-        version: int,
-        codec: PositionCodec,
-        text_after: str,
-    ) -> None:
+    def change_document(self, uri: str, changed: Changed, version: int) -> None:
         return None
 
     def close_document(self, uri: str) -> None:

@@ -20,7 +20,7 @@ import attrs
 from lsprotocol import types
 
 from hermes_lsp.context import walk
-from hermes_lsp.edits import DocumentReader, EditError, EditSet
+from hermes_lsp.edits import DocumentReader, EditError, EditSet, OpenText
 from hermes_lsp.features.agent import run_agent
 from hermes_lsp.features.payload import ActionPayload, from_data, to_data
 from hermes_lsp.features.stacktrace import Located, locate, parse_trace
@@ -28,8 +28,9 @@ from hermes_lsp.model.client import ModelError
 from hermes_lsp.model.hermes import format_pieces
 from hermes_lsp.model.tools import EDIT_TOOLS, READ_TOOLS, system_prompt
 from hermes_lsp.progress import ProgressReporter
-from hermes_lsp.server import HermesLanguageServer, uri_to_path
+from hermes_lsp.server import HermesLanguageServer
 from hermes_lsp.text import offset_at
+from hermes_lsp.uris import document_key, relative
 
 log = logging.getLogger(__name__)
 
@@ -141,15 +142,6 @@ class Target:
     selection: str
 
 
-def _relative(ls: HermesLanguageServer, uri: str) -> str:
-    path = uri_to_path(uri)
-    root = os.path.realpath(ls.root) if ls.root else None
-    real = os.path.realpath(path)
-    return (
-        os.path.relpath(real, root).replace(os.sep, "/") if root and real.startswith(root + os.sep) else path
-    )
-
-
 def _target(ls: HermesLanguageServer, uri: str, range_: types.Range) -> Target | None:
     try:
         document = ls.workspace.get_text_document(uri)
@@ -159,7 +151,7 @@ def _target(ls: HermesLanguageServer, uri: str, range_: types.Range) -> Target |
     encoding = ls.position_encoding
     start = offset_at(text, range_.start.line, range_.start.character, encoding).offset
     end = offset_at(text, range_.end.line, range_.end.character, encoding).offset
-    rel = _relative(ls, uri)
+    rel = relative(uri, ls.root)
     first, last = range_.start.line + 1, range_.end.line + 1
     if start == end:
         # No selection: the innermost definition around the cursor.
@@ -169,7 +161,7 @@ def _target(ls: HermesLanguageServer, uri: str, range_: types.Range) -> Target |
         if around:
             inner = min(around, key=lambda d: d.end_line - d.start_line)
             first, last = inner.start_line, inner.end_line
-    return Target(uri, rel, text, document.version, first, last, text[start:end])
+    return Target(document.uri, rel, text, document.version, first, last, text[start:end])
 
 
 @attrs.frozen
@@ -289,11 +281,11 @@ def for_user(reason: str) -> str:
 
 
 def _open_document(ls: HermesLanguageServer) -> DocumentReader:
-    def read(uri: str) -> tuple[str, int] | None:
-        document = ls.workspace.text_documents.get(uri)
+    def read(uri: str) -> OpenText | None:
+        document = ls.workspace.text_documents.get(document_key(uri))
         if document is None:
             return None
-        return document.source, document.version or 0
+        return OpenText(document.uri, document.source, document.version or 0)
 
     return read
 
@@ -428,15 +420,15 @@ async def run_action_data(ls: HermesLanguageServer, data: Any) -> tuple[ActionSp
         return None
     if ls.excluded(payload.uri):
         return None
-    document = ls.workspace.text_documents.get(payload.uri)
+    document = ls.workspace.text_documents.get(document_key(payload.uri))
     if document is None:
         ls.answer_user("open the file before running this action", types.MessageType.Warning)
         return None
     if payload.version is not None and document.version != payload.version:
         return spec, Outcome(None, "", "the file changed since the action was offered; run it again")
     target = Target(
-        payload.uri,
-        _relative(ls, payload.uri),
+        document.uri,
+        relative(document.uri, ls.root),
         document.source,
         document.version,
         payload.start,
@@ -577,11 +569,8 @@ def register(server: HermesLanguageServer) -> None:
         trace = str(data.get("trace") or "")
         root = ls.root or os.getcwd()
         uri = data.get("uri")
-        viewing = (
-            _relative(ls, uri)
-            if isinstance(uri, str) and uri in ls.workspace.text_documents and not ls.excluded(uri)
-            else None
-        )
+        opened = isinstance(uri, str) and document_key(uri) in ls.workspace.text_documents
+        viewing = relative(uri, ls.root) if opened and not ls.excluded(uri) else None
         if viewing and os.path.isabs(viewing):
             viewing = None  # a file outside the workspace cannot be edited anyway
         # Walking a large tree takes a while: keep the server answering meanwhile.
