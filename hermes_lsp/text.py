@@ -27,6 +27,20 @@ def code_units(text: str, encoding: str) -> int:
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
+def utf8(text: str) -> bytes:
+    """``text`` encoded for the world outside the process (HTTP bodies, byte counts).
+
+    Editors may send a lone UTF-16 surrogate (a JSON ``"\\ud800"``); the document keeps it
+    as the editor has it, and only what leaves the process has it replaced with U+FFFD.
+    """
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate survives UTF-16 with surrogatepass and is replaced when decoded.
+        repaired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        return repaired.encode("utf-8")
+
+
 def _index_of_units(line: str, units: int, encoding: str) -> int:
     """Code-point index in ``line`` of the ``units``-th code unit (clamped to the line)."""
     if encoding == "utf-32" or line.isascii():
@@ -104,8 +118,8 @@ def offset_at(
     end = text.find("\n", start)
     if end == -1:
         end = len(text)
-    if end > start and text[end - 1] == "\r":
-        end -= 1
+    elif end > start and text[end - 1] == "\r":
+        end -= 1  # the \r of a \r\n line end is not part of the line
     content = text[start:end]
     index = _index_of_units(content, character, encoding)
     clamped = code_units(content[:index], encoding) != character

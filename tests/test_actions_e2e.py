@@ -4,7 +4,6 @@ that answers in the Hermes format (``<tool_call>`` blocks, then a plain-text ans
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,16 @@ from pytest_lsp import LanguageClient
 
 from hermes_lsp.scripted_server import Reply, ScriptedServer
 from tests.support.lsp import (
+    accept_edits,
+    actions,
+    apply_text_edits,
+    call,
     initialize,
     insert,
     open_document,
     read_code_actions_correctly,
     server_config,
+    turns,
     until,
 )
 
@@ -61,12 +65,7 @@ applied: list[types.WorkspaceEdit] = []
 
 @pytest_lsp.fixture(scope="module", config=server_config())
 async def client(lsp_client: LanguageClient, scripted_session: ScriptedServer, workspace: Path):
-    read_code_actions_correctly(lsp_client)
-
-    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
-    def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
-        applied.append(params.edit)
-        return types.ApplyWorkspaceEditResult(applied=True)
+    accept_edits(lsp_client, applied)
 
     options = {"endpoint": scripted_session.url, "actions": {"maxSteps": 4}}
     lsp_client.init_result = await initialize(lsp_client, options, workspace.as_uri())  # type: ignore[attr-defined]
@@ -76,42 +75,8 @@ async def client(lsp_client: LanguageClient, scripted_session: ScriptedServer, w
     await lsp_client.shutdown_session()
 
 
-def call(tool: str, /, **arguments: str) -> str:
-    return f"<tool_call>\n{json.dumps({'name': tool, 'arguments': arguments})}\n</tool_call>"
-
-
-def turns(*texts: str) -> list[Reply]:
-    """One scripted reply per model turn, in order."""
-    return [Reply(text=t, times=1, chunk_size=40) for t in texts]
-
-
 def at(line: int, character: int = 0) -> types.Position:
     return types.Position(line, character)
-
-
-async def actions(
-    client: LanguageClient, uri: str, start: types.Position, end: types.Position, diagnostics=()
-) -> list[types.CodeAction]:
-    result = await client.text_document_code_action_async(
-        types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            range=types.Range(start, end),
-            context=types.CodeActionContext(diagnostics=list(diagnostics)),
-        )
-    )
-    return list(result or [])
-
-
-def apply_text_edits(text: str, edits) -> str:
-    """Apply LSP edits (ASCII documents here, so UTF-16 units are characters)."""
-    lines = text.split("\n")
-
-    def offset(p: types.Position) -> int:
-        return sum(len(line) + 1 for line in lines[: p.line]) + p.character
-
-    for edit in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
-        text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
-    return text
 
 
 def edited_text(workspace: Path, edit: types.WorkspaceEdit, name: str) -> str:

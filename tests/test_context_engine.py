@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-
 from hermes_lsp.config import IndexSettings
 from hermes_lsp.context import engine as engine_module
 from hermes_lsp.context.engine import WorkspaceContext

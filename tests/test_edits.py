@@ -9,8 +9,8 @@ import tree_sitter
 from lsprotocol import types
 
 from hermes_lsp.edits import EditError, EditSet, OpenText
-from hermes_lsp.uris import from_path
 from hermes_lsp.model.tools import ToolCall
+from hermes_lsp.uris import from_path
 
 SHAPES = '''"""Shapes."""
 import math

@@ -20,6 +20,7 @@ import httpx
 
 from hermes_lsp import __version__
 from hermes_lsp.config import Settings
+from hermes_lsp.text import utf8
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,11 @@ class ModelClient:
             body["stop"] = stop
         body.update(extra_body or {})
         body.update(model=await self.model(), stream=True)
-        request = self._http.build_request("POST", path, json=body)
+        # Encoded here rather than by httpx: text from the editor may hold a lone surrogate.
+        content = utf8(json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+        request = self._http.build_request(
+            "POST", path, content=content, headers={"Content-Type": "application/json"}
+        )
         response = await self._send_request(request, stream=True)
         finished = False
         events = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from typing import Any
 
@@ -134,3 +135,51 @@ async def until(predicate: Any, timeout: float = 5.0) -> bool:
             return True
         await asyncio.sleep(0.01)
     return bool(predicate())
+
+
+def call(tool: str, /, **arguments: str) -> str:
+    """One tool call as Hermes writes it."""
+    return f"<tool_call>\n{json.dumps({'name': tool, 'arguments': arguments})}\n</tool_call>"
+
+
+def turns(*texts: str) -> list[Any]:
+    """One scripted reply per model turn, in order."""
+    from hermes_lsp.scripted_server import Reply
+
+    return [Reply(text=t, times=1, chunk_size=40) for t in texts]
+
+
+async def actions(
+    client: LanguageClient, uri: str, start: types.Position, end: types.Position, diagnostics: Any = ()
+) -> list[types.CodeAction]:
+    """The code actions offered for a range (and diagnostics)."""
+    result = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(start, end),
+            context=types.CodeActionContext(diagnostics=list(diagnostics)),
+        )
+    )
+    return list(result or [])
+
+
+def apply_text_edits(text: str, edits: Any) -> str:
+    """Apply LSP edits (ASCII documents here, so UTF-16 units are characters)."""
+    lines = text.split("\n")
+
+    def offset(p: types.Position) -> int:
+        return sum(len(line) + 1 for line in lines[: p.line]) + p.character
+
+    for edit in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
+        text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
+    return text
+
+
+def accept_edits(client: LanguageClient, applied: list[types.WorkspaceEdit]) -> None:
+    """Act as an editor that reads code actions properly and applies (records) every edit."""
+    read_code_actions_correctly(client)
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        applied.append(params.edit)
+        return types.ApplyWorkspaceEditResult(applied=True)

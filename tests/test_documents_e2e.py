@@ -1,0 +1,242 @@
+"""Open documents end to end: names that need %-encoding, edits as the protocol defines them,
+one huge document, and text the editor sends that UTF-8 cannot carry. A real LSP client
+drives ``hermes-lsp --stdio``; a scripted model server answers on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from hermes_lsp.scripted_server import Reply, ScriptedServer
+from tests.support.lsp import (
+    accept_edits,
+    actions,
+    apply_text_edits,
+    call,
+    initialize,
+    inline,
+    insert,
+    open_document,
+    server_config,
+    turns,
+)
+
+SHAPES = """def first(a):
+    return a
+
+
+def second(b):
+    return b
+"""
+
+ADDED = "def zeroth():\n    return 0\n\n\n"
+"""Typed at the top of each file and never saved: the disk text has every function lower."""
+
+applied: list[types.WorkspaceEdit] = []
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("documents-ws")
+    for name in ("my file.py", "café.py"):
+        (root / name).write_text(SHAPES)
+    return root
+
+
+@pytest_lsp.fixture(scope="module", config=server_config())
+async def client(lsp_client: LanguageClient, scripted_session: ScriptedServer, workspace: Path):
+    accept_edits(lsp_client, applied)
+
+    options = {
+        "endpoint": scripted_session.url,
+        "completion": {"debounceMs": 0, "adaptiveDebounce": False},
+        "actions": {"maxSteps": 3, "reasoning": False},
+    }
+    await initialize(lsp_client, options, workspace.as_uri())
+    yield
+    await lsp_client.shutdown_session()
+
+
+def open_with_unsaved_changes(client: LanguageClient, uri: str) -> str:
+    """Open a file, type a new function at its top (version 2), return the buffer's text."""
+    open_document(client, uri, SHAPES)
+    insert(client, uri, 2, 0, 0, ADDED)
+    return ADDED + SHAPES
+
+
+DOUBLED = SHAPES.replace("    return b\n", "    return b * 2\n")
+
+
+@pytest.mark.parametrize("name", ["my file.py", "café.py"])
+async def test_a_code_action_on_a_file_whose_name_needs_encoding_edits_its_buffer(
+    client: LanguageClient, scripted: ScriptedServer, workspace: Path, name: str
+):
+    opened = (workspace / name).as_uri()  # percent-encoded, as editors send it
+    assert "%" in opened
+    buffer = open_with_unsaved_changes(client, opened)
+    spelled = "file://" + str(workspace / name)  # the same file, spelled without escapes
+    found = await actions(client, spelled, types.Position(8, 4), types.Position(8, 4))
+    action = next(a for a in found if a.kind == "refactor.rewrite.hermes.simplify")
+    scripted.script(
+        *turns(
+            call("replace_symbol", path=name, symbol="second", code=DOUBLED[DOUBLED.index("def second") :])
+        )
+        + turns("Doubled.")
+    )
+    client.messages.clear()
+    resolved = await client.code_action_resolve_async(action)
+    assert not any("open the file" in m.message for m in client.messages)
+    assert resolved.edit is not None, [m.message for m in client.messages]
+    (document_edit,) = resolved.edit.document_changes
+    assert document_edit.text_document.uri == opened
+    assert document_edit.text_document.version == 2
+    assert apply_text_edits(buffer, document_edit.edits) == ADDED + DOUBLED
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=opened))
+    )
+
+
+async def test_refactor_command_computes_its_edit_from_the_unsaved_buffer(
+    client: LanguageClient, scripted: ScriptedServer, workspace: Path
+):
+    opened = (workspace / "café.py").as_uri()
+    buffer = open_with_unsaved_changes(client, opened)
+    scripted.script(
+        *turns(
+            call("search_replace", path="café.py", search="    return b\n", replace="    return b * 2\n"),
+            "Doubled.",
+        )
+    )
+    applied.clear()
+    answer = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="hermes.refactor",
+            arguments=[
+                {
+                    "uri": "file://" + str(workspace / "café.py"),
+                    "range": {"start": {"line": 8, "character": 4}, "end": {"line": 8, "character": 4}},
+                    "instruction": "double it",
+                }
+            ],
+        )
+    )
+    assert answer == "Doubled."
+    (edit,) = applied
+    (document_edit,) = edit.document_changes
+    assert document_edit.text_document.uri == opened
+    assert document_edit.text_document.version == 2  # the buffer's version, not "from disk"
+    assert apply_text_edits(buffer, document_edit.edits) == ADDED + DOUBLED
+    # The model was shown the buffer (with the unsaved function), and the target's lines in it.
+    prompt = scripted.model_requests()[0].prompt
+    assert "def zeroth" in prompt and "lines 9-10" in prompt
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=opened))
+    )
+
+
+async def completion_prompt(client: LanguageClient, scripted: ScriptedServer, uri: str, line: int, col: int):
+    scripted.reset()
+    scripted.script(Reply(text="pass"))
+    await inline(client, uri, line, col)
+    return scripted.model_requests()[-1].prompt
+
+
+async def test_edits_follow_the_protocol_and_a_bad_one_changes_nothing(
+    client: LanguageClient, scripted: ScriptedServer, workspace: Path
+):
+    uri = (workspace / "tail.py").as_uri()
+    open_document(client, uri, "abc")  # no newline at the end
+    insert(client, uri, 2, 0, 10, "X")  # past the end of the last line: at its end
+    assert "abcX<CURSOR>" in await completion_prompt(client, scripted, uri, 0, 4)
+
+    client.messages.clear()
+    bad = types.TextDocumentContentChangePartial(
+        range=types.Range(types.Position(0, 3), types.Position(0, 1)), text="Y"
+    )
+    for version in (3, 4):  # said once, however often it comes
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[bad],
+            )
+        )
+    # (Another cursor: the same prompt would be answered from the cache without a request.)
+    assert "\nabc<CURSOR>X\n" in await completion_prompt(client, scripted, uri, 0, 3)
+    refused = [m.message for m in client.messages if "ignored an edit" in m.message]
+    assert len(refused) == 1 and "tail.py" in refused[0] and "starts" in refused[0]
+
+    # The context engine's copy is the same text: a tool that reads the open file sees it.
+    scripted.reset()
+    scripted.script(*turns(call("read_file", path="tail.py", start_line="1", end_line="1"), "Read it."))
+    answer = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="hermes.explain", arguments=[{"uri": uri, "start": 1, "end": 1}])
+    )
+    assert answer == "Read it."
+    tool_result = scripted.model_requests()[1].body["messages"][-1]["content"]
+    assert "abcX" in tool_result and "Y" not in tool_result
+
+
+async def test_a_huge_document_being_edited_leaves_other_documents_answered(
+    client: LanguageClient, scripted: ScriptedServer, workspace: Path
+):
+    line = "value_{n} = compute(value_{m}, 'some text to make the line long enough')\n"
+    big = "".join(line.format(n=n, m=n - 1) for n in range(70_000))  # about 5 MB
+    assert len(big) > 5_000_000
+    big_uri = (workspace / "big.py").as_uri()
+    small_uri = (workspace / "small.py").as_uri()
+    open_document(client, big_uri, big)
+    open_document(client, small_uri, "def add(a, b):\n    \n")
+    scripted.script(
+        Reply(text="return a + b", match="def add(a, b):\n    <CURSOR>"), default=Reply(text="x = 1")
+    )
+    # Keystrokes all over the big document, then a word typed near its end, with a
+    # completion in the small document sent among them.
+    for version in range(2, 27):
+        insert(client, big_uri, version, (version * 2711) % 70_000, 0, "z")
+    small = asyncio.ensure_future(inline(client, small_uri, 1, 4))
+    for version in range(27, 52):
+        insert(client, big_uri, version, 59_990, version - 27, "y")
+    result = await small
+    assert result is not None and result.items[0].insert_text == "return a + b"
+
+    # The big document completes too, from the lines around the cursor, with every keystroke in.
+    prompt = await completion_prompt(client, scripted, big_uri, 60_000, 0)
+    assert "<CURSOR>value_60000 = compute(value_59999" in prompt
+    assert "\n" + "y" * 25 + "value_59990 = compute(value_59989" in prompt
+    assert len(prompt) < 100_000
+
+
+async def test_a_lone_surrogate_in_a_document_does_not_break_completions(
+    client: LanguageClient, scripted: ScriptedServer, workspace: Path
+):
+    uri = (workspace / "odd.py").as_uri()
+    open_document(client, uri, 'text = "\ud800"\nname = \n')
+    scripted.script(Reply(text="'x'"))
+    result = await inline(client, uri, 1, 7)
+    assert result is not None and result.items[0].insert_text == "'x'"
+    prompt = scripted.model_requests()[0].prompt
+    assert 'text = "\ufffd"' in prompt  # replaced on the way out, nowhere else
+    # Another document that takes it as context, and a code action resolved in it.
+    other = (workspace / "other.py").as_uri()
+    open_document(client, other, "text = \n")
+    scripted.reset()
+    scripted.script(Reply(text="'y'"))
+    result = await inline(client, other, 0, 7)
+    assert result is not None and result.items[0].insert_text == "'y'"
+    assert 'text = "\ufffd"' in scripted.model_requests()[0].prompt  # odd.py, as a snippet
+    found = await actions(client, uri, types.Position(0, 0), types.Position(1, 7))
+    action = next(a for a in found if a.kind == "refactor.rewrite.hermes.simplify")
+    scripted.reset()
+    scripted.script(
+        *turns(call("search_replace", path="odd.py", search="name = ", replace="name = 'n'"), "Named.")
+    )
+    resolved = await client.code_action_resolve_async(action)
+    assert resolved.edit is not None, [m.message for m in client.messages]
+    (document_edit,) = resolved.edit.document_changes
+    (edit,) = document_edit.edits
+    assert edit.new_text == "'n'" and edit.range.start == types.Position(1, 7)
