@@ -32,7 +32,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
-from hermes_lsp import __version__
+from hermes_lsp import __version__, loopwatch
 from hermes_lsp.config import Settings, env_problems, merge_settings
 from hermes_lsp.context.engine import WorkspaceContext
 from hermes_lsp.context.types import ContextEngine, NullContext
@@ -175,6 +175,8 @@ class HermesLanguageServer(LanguageServer):
         self.reply_gate = MessageGate(repeat_after=0.0, per_minute=60)
         self._marks: dict[str, LineMark] = {}
         """Per open document, where the last change was: the next one is searched from there."""
+        self.loop_watch = loopwatch.LoopWatch() if loopwatch.enabled() else None
+        """Measures event-loop stalls, for benchmarks (off unless the environment asks)."""
         self._editor_uris: dict[str, str] = {}
         """Per open document, the URI the editor opened it with (however later messages spell it)."""
         self.completions = CompletionService(
@@ -525,6 +527,8 @@ def _register_core(server: HermesLanguageServer) -> None:
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: HermesLanguageServer, params: types.InitializedParams) -> None:
+        if ls.loop_watch is not None:
+            ls.loop_watch.start(asyncio.get_running_loop())
         await ls.pull_settings()
         ls.spawn(ls.check_model())
         ls.spawn(ls.start_context())
@@ -592,6 +596,13 @@ def _register_core(server: HermesLanguageServer) -> None:
         if not text:
             return empty
         return types.CompletionList(is_incomplete=True, items=[_completion_item(cursor, text, params, ls)])
+
+    @server.feature(loopwatch.STATS_REQUEST)
+    def loop_stats(ls: HermesLanguageServer, params: Any) -> dict[str, Any] | None:
+        if ls.loop_watch is None:
+            return None
+        stats = ls.loop_watch.take()
+        return {"longestStallMs": stats.longest_stall_ms, "ticks": stats.ticks}
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: HermesLanguageServer, params: None) -> None:

@@ -188,10 +188,13 @@ def test_lookups(engine: WorkspaceContext, project: Path) -> None:
     assert engine.read_file("../outside.py") is None
 
 
+# Documents above INLINE_CHARS are cut and tagged in a background thread.
+@pytest.mark.parametrize("inline_chars", [65536, 16], ids=["on-the-loop", "in-the-background"])
 async def test_background_start_progress_and_live_updates(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, monkeypatch: pytest.MonkeyPatch, inline_chars: int
 ) -> None:
     monkeypatch.setattr(engine_module, "IDLE_REFRESH_S", 0.05)
+    monkeypatch.setattr(engine_module, "INLINE_CHARS", inline_chars)
     messages: list[str | None] = []
     ctx = WorkspaceContext(IndexSettings())
     await ctx.start(str(project), lambda message, percent: messages.append(message))

@@ -72,3 +72,16 @@ def test_long_function_summary_is_signature_and_start() -> None:
     assert '"""Does a lot."""' in lines[1]
     assert lines[-1].strip() == "..."
     assert len(lines) < 8
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_tags_read_a_slice_at_a_time_are_the_same(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large trees are queried in slices (so a thread lets the event loop run); same result."""
+    from hermes_lsp.context import tags
+
+    spec = language_for_path(name)
+    assert spec is not None
+    data = (SNIPPETS / name).read_bytes()
+    whole = tag_bytes(spec.name, data)
+    monkeypatch.setattr(tags, "CAPTURE_SLICE_BYTES", 8)
+    assert tag_bytes(spec.name, data) == whole

@@ -21,6 +21,10 @@ BENCHES: dict[str, tuple[str, str]] = {
         "context engine: cold and warm index, context latency, re-parse, memory, definition recall",
     ),
     "tools": ("hermes_lsp.bench.tools", "read tools on large files: time, event-loop stall, result size"),
+    "soak": (
+        "hermes_lsp.bench.soak",
+        "memory and event-loop stalls over many completions; one huge document, answer or tool result",
+    ),
 }
 
 

@@ -83,8 +83,13 @@ def _budgets(text: str) -> tuple[int, ...]:
     return budgets
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/status") as fh:
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident memory of a process (this one by default), in MB; NaN where /proc is missing."""
+    try:
+        fh = open(f"/proc/{pid}/status")
+    except OSError:
+        return float("nan")
+    with fh:
         for line in fh:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
@@ -340,7 +345,7 @@ def run(args: argparse.Namespace) -> int:
             "p99": percentile(edits, 99),
         }
         figures["rss_mb"] = {
-            "now": _rss_mb(),
+            "now": rss_mb(),
             "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
         lines = hidden_lines(engine, root, random.Random(args.seed), args.samples)

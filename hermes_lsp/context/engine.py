@@ -18,11 +18,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import attrs
+import tree_sitter
 
 from hermes_lsp.config import IndexSettings, LimitSettings
 from hermes_lsp.context import retrieve, tags
 from hermes_lsp.context.index import Index, IndexReport
-from hermes_lsp.context.languages import language_for, language_for_path
+from hermes_lsp.context.languages import language_for, language_for_path, parser
 from hermes_lsp.context.neighbourhood import FileGraph
 from hermes_lsp.context.parsing import Document
 from hermes_lsp.context.store import Store, database_path
@@ -41,6 +42,9 @@ PARSE_AFTER_S = 0.04
 IDLE_REFRESH_S = 1.5
 """After this long without typing, an edited document's definitions go into the index."""
 MAX_REFERENCES = 200
+INLINE_CHARS = 65536
+"""Documents up to this size are cut into windows and tagged on the event loop (a few ms);
+larger ones in a background thread, so that no one document stalls the loop."""
 
 # Node types that open a scope worth showing as a header (the root is never one).
 SCOPE_TYPES = frozenset(
@@ -115,6 +119,8 @@ class WorkspaceContext:
         self._windows: dict[str, tuple[int, list[retrieve.Window]]] = {}
         self._said: set[str] = set()
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hermes-index")
+        self._documents_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hermes-documents")
+        """Windows and tags of large open documents (the index writer may be busy indexing)."""
         self._cancelled = threading.Event()
         self._build: concurrent.futures.Future[IndexReport | None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -199,6 +205,7 @@ class WorkspaceContext:
         self.close()
 
     def close(self) -> None:
+        self._documents_pool.shutdown(wait=True, cancel_futures=True)
         self._writer.shutdown(wait=True, cancel_futures=True)
         if self.index is not None:
             self.index.store.close()
@@ -274,7 +281,7 @@ class WorkspaceContext:
         self._windows.pop(key, None)
         self._admissions.pop(key, None)
         self.admission(uri)
-        self._cut_windows(document)
+        self._derive(document, tag=False)
 
     def change_document(self, uri: str, changed: Changed, version: int) -> None:
         key = document_key(uri)
@@ -356,27 +363,63 @@ class WorkspaceContext:
         document = self.documents.get(uri)
         if document is None or document.version != version:
             return
-        self._cut_windows(document)
+        self._derive(document, tag=True)
+
+    def _derive(self, document: Document, *, tag: bool) -> None:
+        """Cut a document's snippet windows and, with ``tag``, put its definitions in the index.
+
+        A small document is done here; a large one from a snapshot (its text and a copy of
+        its tree) in a background thread: parsing and windows let the loop run meanwhile,
+        and tags are queried a slice at a time.
+        """
         index = self.index
-        if index is None or document.language is None or document.oversized:
+        language = document.language.name if document.language is not None else None
+        if (
+            not tag
+            or index is None
+            or language is None
+            or document.oversized
+            or os.path.isabs(document.path)
+            or not self.admission(document.uri).shareable
+        ):
+            language = None  # windows only
+        if self._loop is None or len(document.text) <= INLINE_CHARS:
+            self._cut_windows(document)
+            if language is not None and index is not None and document.tree is not None:
+                self._index_tags(index, document.path, language, document.text, document.tree)
             return
-        if os.path.isabs(document.path) or not self.admission(uri).shareable:
-            return
-        text, language, path = document.text, document.language.name, document.path
-        # The user has stopped typing: tag the tree we already keep up to date here, on
-        # the loop, rather than parse the whole file again in a thread that would hold the
-        # GIL against the next keystroke. Only the database write goes to the thread.
-        file_tags = (
-            tags.extract(language, document.tree, text)
-            if document.tree is not None
-            else _tags_of(language, text.encode("utf-8", "surrogatepass"))
-        )
-        size = len(text.encode("utf-8", "surrogatepass"))
+        loop, uri, version, path = self._loop, document.uri, document.version, document.path
+        text, tree, stale = document.snapshot()
+        oversized = document.oversized
+
+        def work() -> None:
+            windows = retrieve.windows_of(path, [] if oversized else text.split("\n"))
+            loop.call_soon_threadsafe(self._store_windows, uri, version, windows)
+            if language is None or index is None or tree is None:
+                return
+            current = parser(language).parse(text.encode("utf-8", "surrogatepass"), tree) if stale else tree
+            self._index_tags(index, path, language, text, current)
 
         def run() -> None:
-            index.update_file(path, Scanned(path, size, 0, "", language, tags=file_tags), dirty=True)
+            try:
+                work()
+            except Exception:
+                log.exception("updating %s in the background failed", path)
 
-        self._submit(run)
+        try:
+            self._documents_pool.submit(run)
+        except RuntimeError:
+            pass  # shutting down
+
+    def _index_tags(self, index: Index, path: str, language: str, text: str, tree: tree_sitter.Tree) -> None:
+        file_tags = tags.extract(language, tree, text)
+        size = len(text.encode("utf-8", "surrogatepass"))
+        self._submit(index.update_file, path, Scanned(path, size, 0, "", language, tags=file_tags), True)
+
+    def _store_windows(self, uri: str, version: int, windows: list[retrieve.Window]) -> None:
+        document = self.documents.get(uri)
+        if document is not None and document.version == version:
+            self._windows[uri] = (version, windows)
 
     # -- retrieval ---------------------------------------------------------------------------
 
@@ -414,8 +457,8 @@ class WorkspaceContext:
             cached = self._windows.get(uri)
             if cached is None:
                 document = self.documents.get(uri)
-                if document is None:
-                    continue
+                if document is None or (self._loop is not None and len(document.text) > INLINE_CHARS):
+                    continue  # a large one is being cut in the background
                 cached = self._cut_windows(document)
             out.extend(cached[1])
         return out
@@ -571,12 +614,6 @@ def _plain_request(document: Document, text: str, offset: int, budget: int) -> r
         lines=window.split("\n"),
         language=document.language.name if document.language else None,
     )
-
-
-def _tags_of(language: str, data: bytes) -> tags.FileTags:
-    from hermes_lsp.context.walk import tag_bytes
-
-    return tag_bytes(language, data)
 
 
 def wait_for(engine: WorkspaceContext, timeout: float = 60.0) -> bool:

@@ -97,6 +97,12 @@ class Document:
         self.ensure_parsed()
         return self._tree
 
+    def snapshot(self) -> tuple[str, tree_sitter.Tree | None, bool]:
+        """The text, a copy of the tree that another thread may use, and whether that tree
+        still needs a re-parse to match the text (edits were applied since the last one)."""
+        tree = self._tree.copy() if self._tree is not None else None
+        return self.text, tree, self._stale
+
     def ensure_parsed(self) -> None:
         """Re-parse incrementally if edits arrived since the last parse."""
         if self._stale:

@@ -100,9 +100,37 @@ def _text(node: tree_sitter.Node) -> str:
 _WEAK_KINDS = ("constant", "variable")
 
 
+CAPTURE_SLICE_BYTES = 65536
+"""A larger tree is queried a slice at a time: one ``captures()`` call holds the GIL, and a
+thread tagging a large open document has to let the event loop run between slices."""
+
+
+def _captures(language: str, tree: tree_sitter.Tree) -> dict[str, list[tree_sitter.Node]]:
+    root = tree.root_node
+    cursor = tree_sitter.QueryCursor(scan_query(language))
+    if root.end_byte <= CAPTURE_SLICE_BYTES:
+        return cursor.captures(root)
+    # Slices end where top-level nodes end; a node that reaches into two slices is
+    # captured in both and kept once.
+    bounds, start = [], 0
+    for child in root.children:
+        if child.end_byte - start >= CAPTURE_SLICE_BYTES:
+            bounds.append((start, child.end_byte))
+            start = child.end_byte
+    bounds.append((start, root.end_byte))
+    merged: dict[str, dict[tuple[int, int, int], tree_sitter.Node]] = {}
+    for lo, hi in bounds:
+        cursor.set_byte_range(lo, hi)
+        for name, nodes in cursor.captures(root).items():
+            kept = merged.setdefault(name, {})
+            for node in nodes:
+                kept.setdefault((node.start_byte, node.end_byte, node.kind_id), node)
+    return {name: list(nodes.values()) for name, nodes in merged.items()}
+
+
 def extract(language: str, tree: tree_sitter.Tree, text: str) -> FileTags:
     """Run ``language``'s tags query over ``tree`` (parsed from ``text``)."""
-    captures = tree_sitter.QueryCursor(scan_query(language)).captures(tree.root_node)
+    captures = _captures(language, tree)
     imports = sorted({(n.start_point.row + 1, last_row(n) + 1) for n in captures.get("import", ())})
     nodes: dict[tuple[int, int], tuple[str, tree_sitter.Node]] = {}
     for capture, captured in captures.items():
