@@ -275,13 +275,44 @@ class WorkspaceContext:
         key = document_key(uri)
         path = self.relative(uri)
         language = language_for(path, language_id)
-        document = Document(key, path, text, language, version, oversized=self.oversized(text))
+        # A large document is parsed in the background; until then it is plain text.
+        inline = self._loop is None or len(text) <= INLINE_CHARS
+        document = Document(key, path, text, language, version, oversized=self.oversized(text), parse=inline)
         self.documents[key] = document
         self.documents.move_to_end(key)
         self._windows.pop(key, None)
         self._admissions.pop(key, None)
         self.admission(uri)
+        if not inline and language is not None and not document.oversized:
+            self._parse_in_background(document)
         self._derive(document, tag=False)
+
+    def _parse_in_background(self, document: Document) -> None:
+        loop, text = self._loop, document.text
+        assert loop is not None and document.language is not None
+        language = document.language.name
+
+        def run() -> None:
+            try:
+                tree = parser(language).parse(text.encode("utf-8", "surrogatepass"))
+            except Exception:
+                log.exception("parsing %s failed", document.path)
+                return
+            loop.call_soon_threadsafe(self._adopt, document, tree, text)
+
+        try:
+            self._documents_pool.submit(run)
+        except RuntimeError:
+            pass  # shutting down
+
+    def _adopt(self, document: Document, tree: tree_sitter.Tree, text: str) -> None:
+        if self.documents.get(document.uri) is not document:
+            return  # closed or reopened meanwhile
+        if document.adopt(tree, text):
+            if document.edited:  # its edits could not reach the index without a tree
+                self._refresh_when_idle(document.uri, document.version)
+        elif not document.oversized:
+            self._parse_in_background(document)  # typed meanwhile: parse the new text
 
     def change_document(self, uri: str, changed: Changed, version: int) -> None:
         key = document_key(uri)

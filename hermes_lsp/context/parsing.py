@@ -57,6 +57,7 @@ class Document:
         version: int,
         *,
         oversized: bool = False,
+        parse: bool = True,
     ) -> None:
         self.uri = uri
         self.path = path
@@ -73,7 +74,8 @@ class Document:
         self.edited = False
         """Changed since it was opened (the file on disk may differ)."""
         self._lines: list[str] | None = None
-        self._parse(None)
+        if parse:
+            self._parse(None)
 
     @property
     def text(self) -> str:
@@ -96,6 +98,14 @@ class Document:
         """The syntax tree of the current text (re-parsed now if edits are pending)."""
         self.ensure_parsed()
         return self._tree
+
+    def adopt(self, tree: tree_sitter.Tree, text: str) -> bool:
+        """Take a tree parsed elsewhere from ``text``; False if the text has changed since."""
+        if text is not self.text or self.oversized:
+            return False
+        self._tree, self._stale = tree, False
+        self.full_parses += 1
+        return True
 
     def snapshot(self) -> tuple[str, tree_sitter.Tree | None, bool]:
         """The text, a copy of the tree that another thread may use, and whether that tree
