@@ -609,11 +609,8 @@ def _register_core(server: HermesLanguageServer) -> None:
         return types.CompletionList(is_incomplete=True, items=[_completion_item(cursor, text, params, ls)])
 
     @server.feature(loopwatch.STATS_REQUEST)
-    def loop_stats(ls: HermesLanguageServer, params: Any) -> dict[str, Any] | None:
-        if ls.loop_watch is None:
-            return None
-        stats = ls.loop_watch.take()
-        return {"longestStallMs": stats.longest_stall_ms, "ticks": stats.ticks}
+    def loop_stats(ls: HermesLanguageServer, params: Any) -> loopwatch.LoopStats | None:
+        return ls.loop_watch.take() if ls.loop_watch is not None else None
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: HermesLanguageServer, params: None) -> None:
