@@ -132,10 +132,7 @@ class HermesProtocol(LanguageServerProtocol):
         # has lost its type and traceback: report the exception itself.
         if not future.cancelled() and (error := future.exception()) is not None:
             self._server.report_internal_error(error)
-
-    def _check_handler_result(self, future: Any) -> None:
-        super()._check_handler_result(future)
-        # pygls files the future of each notification it runs as a coroutine or generator
+        # pygls also files the future of each notification it runs as a coroutine or generator
         # (didOpen, didChange, didClose, ...) under a made-up request id, and never takes it
         # out: about 0.8 KB per keystroke, for the server's life. Only requests and
         # notifications still running are in there, so the search is short.
