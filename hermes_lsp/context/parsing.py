@@ -29,7 +29,7 @@ def _point(text: str, offset: int) -> tuple[int, int]:
     return text.count("\n", 0, offset), _utf8_len(text[line:offset])
 
 
-def _tree_edit(tree: tree_sitter.Tree, text: str, splice: Splice) -> None:
+def edit_tree(tree: tree_sitter.Tree, text: str, splice: Splice) -> None:
     """Tell ``tree`` about one splice of ``text`` (positions shift; no parse yet)."""
     start_point = _point(text, splice.start)
     start_byte = _utf8_len(text[: splice.start])
@@ -158,7 +158,7 @@ class Document:
         if tree is not None:
             text = self.text
             for splice in changed.splices:
-                _tree_edit(tree, text, splice)
+                edit_tree(tree, text, splice)
                 if len(changed.splices) > 1:
                     text = text[: splice.start] + splice.text + text[splice.end :]
         self.text = changed.text

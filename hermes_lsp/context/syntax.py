@@ -17,8 +17,8 @@ from typing import Any
 import tree_sitter
 
 from hermes_lsp.context import languages, tags
-from hermes_lsp.context.parsing import Document
-from hermes_lsp.text import common_ends
+from hermes_lsp.context.parsing import Document, edit_tree
+from hermes_lsp.text import Splice, common_ends
 
 # Trees of texts that are not open documents (about 4 MB each for a 6,000-line file).
 RECENT_TREES = 4
@@ -48,12 +48,6 @@ class _Recent:
 
 def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
-
-
-def _point(text: str, offset: int) -> tuple[int, int]:
-    """tree-sitter's (row, byte column) of a character offset."""
-    line_start = text.rfind("\n", 0, offset) + 1
-    return text.count("\n", 0, offset), len(_utf8(text[line_start:offset]))
 
 
 class Syntax:
@@ -91,15 +85,7 @@ class Syntax:
         def compute() -> tree_sitter.Tree:
             prefix, suffix = common_ends(old, new)
             tree = self.tree(language, old).copy()  # the shared tree stays as it was
-            start = len(_utf8(old[:prefix]))
-            tree.edit(
-                start,
-                start + len(_utf8(old[prefix : len(old) - suffix])),
-                start + len(_utf8(new[prefix : len(new) - suffix])),
-                _point(old, prefix),
-                _point(old, len(old) - suffix),
-                _point(new, len(new) - suffix),
-            )
+            edit_tree(tree, old, Splice(prefix, len(old) - suffix, new[prefix : len(new) - suffix]))
             return languages.parser(language).parse(_utf8(new), tree)
 
         return self._trees.get((language, new), compute)
