@@ -153,8 +153,9 @@ class Soak:
     async def stall_ms(self) -> float:
         """The server's longest event-loop stall since the previous reading."""
         stats = await self.client.protocol.send_request_async(STATS_REQUEST, None)
-        # The client hands back an unknown method's result as a named tuple.
-        return float(stats.longest_stall_ms)
+        # The client hands back an unknown method's result as a named tuple, its fields
+        # camelCased by the server's converter.
+        return float(stats.longestStallMs)
 
     def rss(self) -> float:
         server = self.client._server
