@@ -366,6 +366,9 @@ class HermesLanguageServer(LanguageServer):
             if body is None:
                 return
             self._handle_body(body, frames)
+            # Messages already buffered would otherwise be handled back to back: fifty
+            # keystrokes in a 5 MB document held the loop 0.3 s from a completion elsewhere.
+            await asyncio.sleep(0)
 
     def _bad_frame(self, fault: Fault) -> None:
         log.warning("%s", fault)
