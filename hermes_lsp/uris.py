@@ -43,9 +43,11 @@ def relative(uri_or_path: str, root: str | None) -> str:
     path = to_path(uri_or_path)
     if not os.path.isabs(path):
         return path.replace(os.sep, "/")
-    real = os.path.realpath(path)
-    if root:
-        real_root = os.path.realpath(root)
-        if real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep):
-            return os.path.relpath(real, real_root).replace(os.sep, "/")
+    try:
+        real = os.path.realpath(path)
+        real_root = os.path.realpath(root) if root else None
+    except (OSError, ValueError):  # a NUL byte in the name: no such file can exist
+        return path
+    if real_root and (real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)):
+        return os.path.relpath(real, real_root).replace(os.sep, "/")
     return real

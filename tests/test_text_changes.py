@@ -145,3 +145,4 @@ def test_paths_relative_to_the_workspace(tmp_path: Path) -> None:
     assert relative((tmp_path / "link.py").as_uri(), str(tmp_path)) == "pkg/my file.py"
     assert relative("/elsewhere/a.py", str(tmp_path)) == "/elsewhere/a.py"
     assert relative("pkg/a.py", str(tmp_path)) == "pkg/a.py"
+    assert relative("file:///tmp/a%00b.py", str(tmp_path)) == "/tmp/a\x00b.py"  # no such file, no error
