@@ -42,13 +42,13 @@ def test_bench_resolve_reports_its_figures():
 
 def test_bench_soak_reports_memory_and_stalls():
     figures = bench(
-        *("soak", "--requests", "60", "--warmup", "10", "--documents", "3"),
+        *("soak", "--requests", "60", "--warmup", "10", "--documents", "3", "--idle-s", "0.5"),
         *("--scenarios", "big-document", "--big-mb", "1"),
     )
     soak = figures["soak"]
     assert soak["requests"] == 60 and soak["documents"] == 3 and soak["empty_answers"] == 0
     assert soak["rss_mb"]["warm"] > 0 and soak["rss_mb"]["end"] > 0
-    assert soak["longest_stall_ms"] >= 0
+    assert soak["longest_stall_ms"] >= 0 and soak["idle_floor_stall_ms"] >= 0
     big = figures["big-document"]
     assert big["other_document_answered"] and big["big_document_answered"] and big["longest_stall_ms"] >= 0
     assert "big-answer" not in figures
