@@ -31,8 +31,9 @@ import attrs
 from hermes_lsp.config import CompletionSettings, LimitSettings
 from hermes_lsp.context.types import ContextEngine, Piece
 from hermes_lsp.features.postprocess import Processed, decide_multiline, postprocess
+from hermes_lsp.features.prompt_state import DocumentPrompt, file_view, stable_pieces
 from hermes_lsp.model.client import ModelClient, ModelError
-from hermes_lsp.model.hermes import CompletionRequest, completion_messages, prompt_window
+from hermes_lsp.model.hermes import CompletionRequest, completion_messages
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,7 @@ class CompletionService:
         self._on_success = on_success
         self._inflight: dict[str, asyncio.Task[str | None]] = {}
         self._shown: dict[str, Shown] = {}
+        self._prompts: dict[str, DocumentPrompt] = {}
         self._cache: OrderedDict[str, str] = OrderedDict()
         self._rhythm: dict[str, deque[float]] = {}
         self._last_request: dict[str, float] = {}
@@ -137,6 +139,7 @@ class CompletionService:
     def forget(self, key: str) -> None:
         """Drop per-document state (the document was closed)."""
         self._shown.pop(key, None)
+        self._prompts.pop(key, None)
         self._rhythm.pop(key, None)
         self._last_request.pop(key, None)
         task = self._inflight.pop(key, None)
@@ -194,20 +197,7 @@ class CompletionService:
         if delay:
             await asyncio.sleep(delay)
         multiline = decide_multiline(cursor.text, cursor.offset, settings.multiline, node_types)
-        pieces: list[Piece] = []
-        if settings.context_budget:
-            try:
-                pieces = self._context().context(
-                    cursor.key, cursor.text, cursor.offset, settings.context_budget, "completion"
-                )
-            except Exception:
-                # Context is an improvement, never a reason to fail a completion.
-                log.exception("context retrieval failed; completing from the document only")
-        shown_prefix, shown_suffix = prompt_window(
-            prefix, suffix, settings.prefix_tokens, settings.suffix_tokens
-        )
-        request = CompletionRequest(cursor.path, cursor.language, shown_prefix, shown_suffix, multiline)
-        messages = completion_messages(request, pieces)
+        messages = self.prompt(cursor, multiline, settings)
         key = hashlib.blake2b(repr((messages, settings.max_tokens)).encode(), digest_size=16).hexdigest()
         text = self._cache.get(key)
         if text is not None:
@@ -221,6 +211,29 @@ class CompletionService:
         if text:
             self._shown[cursor.key] = Shown(prefix, suffix, text)
         return text or None
+
+    def prompt(self, cursor: Cursor, multiline: bool, settings: CompletionSettings) -> list[dict[str, str]]:
+        """The chat messages for a cursor, laid out to start like this document's last prompt."""
+        state, view, restart = file_view(
+            self._prompts.get(cursor.key),
+            cursor.text,
+            cursor.offset,
+            settings.prefix_tokens,
+            settings.suffix_tokens,
+        )
+        self._prompts[cursor.key] = state
+        pieces: list[Piece] = []
+        if settings.context_budget:
+            try:
+                fresh = self._context().context(
+                    cursor.key, cursor.text, cursor.offset, settings.context_budget, "completion"
+                )
+                pieces = stable_pieces(state, fresh, settings.context_budget, restart)
+            except Exception:
+                # Context is an improvement, never a reason to fail a completion.
+                log.exception("context retrieval failed; completing from the document only")
+        request = CompletionRequest(cursor.path, cursor.language, view, multiline)
+        return completion_messages(request, pieces)
 
     async def _ask(
         self,

@@ -1,0 +1,198 @@
+"""Per-document memory that keeps successive completion prompts alike.
+
+A model server skips the part of a prompt that starts like one it has already seen, so
+a keystroke should only change the end of the prompt. Two things would otherwise move
+early parts of it: the file window (it shifts as the cursor moves and holds the text
+being typed) and the repository context (retrieval re-ranks with every word typed).
+This module keeps, per document:
+
+- a snapshot of the file window, taken when the user starts working in a region and
+  held until the cursor leaves it or the edits since grow large; the prompt shows the
+  live lines (from the first edit to just past the cursor) after it;
+- the context pieces already shown, in the order shown; newly retrieved pieces are
+  appended, and the list starts over only when it outgrows twice the budget or the
+  snapshot is retaken (everything after the snapshot is new to the server then anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import attrs
+
+from hermes_lsp.context.types import Piece
+from hermes_lsp.model.hermes import FileView, prompt_window
+
+# Lines shown before the first edited line, so the model can place the live lines.
+LIVE_LEAD_LINES = 2
+# Lines shown after the cursor's line (and after the last edited line) in the live part.
+LIVE_TRAIL_LINES = 3
+# The live part holding more than this is folded into a new snapshot.
+MAX_LIVE_CHARS = 3000
+# Retake the snapshot when the cursor is nearer than this share of a budget to a cut edge.
+EDGE_SHARE = 4
+# The context list starts over when it holds more than this many times the budget.
+CONTEXT_SLACK = 2
+
+
+def _agreeing_length(n: int, agree: Callable[[int, int], bool]) -> int:
+    """The largest k <= n with ``agree(0, k)``, where ``agree(i, j)`` compares a span.
+
+    Spans double while they agree, then a binary search narrows the first that does
+    not: each comparison is one C-level slice comparison, so long equal runs are cheap.
+    """
+    low, step = 0, 256
+    while low < n:
+        high = min(n, low + step)
+        if not agree(low, high):
+            break
+        low, step = high, step * 2
+    else:
+        return n
+    # Invariant: the first ``low`` agree, the first ``high`` do not.
+    while high - low > 1:
+        middle = (low + high) // 2
+        if agree(low, middle):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def common_prefix_length(a: str, b: str) -> int:
+    """Length of the longest common prefix of two strings."""
+    return _agreeing_length(min(len(a), len(b)), lambda i, j: a[i:j] == b[i:j])
+
+
+def common_suffix_length(a: str, b: str, limit: int) -> int:
+    """Length of the longest common suffix of two strings, at most ``limit``."""
+    la, lb = len(a), len(b)
+    return _agreeing_length(min(la, lb, limit), lambda i, j: a[la - j : la - i] == b[lb - j : lb - i])
+
+
+@attrs.define
+class DocumentPrompt:
+    """What the last prompts for one document showed."""
+
+    document: str
+    """The whole document when the snapshot was taken."""
+    start: int
+    """Offset of the snapshot's first character in ``document``."""
+    end: int
+    """Offset just past the snapshot's last character in ``document``."""
+    first_line: int
+    """0-based line number of ``start``."""
+    snapshot: str
+    """``document[start:end]``, kept so that each prompt reuses the same string."""
+    pieces: list[Piece] = attrs.Factory(list)
+    """Context pieces shown, in the order shown."""
+    seen: set[Piece] = attrs.Factory(set)
+    tokens: int = 0
+    """Estimated tokens of ``pieces``."""
+
+
+def take_snapshot(text: str, offset: int, prefix_tokens: int, suffix_tokens: int) -> DocumentPrompt:
+    """A fresh snapshot of the window around ``offset``."""
+    start, end = prompt_window(text, offset, prefix_tokens, suffix_tokens)
+    return DocumentPrompt(text, start, end, text.count("\n", 0, start), text[start:end])
+
+
+def _line_start(text: str, offset: int) -> int:
+    return text.rfind("\n", 0, offset) + 1
+
+
+def _lines_back(text: str, offset: int, lines: int, floor: int) -> int:
+    """Start of the line ``lines`` lines above the one holding ``offset``, not before ``floor``."""
+    start = _line_start(text, offset)
+    for _ in range(lines):
+        if start <= floor:
+            break
+        start = _line_start(text, start - 1)
+    return max(start, floor)
+
+
+def _lines_forward(text: str, offset: int, lines: int) -> int:
+    """End (before the newline) of the line ``lines`` lines below the one holding ``offset``."""
+    end = text.find("\n", offset)
+    for _ in range(lines):
+        if end == -1:
+            break
+        end = text.find("\n", end + 1)
+    return len(text) if end == -1 else end
+
+
+def _live_view(
+    state: DocumentPrompt, text: str, offset: int, prefix_tokens: int, suffix_tokens: int, fresh: bool
+) -> FileView | None:
+    """The view of ``text`` against the snapshot, or None when the snapshot no longer serves.
+
+    A ``fresh`` snapshot always serves: its live part is cut to size instead.
+    """
+    old = state.document
+    shift = len(text) - len(old)
+    window_end = state.end + shift
+    if not fresh:
+        if not state.start <= offset <= window_end:
+            return None
+        # Near a cut edge the model would see too little on that side: move the window.
+        if state.start > 0 and offset - state.start < prefix_tokens * 4 // EDGE_SHARE:
+            return None
+        if state.end < len(old) and window_end - offset < suffix_tokens * 4 // EDGE_SHARE:
+            return None
+    edit_start = edit_end = offset
+    if not fresh and old != text:
+        same_start = common_prefix_length(old, text)
+        same_end = common_suffix_length(old, text, min(len(old), len(text)) - same_start)
+        # Edits outside the window shift or change what the snapshot stands for.
+        if same_start < state.start or len(old) - same_end > state.end:
+            return None
+        edit_start, edit_end = min(same_start, offset), max(len(text) - same_end, offset)
+    live_start = _lines_back(text, edit_start, LIVE_LEAD_LINES, state.start)
+    live_end = _lines_forward(text, edit_end, LIVE_TRAIL_LINES)
+    if live_end - live_start > MAX_LIVE_CHARS:
+        if not fresh:
+            return None
+        # Very long lines: keep the live part small around the cursor.
+        live_start = max(live_start, offset - MAX_LIVE_CHARS // 2)
+        live_end = min(live_end, offset + MAX_LIVE_CHARS // 2)
+    return FileView(
+        snapshot=state.snapshot,
+        snapshot_line=state.first_line + 1,
+        live_line=text.count("\n", 0, live_start) + 1,
+        before=text[live_start:offset],
+        after=text[offset:live_end],
+    )
+
+
+def file_view(
+    state: DocumentPrompt | None, text: str, offset: int, prefix_tokens: int, suffix_tokens: int
+) -> tuple[DocumentPrompt, FileView, bool]:
+    """The view for a cursor, the state to keep, and whether the snapshot was (re)taken."""
+    offset = max(0, min(offset, len(text)))
+    if state is not None:
+        view = _live_view(state, text, offset, prefix_tokens, suffix_tokens, fresh=False)
+        if view is not None:
+            return state, view, False
+    state = take_snapshot(text, offset, prefix_tokens, suffix_tokens)
+    view = _live_view(state, text, offset, prefix_tokens, suffix_tokens, fresh=True)
+    assert view is not None
+    return state, view, True
+
+
+def stable_pieces(state: DocumentPrompt, fresh: Sequence[Piece], budget: int, restart: bool) -> list[Piece]:
+    """The context to show: earlier pieces in their places, new ones appended.
+
+    ``restart`` (the snapshot was just retaken) takes ``fresh`` as it is: the server
+    must prefill everything after the snapshot anyway, so the best ranking costs nothing.
+    """
+    new = fresh if restart else [piece for piece in fresh if piece not in state.seen]
+    tokens = sum(piece.tokens for piece in new)
+    if restart or state.tokens + tokens > budget * CONTEXT_SLACK:
+        state.pieces = list(fresh)
+        state.seen = set(fresh)
+        state.tokens = sum(piece.tokens for piece in fresh)
+    elif new:
+        state.pieces.extend(new)
+        state.seen.update(new)
+        state.tokens += tokens
+    return state.pieces
