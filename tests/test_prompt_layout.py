@@ -10,13 +10,18 @@ from hypothesis import strategies as st
 
 from hermes_lsp.context.types import Piece
 from hermes_lsp.features.prompt_state import (
-    MAX_LIVE_CHARS,
     common_prefix_length,
     common_suffix_length,
     file_view,
     stable_pieces,
 )
-from hermes_lsp.model.hermes import CURSOR, CompletionRequest, completion_messages, prompt_window
+from hermes_lsp.model.hermes import (
+    CURSOR,
+    MAX_LIVE_CHARS,
+    CompletionRequest,
+    completion_messages,
+    prompt_window,
+)
 
 TYPING = Path(os.__file__).with_name("typing.py").read_text(encoding="utf-8")
 

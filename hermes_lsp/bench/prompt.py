@@ -56,6 +56,7 @@ from hermes_lsp.features.prompt_state import (
 from hermes_lsp.model.hermes import (
     COMPLETION_SYSTEM,
     CURSOR,
+    Budgets,
     FileView,
     _fence_for,
     context_block,
@@ -310,7 +311,8 @@ def replay(source: Path, lines: int) -> tuple[list[Layout], dict[str, Any]]:
                 )
             # The layout in use, built by the completion service itself.
             cursor = Cursor(uri, pause.text, pause.offset, path, "python")
-            _record(chosen, service.prompt(cursor, multiline, SETTINGS))
+            budgets = Budgets(SETTINGS.prefix_tokens, SETTINGS.suffix_tokens, SETTINGS.context_budget)
+            _record(chosen, service.prompt(cursor, multiline, budgets))
         facts = {
             "file": f"{source.name} ({text.count(chr(10)) + 1} lines)",
             "requests": len(chosen.sizes),

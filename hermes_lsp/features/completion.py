@@ -31,9 +31,14 @@ import attrs
 from hermes_lsp.config import CompletionSettings, LimitSettings
 from hermes_lsp.context.types import ContextEngine, Piece
 from hermes_lsp.features.postprocess import Processed, decide_multiline, postprocess
-from hermes_lsp.features.prompt_state import DocumentPrompt, file_view, stable_pieces
-from hermes_lsp.model.client import ModelClient, ModelError
-from hermes_lsp.model.hermes import CompletionRequest, completion_messages
+from hermes_lsp.features.prompt_state import CONTEXT_SLACK, DocumentPrompt, file_view, stable_pieces
+from hermes_lsp.model.client import ModelClient, ModelContextExceeded, ModelError
+from hermes_lsp.model.hermes import (
+    Budgets,
+    CompletionRequest,
+    completion_messages,
+    fit_budgets,
+)
 
 log = logging.getLogger(__name__)
 
@@ -197,38 +202,54 @@ class CompletionService:
         if delay:
             await asyncio.sleep(delay)
         multiline = decide_multiline(cursor.text, cursor.offset, settings.multiline, node_types)
-        messages = self.prompt(cursor, multiline, settings)
-        key = hashlib.blake2b(repr((messages, settings.max_tokens)).encode(), digest_size=16).hexdigest()
-        text = self._cache.get(key)
-        if text is not None:
-            self._cache.move_to_end(key)
-            self.stats.cache_hits += 1
-        else:
-            text = await self._ask(messages, prefix, suffix, multiline, settings)
+        client = self._model()
+        limit = await client.context_length()
+        for retry in (True, False):
+            budgets = fit_budgets(
+                Budgets(settings.prefix_tokens, settings.suffix_tokens, settings.context_budget),
+                settings.max_tokens,
+                limit,
+                client.chars_per_token,
+                CONTEXT_SLACK,
+            )
+            messages = self.prompt(cursor, multiline, budgets)
+            key = hashlib.blake2b(repr((messages, settings.max_tokens)).encode(), digest_size=16).hexdigest()
+            text = self._cache.get(key)
+            if text is not None:
+                self._cache.move_to_end(key)
+                self.stats.cache_hits += 1
+                break
+            try:
+                text = await self._ask(messages, prefix, suffix, multiline, settings, retry)
+            except ModelContextExceeded as exc:
+                # Shrink the prompt to what the server says it takes, and try once more.
+                client.learn_from(exc, sum(len(m["content"]) for m in messages))
+                # A server that says neither limit nor count gets a quarter less.
+                limit = await client.context_length() or int(
+                    sum(len(m["content"]) for m in messages) / client.chars_per_token * 0.75
+                )
+                continue
             if text is None:
                 return None
             self._remember(key, text, settings.cache_size)
+            break
         if text:
             self._shown[cursor.key] = Shown(prefix, suffix, text)
         return text or None
 
-    def prompt(self, cursor: Cursor, multiline: bool, settings: CompletionSettings) -> list[dict[str, str]]:
+    def prompt(self, cursor: Cursor, multiline: bool, budgets: Budgets) -> list[dict[str, str]]:
         """The chat messages for a cursor, laid out to start like this document's last prompt."""
         state, view, restart = file_view(
-            self._prompts.get(cursor.key),
-            cursor.text,
-            cursor.offset,
-            settings.prefix_tokens,
-            settings.suffix_tokens,
+            self._prompts.get(cursor.key), cursor.text, cursor.offset, budgets.prefix, budgets.suffix
         )
         self._prompts[cursor.key] = state
         pieces: list[Piece] = []
-        if settings.context_budget:
+        if budgets.context:
             try:
                 fresh = self._context().context(
-                    cursor.key, cursor.text, cursor.offset, settings.context_budget, "completion"
+                    cursor.key, cursor.text, cursor.offset, budgets.context, "completion"
                 )
-                pieces = stable_pieces(state, fresh, settings.context_budget, restart)
+                pieces = stable_pieces(state, fresh, budgets.context, restart)
             except Exception:
                 # Context is an improvement, never a reason to fail a completion.
                 log.exception("context retrieval failed; completing from the document only")
@@ -242,7 +263,9 @@ class CompletionService:
         suffix: str,
         multiline: bool,
         settings: CompletionSettings,
+        may_retry: bool = False,
     ) -> str | None:
+        """The model's answer; a prompt too long is raised when ``may_retry``, else reported."""
         self.stats.model_calls += 1
         limits = self._limits()
 
@@ -275,6 +298,8 @@ class CompletionService:
         except TimeoutError:
             log.info("completion still streaming after %d ms; closed", limits.completion_deadline_ms)
         except ModelError as exc:
+            if may_retry and isinstance(exc, ModelContextExceeded):
+                raise
             self.stats.errors += 1
             self._on_error(exc)
             return None

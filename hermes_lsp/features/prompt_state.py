@@ -21,14 +21,12 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from hermes_lsp.context.types import Piece
-from hermes_lsp.model.hermes import FileView, prompt_window
+from hermes_lsp.model.hermes import MAX_LIVE_CHARS, FileView, prompt_window
 
 # Lines shown before the first edited line, so the model can place the live lines.
 LIVE_LEAD_LINES = 2
 # Lines shown after the cursor's line (and after the last edited line) in the live part.
 LIVE_TRAIL_LINES = 3
-# The live part holding more than this is folded into a new snapshot.
-MAX_LIVE_CHARS = 3000
 # Retake the snapshot when the cursor is nearer than this share of a budget to a cut edge.
 EDGE_SHARE = 4
 # The context list starts over when it holds more than this many times the budget.
@@ -84,6 +82,8 @@ class DocumentPrompt:
     """0-based line number of ``start``."""
     snapshot: str
     """``document[start:end]``, kept so that each prompt reuses the same string."""
+    budgets: tuple[int, int]
+    """The prefix and suffix budgets the window was cut for."""
     pieces: list[Piece] = attrs.Factory(list)
     """Context pieces shown, in the order shown."""
     seen: set[Piece] = attrs.Factory(set)
@@ -94,7 +94,9 @@ class DocumentPrompt:
 def take_snapshot(text: str, offset: int, prefix_tokens: int, suffix_tokens: int) -> DocumentPrompt:
     """A fresh snapshot of the window around ``offset``."""
     start, end = prompt_window(text, offset, prefix_tokens, suffix_tokens)
-    return DocumentPrompt(text, start, end, text.count("\n", 0, start), text[start:end])
+    return DocumentPrompt(
+        text, start, end, text.count("\n", 0, start), text[start:end], (prefix_tokens, suffix_tokens)
+    )
 
 
 def _line_start(text: str, offset: int) -> int:
@@ -132,7 +134,7 @@ def _live_view(
     shift = len(text) - len(old)
     window_end = state.end + shift
     if not fresh:
-        if not state.start <= offset <= window_end:
+        if state.budgets != (prefix_tokens, suffix_tokens) or not state.start <= offset <= window_end:
             return None
         # Near a cut edge the model would see too little on that side: move the window.
         if state.start > 0 and offset - state.start < prefix_tokens * 4 // EDGE_SHARE:

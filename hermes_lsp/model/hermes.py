@@ -123,6 +123,45 @@ def prompt_window(text: str, offset: int, prefix_tokens: int, suffix_tokens: int
     return start, end
 
 
+# The live lines hold at most this many characters; more edits make a new snapshot.
+MAX_LIVE_CHARS = 3000
+# Room kept free of budgeted text: the system prompt, headers and fences, and the live lines.
+FIXED_PROMPT_CHARS = len(COMPLETION_SYSTEM) + 600 + MAX_LIVE_CHARS
+# Real tokenizers disagree with any estimate: leave this share of the window unused.
+CONTEXT_MARGIN = 0.9
+
+
+@attrs.frozen
+class Budgets:
+    """How much of the file and of the repository a completion prompt shows, in tokens of 4 characters."""
+
+    prefix: int
+    suffix: int
+    context: int
+
+
+def fit_budgets(
+    wanted: Budgets, max_tokens: int, context_length: int | None, chars_per_token: float, context_slack: int
+) -> Budgets:
+    """The budgets scaled down so that prompt and answer fit ``context_length`` tokens.
+
+    ``chars_per_token`` is the served model's tokenizer density (4 unless its answers have
+    shown otherwise); the context may grow to ``context_slack`` times its budget.
+    """
+    if not context_length:
+        return wanted
+    room = (context_length - max_tokens) * chars_per_token * CONTEXT_MARGIN - FIXED_PROMPT_CHARS
+    wanted_chars = 4 * (wanted.prefix + wanted.suffix + context_slack * wanted.context)
+    if wanted_chars <= room:
+        return wanted
+    scale = max(room, 0) / wanted_chars
+    return Budgets(
+        prefix=max(16, int(wanted.prefix * scale)),
+        suffix=int(wanted.suffix * scale),
+        context=int(wanted.context * scale),
+    )
+
+
 def snapshot_block(path: str, language: str, view: FileView) -> str:
     """The file snapshot, as the prompt shows it."""
     last_line = view.snapshot_line + view.snapshot.count("\n")
