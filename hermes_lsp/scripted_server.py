@@ -117,6 +117,8 @@ class ScriptedServer:
         self.replies: list[Reply] = []
         self.default = Reply(text="pass")
         self.requests: list[RecordedRequest] = []
+        self.connections = 0
+        """TCP connections accepted so far (clients should reuse theirs)."""
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -231,6 +233,7 @@ class ScriptedServer:
     # -- HTTP ----------------------------------------------------------------------------
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             while await self._one_request(reader, writer):
                 pass

@@ -8,7 +8,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hermes_lsp.context.types import Piece
+from hermes_lsp.config import CompletionSettings
+from hermes_lsp.context.types import NullContext, Piece
+from hermes_lsp.features.completion import CompletionService, Cursor
 from hermes_lsp.features.prompt_state import (
     common_prefix_length,
     common_suffix_length,
@@ -18,6 +20,7 @@ from hermes_lsp.features.prompt_state import (
 from hermes_lsp.model.hermes import (
     CURSOR,
     MAX_LIVE_CHARS,
+    Budgets,
     CompletionRequest,
     completion_messages,
     prompt_window,
@@ -126,3 +129,38 @@ def test_a_line_longer_than_the_live_limit_still_gives_a_bounded_prompt() -> Non
     _, view, _, content = _prompt(None, text, 30_000)
     assert len(view.before) + len(view.after) <= MAX_LIVE_CHARS
     assert content.count(CURSOR) == 3
+
+
+class CountingContext(NullContext):
+    """A context engine that counts retrievals and returns one piece naming the last word."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def context(self, uri: str, text: str, offset: int, budget: int, purpose: str) -> list[Piece]:  # type: ignore[override]
+        self.calls += 1
+        word = text[:offset].split()[-1] if text[:offset].split() else ""
+        return [Piece("definition", "w.py", 1, 1, f"# near {word}", 4)]
+
+
+def test_typing_inside_a_word_reuses_the_retrieval_and_the_next_word_retrieves_again() -> None:
+    engine = CountingContext()
+    service = CompletionService(
+        model=lambda: None,  # type: ignore[arg-type,return-value]
+        settings=CompletionSettings,
+        context=lambda: engine,
+        on_error=lambda error: None,
+    )
+    text = "import os\n\nvalue = \n"
+    at = text.index("= ") + 2
+    budgets = Budgets(3000, 1000, 2048)
+    for typed in ["c", "co", "com", "comp"]:
+        current = text[:at] + typed + text[at:]
+        service.prompt(Cursor("file:///a.py", current, at + len(typed), "a.py", "python"), False, budgets)
+    assert engine.calls == 1  # the word being typed finds nothing new
+    current = text[:at] + "comp(" + text[at:]
+    messages = service.prompt(Cursor("file:///a.py", current, at + 5, "a.py", "python"), False, budgets)
+    assert engine.calls == 2 and "# near comp(" in messages[1]["content"]
+    # Moving elsewhere in the document retrieves again too.
+    service.prompt(Cursor("file:///a.py", current, 3, "a.py", "python"), False, budgets)
+    assert engine.calls == 3

@@ -19,7 +19,6 @@ code-point offset and gets back the text to insert (or None). What it guarantees
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections import OrderedDict, deque
@@ -31,7 +30,14 @@ import attrs
 from hermes_lsp.config import CompletionSettings, LimitSettings
 from hermes_lsp.context.types import ContextEngine, Piece
 from hermes_lsp.features.postprocess import Processed, decide_multiline, postprocess
-from hermes_lsp.features.prompt_state import CONTEXT_SLACK, DocumentPrompt, file_view, stable_pieces
+from hermes_lsp.features.prompt_state import (
+    CONTEXT_SLACK,
+    DocumentPrompt,
+    file_view,
+    remember_retrieval,
+    reusable_retrieval,
+    stable_pieces,
+)
 from hermes_lsp.model.client import ModelClient, ModelContextExceeded, ModelError
 from hermes_lsp.model.hermes import (
     Budgets,
@@ -118,7 +124,7 @@ class CompletionService:
         self._inflight: dict[str, asyncio.Task[str | None]] = {}
         self._shown: dict[str, Shown] = {}
         self._prompts: dict[str, DocumentPrompt] = {}
-        self._cache: OrderedDict[str, str] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int], str] = OrderedDict()
         self._rhythm: dict[str, deque[float]] = {}
         self._last_request: dict[str, float] = {}
         self.stats = CompletionStats()
@@ -213,7 +219,9 @@ class CompletionService:
                 CONTEXT_SLACK,
             )
             messages = self.prompt(cursor, multiline, budgets)
-            key = hashlib.blake2b(repr((messages, settings.max_tokens)).encode(), digest_size=16).hexdigest()
+            # The prompt itself is the key: hashing it is cheaper than a digest, and equal
+            # hashes are confirmed by comparing the text.
+            key = (messages[-1]["content"], settings.max_tokens)
             text = self._cache.get(key)
             if text is not None:
                 self._cache.move_to_end(key)
@@ -246,9 +254,12 @@ class CompletionService:
         pieces: list[Piece] = []
         if budgets.context:
             try:
-                fresh = self._context().context(
-                    cursor.key, cursor.text, cursor.offset, budgets.context, "completion"
-                )
+                fresh = reusable_retrieval(state, cursor.text, cursor.offset, budgets.context)
+                if fresh is None:
+                    fresh = self._context().context(
+                        cursor.key, cursor.text, cursor.offset, budgets.context, "completion"
+                    )
+                    remember_retrieval(state, cursor.text, cursor.offset, budgets.context, fresh)
                 pieces = stable_pieces(state, fresh, budgets.context, restart)
             except Exception:
                 # Context is an improvement, never a reason to fail a completion.
@@ -311,7 +322,7 @@ class CompletionService:
             return None
         return result.text
 
-    def _remember(self, key: str, text: str, size: int) -> None:
+    def _remember(self, key: tuple[str, int], text: str, size: int) -> None:
         if size <= 0:
             return
         self._cache[key] = text

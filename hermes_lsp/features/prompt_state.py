@@ -89,6 +89,58 @@ class DocumentPrompt:
     seen: set[Piece] = attrs.Factory(set)
     tokens: int = 0
     """Estimated tokens of ``pieces``."""
+    retrieved: Retrieved | None = None
+    """The last retrieval, for :func:`reusable_retrieval`."""
+
+
+@attrs.frozen
+class Retrieved:
+    """What retrieval returned for a document, and the text around the word it was asked at."""
+
+    before: str
+    """The document before the identifier at the cursor."""
+    after: str
+    """The document after that identifier."""
+    budget: int
+    pieces: list[Piece]
+
+
+def _word_bounds(text: str, offset: int) -> tuple[int, int]:
+    """The identifier characters around ``offset``: ``text[start:end]``."""
+    start = offset
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    end = offset
+    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        end += 1
+    return start, end
+
+
+def reusable_retrieval(state: DocumentPrompt, text: str, offset: int, budget: int) -> list[Piece] | None:
+    """The last retrieval's pieces when the document has changed only inside the identifier
+    at the cursor since then, else None.
+
+    Retrieval finds definitions by whole identifiers; a name still being typed finds
+    nothing new until it is finished (the next keystroke outside it retrieves again).
+    Skipping it is most of what a keystroke in the middle of a word costs.
+    """
+    memo = state.retrieved
+    if memo is None or memo.budget != budget:
+        return None
+    start, end = _word_bounds(text, offset)
+    if start != len(memo.before) or len(text) - end != len(memo.after):
+        return None
+    if not (text.startswith(memo.before) and text.endswith(memo.after)):
+        return None
+    return memo.pieces
+
+
+def remember_retrieval(
+    state: DocumentPrompt, text: str, offset: int, budget: int, pieces: list[Piece]
+) -> None:
+    """Keep a retrieval for :func:`reusable_retrieval`."""
+    start, end = _word_bounds(text, offset)
+    state.retrieved = Retrieved(text[:start], text[end:], budget, pieces)
 
 
 def take_snapshot(text: str, offset: int, prefix_tokens: int, suffix_tokens: int) -> DocumentPrompt:

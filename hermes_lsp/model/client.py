@@ -314,10 +314,11 @@ class ModelClient:
         finished = False
         events = 0
         stray = ""  # the first line that is not part of an event stream, to name in an error
+        lines = _lines(response, self.config.endpoint)
         try:
             if _is_json(response):
                 raise await self._json_instead_of_stream(response)
-            async for line in _lines(response, self.config.endpoint):
+            async for line in lines:
                 if not line.startswith("data:"):
                     if not stray and line.strip() and not line.startswith((":", "event:", "id:", "retry:")):
                         stray = line.strip()
@@ -340,6 +341,11 @@ class ModelClient:
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             raise ModelProtocolError("The model server cut the answer off mid-stream.") from exc
         finally:
+            if finished:
+                # The answer is complete: read the few bytes that end the body so the
+                # connection goes back to the pool (a new TCP connection per keystroke
+                # costs a millisecond or more).
+                await _drain(lines)
             # Closing the response closes its connection when the body was not fully read:
             # that is what tells the server to stop generating.
             await response.aclose()
@@ -471,6 +477,17 @@ async def _lines(response: httpx.Response, endpoint: str) -> AsyncIterator[str]:
 def _is_json(response: httpx.Response) -> bool:
     content_type = response.headers.get("content-type", "")
     return "json" in content_type and "event-stream" not in content_type
+
+
+async def _drain(lines: AsyncIterator[str], limit: int = 16) -> None:
+    """Read what is left of a finished answer (usually nothing but the end of the body)."""
+    try:
+        async for _ in lines:
+            limit -= 1
+            if limit <= 0:
+                break  # more than an epilogue: let aclose() drop the connection
+    except (httpx.HTTPError, httpx.StreamError):
+        pass
 
 
 def _error_detail(response: httpx.Response) -> str:

@@ -73,9 +73,14 @@ class CompletionRequest:
     multiline: bool
 
 
+_BACKTICK_RUN = re.compile(r"`{3,}")
+
+
 def _fence_for(text: str) -> str:
     # A fence longer than any backtick run inside keeps the document intact.
-    longest = max((len(m) for m in re.findall(r"`{3,}", text)), default=2)
+    if "```" not in text:
+        return "```"
+    longest = max(len(m) for m in _BACKTICK_RUN.findall(text))
     return "`" * (longest + 1)
 
 
