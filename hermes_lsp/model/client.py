@@ -356,6 +356,7 @@ class ModelClient:
                 "server's /v1 URL?"
             )
         if not finished and not events:
+            await self._explain_empty_stream(path, body)
             raise ModelProtocolError(
                 "The model server closed the stream without answering; the prompt may be longer "
                 "than the model's context window (its log says why)."
@@ -376,6 +377,27 @@ class ModelClient:
             f"JSON instead of an event stream (it does not stream, or put an error in a normal "
             f"answer): {detail[:200]}"
         )
+
+    async def _explain_empty_stream(self, path: str, body: dict[str, Any]) -> None:
+        """Ask once more without streaming, to hear why a stream ended before its first event.
+
+        Some servers (llama-cpp-python) refuse a prompt longer than their context by
+        closing the stream; the same request unstreamed gets the error that says so, with
+        the limit and the prompt's length in tokens. Raises that error when it comes.
+        """
+        # Twice: the server may have dropped the connection the empty stream came on,
+        # and the first attempt can pick that one from the pool.
+        for _ in range(2):
+            request = self._http.build_request("POST", path, json={**body, "stream": False})
+            try:
+                response = await self._send_request(request, stream=False)
+            except ModelContextExceeded:
+                raise
+            except ModelError as exc:
+                log.info("asking again without streaming did not say why the stream was empty: %s", exc)
+                continue
+            await response.aclose()
+            return
 
     # -- plumbing ------------------------------------------------------------------------
 
