@@ -86,6 +86,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", help="also replay the prompts against this OpenAI-compatible /v1 URL")
     parser.add_argument("--model", default="", help="model id for --server (default: the first listed)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    defaults = CompletionSettings()
+    parser.add_argument(
+        "--prefix-tokens", type=int, default=defaults.prefix_tokens, help="completion.prefixTokens"
+    )
+    parser.add_argument(
+        "--suffix-tokens", type=int, default=defaults.suffix_tokens, help="completion.suffixTokens"
+    )
+    parser.add_argument(
+        "--context-budget", type=int, default=defaults.context_budget, help="completion.contextBudget"
+    )
 
 
 # -- the typing session --------------------------------------------------------------------
@@ -156,6 +166,8 @@ class Layout:
     build: Callable[[Layout, Pause, list[Piece], bool], str]
     path: str = ""
     """The path shown to the model."""
+    settings: CompletionSettings = attrs.Factory(CompletionSettings)
+    """The budgets of the file window and the context."""
     state: DocumentPrompt | None = None
     seen: list[str] = attrs.Factory(list)
     sizes: list[int] = attrs.Factory(list)
@@ -176,12 +188,10 @@ def uncached_chars(seen: list[str], prompt: str) -> int:
     return len(prompt) - best
 
 
-SETTINGS = CompletionSettings()
-
-
-def _window(pause: Pause) -> tuple[str, str, str]:
+def _window(layout: Layout, pause: Pause) -> tuple[str, str, str]:
     """The file before and after the cursor as the window shows it, and a fence for both."""
-    start, end = prompt_window(pause.text, pause.offset, SETTINGS.prefix_tokens, SETTINGS.suffix_tokens)
+    settings = layout.settings
+    start, end = prompt_window(pause.text, pause.offset, settings.prefix_tokens, settings.suffix_tokens)
     prefix, suffix = pause.text[start : pause.offset], pause.text[pause.offset : end]
     return prefix, suffix, _fence_for(prefix + suffix)
 
@@ -191,7 +201,7 @@ def _mode(multiline: bool) -> str:
 
 
 def build_before(layout: Layout, pause: Pause, pieces: list[Piece], multiline: bool) -> str:
-    prefix, suffix, fence = _window(pause)
+    prefix, suffix, fence = _window(layout, pause)
     return (
         context_block(pieces)
         + f"File {layout.path} (python):\n{fence}\n{prefix}"
@@ -199,8 +209,9 @@ def build_before(layout: Layout, pause: Pause, pieces: list[Piece], multiline: b
     )
 
 
-def _spm(path: str, pause: Pause, pieces: Sequence[Piece], multiline: bool) -> str:
-    prefix, suffix, fence = _window(pause)
+def _spm(layout: Layout, pause: Pause, pieces: Sequence[Piece], multiline: bool) -> str:
+    path = layout.path
+    prefix, suffix, fence = _window(layout, pause)
     return (
         context_block(pieces)
         + f"File {path} (python), the part after the cursor:\n{fence}\n{suffix}\n{fence}\n\n"
@@ -210,7 +221,7 @@ def _spm(path: str, pause: Pause, pieces: Sequence[Piece], multiline: bool) -> s
 
 
 def build_spm(layout: Layout, pause: Pause, pieces: list[Piece], multiline: bool) -> str:
-    return _spm(layout.path, pause, pieces, multiline)
+    return _spm(layout, pause, pieces, multiline)
 
 
 def build_spm_stable(layout: Layout, pause: Pause, pieces: list[Piece], multiline: bool) -> str:
@@ -218,15 +229,15 @@ def build_spm_stable(layout: Layout, pause: Pause, pieces: list[Piece], multilin
     if layout.state is None:
         layout.state = take_snapshot(pause.text, pause.offset, 1, 1)
     return _spm(
-        layout.path, pause, stable_pieces(layout.state, pieces, SETTINGS.context_budget, first), multiline
+        layout, pause, stable_pieces(layout.state, pieces, layout.settings.context_budget, first), multiline
     )
 
 
 def _snapshot_view(layout: Layout, pause: Pause, pieces: list[Piece]) -> tuple[FileView, list[Piece]]:
     layout.state, view, restart = file_view(
-        layout.state, pause.text, pause.offset, SETTINGS.prefix_tokens, SETTINGS.suffix_tokens
+        layout.state, pause.text, pause.offset, layout.settings.prefix_tokens, layout.settings.suffix_tokens
     )
-    return view, stable_pieces(layout.state, pieces, SETTINGS.context_budget, restart)
+    return view, stable_pieces(layout.state, pieces, layout.settings.context_budget, restart)
 
 
 def build_context_first(layout: Layout, pause: Pause, pieces: list[Piece], multiline: bool) -> str:
@@ -267,11 +278,14 @@ def _workspace(source: Path, workdir: Path) -> Path:
     return target
 
 
-def replay(source: Path, lines: int) -> tuple[list[Layout], dict[str, Any]]:
+def replay(
+    source: Path, lines: int, settings: CompletionSettings | None = None
+) -> tuple[list[Layout], dict[str, Any]]:
     """Replay the session; returns the layouts with their figures, and facts about the run."""
     from hermes_lsp.context.engine import WorkspaceContext
 
     path = source.name
+    settings = settings or CompletionSettings()
     workdir = Path(tempfile.mkdtemp(prefix="hermes-bench-prompt-"))
     engine = WorkspaceContext(IndexSettings(), cache_dir=str(workdir / ".cache"))
     try:
@@ -282,26 +296,26 @@ def replay(source: Path, lines: int) -> tuple[list[Layout], dict[str, Any]]:
         engine.open_document(uri, text, "python", 1)
         service = CompletionService(
             model=lambda: None,  # type: ignore[arg-type,return-value]
-            settings=lambda: SETTINGS,
+            settings=lambda: settings,
             context=lambda: engine,
             on_error=lambda error: None,
         )
         layouts = [
-            Layout("before", build_before, path),
-            Layout("spm", build_spm, path),
-            Layout("spm+stable", build_spm_stable, path),
-            Layout("context-first", build_context_first, path),
+            Layout("before", build_before, path, settings),
+            Layout("spm", build_spm, path, settings),
+            Layout("spm+stable", build_spm_stable, path, settings),
+            Layout("context-first", build_context_first, path, settings),
         ]
-        chosen = Layout("snapshot", lambda *args: "", path)
+        chosen = Layout("snapshot", lambda *args: "", path, settings)
         version = 1
         context_tokens: list[int] = []
         for pause, edits in typing_session(text, chosen_lines(text, lines)):
             version += 1
             _apply(engine, uri, version, pause, edits)
             multiline = decide_multiline(
-                pause.text, pause.offset, SETTINGS.multiline, engine.syntax_at(uri, pause.text, pause.offset)
+                pause.text, pause.offset, settings.multiline, engine.syntax_at(uri, pause.text, pause.offset)
             )
-            pieces = engine.context(uri, pause.text, pause.offset, SETTINGS.context_budget, "completion")
+            pieces = engine.context(uri, pause.text, pause.offset, settings.context_budget, "completion")
             context_tokens.append(sum(piece.tokens for piece in pieces))
             for layout in layouts:
                 content = layout.build(layout, pause, pieces, multiline)
@@ -311,7 +325,7 @@ def replay(source: Path, lines: int) -> tuple[list[Layout], dict[str, Any]]:
                 )
             # The layout in use, built by the completion service itself.
             cursor = Cursor(uri, pause.text, pause.offset, path, "python")
-            budgets = Budgets(SETTINGS.prefix_tokens, SETTINGS.suffix_tokens, SETTINGS.context_budget)
+            budgets = Budgets(settings.prefix_tokens, settings.suffix_tokens, settings.context_budget)
             _record(chosen, service.prompt(cursor, multiline, budgets))
         facts = {
             "file": f"{source.name} ({text.count(chr(10)) + 1} lines)",
@@ -360,17 +374,24 @@ async def time_to_first_token(url: str, model: str, prompts: list[list[dict[str,
             sent = time.perf_counter()
             async with client.stream("POST", "/chat/completions", json=body) as response:
                 response.raise_for_status()
+                first = None
                 async for line in response.aiter_lines():
-                    if line.startswith("data:"):
-                        times.append((time.perf_counter() - sent) * 1000)
-                        break
-                await response.aread()
+                    if first is None and line.startswith("data:"):
+                        first = (time.perf_counter() - sent) * 1000
+                if first is None:
+                    raise RuntimeError(
+                        f"{url} answered without a token; is the prompt longer than its context?"
+                    )
+                times.append(first)
     return times
 
 
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     source = Path(args.file) if args.file else Path(os.__file__).with_name("typing.py")
-    layouts, facts = replay(source, args.lines)
+    settings = CompletionSettings(
+        prefix_tokens=args.prefix_tokens, suffix_tokens=args.suffix_tokens, context_budget=args.context_budget
+    )
+    layouts, facts = replay(source, args.lines, settings)
     result: dict[str, Any] = {**facts, "layouts": {layout.name: figures(layout) for layout in layouts}}
     if args.server:
         served = {}
