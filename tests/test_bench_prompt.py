@@ -6,7 +6,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from hermes_lsp.bench.prompt import chosen_lines, typing_session, uncached_chars
+from tests.support.llama import LlamaServer
 
 
 def test_uncached_counts_what_follows_the_longest_prefix_seen_before() -> None:
@@ -47,3 +50,22 @@ def test_the_bench_prints_each_layout_and_the_one_in_use_reuses_the_most() -> No
     assert now["prompt_tokens_p50"] >= before["prompt_tokens_p50"]
     assert now["uncached_tokens_p50"] < before["uncached_tokens_p50"] / 5
     assert now["reuse"] == max(layout["reuse"] for layout in layouts.values())
+
+
+@pytest.mark.llama
+def test_the_bench_replays_both_layouts_against_llama_cpp(llama_server: LlamaServer) -> None:
+    out = subprocess.run(
+        [
+            *(sys.executable, "-m", "hermes_lsp", "bench", "prompt", "--lines", "1", "--json"),
+            *("--prefix-tokens", "200", "--suffix-tokens", "50", "--context-budget", "100"),
+            *("--server", llama_server.url),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    served = json.loads(out.stdout)["server"]
+    for layout in ("before", "snapshot"):
+        figures = served[layout]
+        assert 0 < figures["ttft_ms_p50"] <= figures["ttft_ms_p90"]
