@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_lsp
 from hypothesis import given
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from hermes_lsp.model.client import context_exceeded
+from hermes_lsp.model.client import ModelClient, ModelConfig, context_exceeded
 from hermes_lsp.model.hermes import CONTEXT_MARGIN, FIXED_PROMPT_CHARS, Budgets, fit_budgets
 from hermes_lsp.scripted_server import Reply, ScriptedServer
 from tests.support.lsp import initialize, inline, open_document, server_config
@@ -158,3 +159,38 @@ def test_fitted_budgets_leave_room_for_the_answer(
     assert budgeted_chars <= max(room, 4 * 16) or fitted.prefix == 16
     if 4 * (prefix + suffix + 2 * context) <= room:
         assert fitted == Budgets(prefix, suffix, context)  # what fits is not cut
+
+
+def _client_with(routes: dict[str, dict], context_length: int = 0) -> tuple[ModelClient, list[str]]:
+    """A client whose server answers ``routes`` (path -> JSON) and 404 elsewhere; and its log."""
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        body = routes.get(request.url.path)
+        return httpx.Response(200, json=body) if body is not None else httpx.Response(404, json={})
+
+    config = ModelConfig("http://127.0.0.1:9/v1", "", "", 1.0, 1.0, 0, context_length)
+    return ModelClient(config, transport=httpx.MockTransport(handle)), seen
+
+
+async def test_context_length_is_read_where_each_server_says_it() -> None:
+    vllm, _ = _client_with({"/v1/models": {"data": [{"id": "m", "max_model_len": 32768}]}})
+    llama_cpp, seen = _client_with(
+        {
+            "/v1/models": {"data": [{"id": "m"}]},
+            "/props": {"default_generation_settings": {"n_ctx": 4096}},
+        }
+    )
+    silent, _ = _client_with({"/v1/models": {"data": [{"id": "m"}]}})
+    configured, asked = _client_with({}, context_length=8192)
+    try:
+        assert await vllm.context_length() == 32768
+        assert await llama_cpp.context_length() == 4096 and "/props" in seen
+        assert await silent.context_length() is None  # left to the first refusal
+        assert await configured.context_length() == 8192 and asked == []
+        calls = len(seen)
+        assert await llama_cpp.context_length() == 4096 and len(seen) == calls  # asked once
+    finally:
+        for client in (vllm, llama_cpp, silent, configured):
+            await client.aclose()

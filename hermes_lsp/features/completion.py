@@ -93,6 +93,16 @@ class Cursor:
     language: str
 
 
+async def _limit_after_refusal(
+    client: ModelClient, refusal: ModelContextExceeded, messages: list[dict[str, str]]
+) -> int:
+    """The context length to fit after the server refused ``messages`` as too long."""
+    chars = sum(len(message["content"]) for message in messages)
+    client.learn_from(refusal, chars)
+    # A server that says neither its limit nor the prompt's length gets a quarter less.
+    return await client.context_length() or int(chars / client.chars_per_token * 0.75)
+
+
 def typeahead(shown: Shown | None, prefix: str, suffix: str) -> str | None:
     """The rest of a shown suggestion, if the user has been typing its first characters."""
     if shown is None or suffix != shown.suffix or not prefix.startswith(shown.prefix):
@@ -210,7 +220,7 @@ class CompletionService:
         multiline = decide_multiline(cursor.text, cursor.offset, settings.multiline, node_types)
         client = self._model()
         limit = await client.context_length()
-        for retry in (True, False):
+        for may_retry in (True, False):
             budgets = fit_budgets(
                 Budgets(settings.prefix_tokens, settings.suffix_tokens, settings.context_budget),
                 settings.max_tokens,
@@ -228,15 +238,10 @@ class CompletionService:
                 self.stats.cache_hits += 1
                 break
             try:
-                text = await self._ask(messages, prefix, suffix, multiline, settings, retry)
+                text = await self._ask(messages, prefix, suffix, multiline, settings, may_retry)
             except ModelContextExceeded as exc:
-                # Shrink the prompt to what the server says it takes, and try once more.
-                client.learn_from(exc, sum(len(m["content"]) for m in messages))
-                # A server that says neither limit nor count gets a quarter less.
-                limit = await client.context_length() or int(
-                    sum(len(m["content"]) for m in messages) / client.chars_per_token * 0.75
-                )
-                continue
+                limit = await _limit_after_refusal(client, exc, messages)
+                continue  # once more, shrunk to what the server takes
             if text is None:
                 return None
             self._remember(key, text, settings.cache_size)

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -154,6 +155,8 @@ def _context_in(entry: Any) -> int | None:
     return None
 
 
+# A server that could not be asked for its context length is asked again after this long.
+_CONTEXT_RETRY_S = 30.0
 # Backoff between connection attempts, in seconds; short because a user is waiting.
 _BACKOFF = (0.1, 0.3, 0.9, 2.0)
 
@@ -177,7 +180,8 @@ class ModelClient:
         self._model_lock = asyncio.Lock()
         self._entries: list[Any] = []
         self._context_length: int | None = config.context_length or None
-        self._context_probed = bool(config.context_length)
+        self._context_settled = bool(config.context_length)
+        self._context_asked_at: float | None = None
         self.chars_per_token = 4.0
         """Characters per token of this model's tokenizer, as far as its answers have shown."""
 
@@ -218,25 +222,31 @@ class ModelClient:
 
         Asked once per client: ``GET /models`` (vLLM lists ``max_model_len``), then
         llama.cpp's ``GET /props``. A server that says nothing leaves it to the first
-        "context exceeded" answer (:meth:`learn_from`).
+        "context exceeded" answer (:meth:`learn_from`); one that cannot be reached is
+        asked again after a while, never at every keystroke.
         """
-        if self._context_probed:
+        now = time.monotonic()
+        if self._context_settled or (
+            self._context_asked_at is not None and now - self._context_asked_at < _CONTEXT_RETRY_S
+        ):
             return self._context_length
-        self._context_probed = True
+        self._context_asked_at = now
         try:
             model = await self.model()
             if not self._entries:
                 await self.list_models()
-            entry = next((e for e in self._entries if isinstance(e, dict) and e.get("id") == model), None)
-            found = _context_in(entry)
-            if found is None:
-                root = self.config.endpoint.removesuffix("/v1")
-                response = await self._http.get(f"{root}/props")
-                if response.status_code == 200:
-                    found = _context_in(response.json())
-        except (ModelError, httpx.HTTPError, ValueError) as exc:
-            log.info("could not learn the context length at %s: %s", self.config.endpoint, exc)
-            found = None
+        except ModelError as exc:
+            log.info("could not ask %s for its context length: %s", self.config.endpoint, exc)
+            return self._context_length
+        self._context_settled = True  # the server answered: what it says (or not) stands
+        entry = next((e for e in self._entries if isinstance(e, dict) and e.get("id") == model), None)
+        found = _context_in(entry)
+        if found is None:
+            try:
+                response = await self._http.get(f"{self.config.endpoint.removesuffix('/v1')}/props")
+                found = _context_in(response.json()) if response.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                found = None
         if found:
             log.info("the model at %s accepts %d tokens", self.config.endpoint, found)
             self._context_length = found
