@@ -156,3 +156,18 @@ def test_run_starts_both_servers_on_their_gpus_and_stops_both(tmp_path: Path) ->
         if process.poll() is None:
             process.kill()
             process.wait(5)
+
+
+def test_run_keeps_the_two_yamls_and_ports_apart(tmp_path: Path, capsys, monkeypatch) -> None:
+    # Checkpoint folders with the same name, as in /models/14b/hf and /models/405b/hf.
+    (tmp_path / "small").mkdir()
+    (tmp_path / "large").mkdir()
+    small = checkpoint(tmp_path / "small", "hf", {**QWEN3_14B, **FP8})
+    large = checkpoint(tmp_path / "large", "hf", {**LLAMA_405B, **FP8})
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "--completion-checkpoint", str(small), "--actions-checkpoint", str(large)]
+    assert main([*args, "--gpu", "h200-141gb", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "hermes-serve-hf-actions.yaml" in out and "hermes-serve-hf-completion.yaml" in out
+    assert main([*args, "--gpu", "h200-141gb", "--completion-port", "8000", "--dry-run"]) == 2
+    assert "both servers would listen on port 8000" in capsys.readouterr().err

@@ -11,6 +11,7 @@ runs its own ``trtllm-serve`` on its own port, confined to its GPUs by
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -150,12 +151,23 @@ def prepare_pair(completion: ServeOptions, actions: ServeOptions) -> tuple[NodeS
     except PlanError as error:
         raise LaunchError(str(error)) from None
     launches = []
-    for options, plan, ids in (
-        (actions, split.actions, split.actions_devices),
-        (completion, split.completion, split.completion_devices),
+    if completion.port == actions.port:
+        raise LaunchError(f"both servers would listen on port {actions.port}; give --completion-port another")
+    for job, options, plan, ids in (
+        ("actions", actions, split.actions, split.actions_devices),
+        ("completion", completion, split.completion, split.completion_devices),
     ):
+        # Each job its own YAML, even when both checkpoints' folders share a name.
+        yaml_path = Path.cwd() / f"hermes-serve-{options.checkpoint.name}-{job}.yaml"
         confined = attrs.evolve(
-            options, gpu=gpu, gpus=plan.gpus, tp=plan.tp, pp=1, context=context, visible_gpus=0
+            options,
+            gpu=gpu,
+            gpus=plan.gpus,
+            tp=plan.tp,
+            pp=1,
+            context=context,
+            visible_gpus=0,
+            served_yaml=options.served_yaml or yaml_path,
         )
         launch = prepare_launch(confined)
         launches.append(attrs.evolve(launch, env={"CUDA_VISIBLE_DEVICES": devices(ids)}))
