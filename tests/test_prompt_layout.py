@@ -11,12 +11,7 @@ from hypothesis import strategies as st
 from hermes_lsp.config import CompletionSettings
 from hermes_lsp.context.types import NullContext, Piece
 from hermes_lsp.features.completion import CompletionService, Cursor
-from hermes_lsp.features.prompt_state import (
-    common_prefix_length,
-    common_suffix_length,
-    file_view,
-    stable_pieces,
-)
+from hermes_lsp.features.prompt_state import file_view, stable_pieces
 from hermes_lsp.model.hermes import (
     CURSOR,
     MAX_LIVE_CHARS,
@@ -25,22 +20,9 @@ from hermes_lsp.model.hermes import (
     completion_messages,
     prompt_window,
 )
+from hermes_lsp.text import common_ends
 
 TYPING = Path(os.__file__).with_name("typing.py").read_text(encoding="utf-8")
-
-
-def _naive_prefix(a: str, b: str) -> int:
-    n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
-        n += 1
-    return n
-
-
-@given(st.text("ab\n", max_size=600), st.text("ab\n", max_size=600))
-def test_common_prefix_and_suffix_match_the_naive_definition(a: str, b: str) -> None:
-    assert common_prefix_length(a, b) == _naive_prefix(a, b)
-    limit = min(len(a), len(b))
-    assert common_suffix_length(a, b, limit) == _naive_prefix(a[::-1], b[::-1])
 
 
 def _prompt(state, text: str, offset: int, pieces=()):  # type: ignore[no-untyped-def]
@@ -85,7 +67,7 @@ def test_typing_a_word_costs_the_characters_typed_not_the_text_after_the_cursor(
     text = TYPING[:line] + "value = compute(" + TYPING[line:]
     state, _, restart, second = _prompt(state, text, line + len("value = compute("))
     assert not restart
-    changed = len(second) - common_prefix_length(first, second)
+    changed = len(second) - common_ends(first, second)[0]
     # What follows the typed text: the rest of the live lines and the instruction.
     assert changed < 400
     # The model still sees the whole window: before and after the cursor.

@@ -48,7 +48,6 @@ from hermes_lsp.features.completion import CompletionService, Cursor
 from hermes_lsp.features.postprocess import decide_multiline
 from hermes_lsp.features.prompt_state import (
     DocumentPrompt,
-    common_prefix_length,
     file_view,
     stable_pieces,
     take_snapshot,
@@ -64,6 +63,7 @@ from hermes_lsp.model.hermes import (
     prompt_window,
     snapshot_block,
 )
+from hermes_lsp.text import common_ends
 
 # Standard-library modules that typing.py uses, indexed with it so that retrieval has a
 # repository to draw from.
@@ -184,7 +184,7 @@ def uncached_chars(seen: list[str], prompt: str) -> int:
     where = bisect_left(seen, prompt)
     best = 0
     for neighbour in seen[max(0, where - 1) : where + 1]:
-        best = max(best, common_prefix_length(neighbour, prompt))
+        best = max(best, common_ends(neighbour, prompt)[0])
     return len(prompt) - best
 
 

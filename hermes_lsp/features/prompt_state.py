@@ -16,12 +16,13 @@ This module keeps, per document:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import attrs
 
 from hermes_lsp.context.types import Piece
 from hermes_lsp.model.hermes import MAX_LIVE_CHARS, FileView, prompt_window
+from hermes_lsp.text import common_ends
 
 # Lines shown before the first edited line, so the model can place the live lines.
 LIVE_LEAD_LINES = 2
@@ -31,41 +32,6 @@ LIVE_TRAIL_LINES = 3
 EDGE_SHARE = 4
 # The context list starts over when it holds more than this many times the budget.
 CONTEXT_SLACK = 2
-
-
-def _agreeing_length(n: int, agree: Callable[[int, int], bool]) -> int:
-    """The largest k <= n with ``agree(0, k)``, where ``agree(i, j)`` compares a span.
-
-    Spans double while they agree, then a binary search narrows the first that does
-    not: each comparison is one C-level slice comparison, so long equal runs are cheap.
-    """
-    low, step = 0, 256
-    while low < n:
-        high = min(n, low + step)
-        if not agree(low, high):
-            break
-        low, step = high, step * 2
-    else:
-        return n
-    # Invariant: the first ``low`` agree, the first ``high`` do not.
-    while high - low > 1:
-        middle = (low + high) // 2
-        if agree(low, middle):
-            low = middle
-        else:
-            high = middle
-    return low
-
-
-def common_prefix_length(a: str, b: str) -> int:
-    """Length of the longest common prefix of two strings."""
-    return _agreeing_length(min(len(a), len(b)), lambda i, j: a[i:j] == b[i:j])
-
-
-def common_suffix_length(a: str, b: str, limit: int) -> int:
-    """Length of the longest common suffix of two strings, at most ``limit``."""
-    la, lb = len(a), len(b)
-    return _agreeing_length(min(la, lb, limit), lambda i, j: a[la - j : la - i] == b[lb - j : lb - i])
 
 
 @attrs.define
@@ -195,8 +161,7 @@ def _live_view(
             return None
     edit_start = edit_end = offset
     if not fresh and old != text:
-        same_start = common_prefix_length(old, text)
-        same_end = common_suffix_length(old, text, min(len(old), len(text)) - same_start)
+        same_start, same_end = common_ends(old, text)
         # Edits outside the window shift or change what the snapshot stands for.
         if same_start < state.start or len(old) - same_end > state.end:
             return None
