@@ -50,6 +50,10 @@ class DocumentPrompt:
     """``document[start:end]``, kept so that each prompt reuses the same string."""
     budgets: tuple[int, int]
     """The prefix and suffix budgets the window was cut for."""
+    head: str = ""
+    """``document[:start]``: the text before the window must stay as it is."""
+    tail: str = ""
+    """``document[end:]``: the text after the window must stay as it is."""
     pieces: list[Piece] = attrs.Factory(list)
     """Context pieces shown, in the order shown."""
     seen: set[Piece] = attrs.Factory(set)
@@ -113,7 +117,14 @@ def take_snapshot(text: str, offset: int, prefix_tokens: int, suffix_tokens: int
     """A fresh snapshot of the window around ``offset``."""
     start, end = prompt_window(text, offset, prefix_tokens, suffix_tokens)
     return DocumentPrompt(
-        text, start, end, text.count("\n", 0, start), text[start:end], (prefix_tokens, suffix_tokens)
+        text,
+        start,
+        end,
+        text.count("\n", 0, start),
+        text[start:end],
+        (prefix_tokens, suffix_tokens),
+        head=text[:start],
+        tail=text[end:],
     )
 
 
@@ -160,12 +171,16 @@ def _live_view(
         if state.end < len(old) and window_end - offset < suffix_tokens * 4 // EDGE_SHARE:
             return None
     edit_start = edit_end = offset
-    if not fresh and old != text:
-        same_start, same_end = common_ends(old, text)
-        # Edits outside the window shift or change what the snapshot stands for.
-        if same_start < state.start or len(old) - same_end > state.end:
+    if not fresh:
+        # Edits outside the window shift or change what the snapshot stands for. The text
+        # around the window is compared in place, and only the window is diffed: a
+        # document can be large, a window is not.
+        if not (text.startswith(state.head) and text.endswith(state.tail)) or window_end < state.start:
             return None
-        edit_start, edit_end = min(same_start, offset), max(len(text) - same_end, offset)
+        same_start, same_end = common_ends(state.snapshot, text[state.start : window_end])
+        if same_start < window_end - state.start:
+            edit_start = min(state.start + same_start, offset)
+            edit_end = max(window_end - same_end, offset)
     live_start = _lines_back(text, edit_start, LIVE_LEAD_LINES, state.start)
     live_end = _lines_forward(text, edit_end, LIVE_TRAIL_LINES)
     if live_end - live_start > MAX_LIVE_CHARS:
