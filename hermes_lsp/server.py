@@ -183,6 +183,8 @@ class HermesLanguageServer(LanguageServer):
         )
         self._clients: dict[ModelConfig, ModelClient] = {}
         self._completion_config: ModelConfig | None = None
+        self._clients_for: Settings | None = None
+        self._job_clients: dict[Job, ModelClient] = {}
         self._reported: set[str] = set()
         self._model_errors_shown: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -208,6 +210,13 @@ class HermesLanguageServer(LanguageServer):
     def model_for(self, job: Job) -> ModelClient:
         """The model client for a job under the current settings: one per distinct endpoint
         and model, rebuilt when they change (completions and actions share one when alike)."""
+        if self._clients_for is not self.settings:  # settings are replaced, never changed in place
+            self._sync_clients()
+        return self._job_clients[job]
+
+    def _sync_clients(self) -> None:
+        """One client per distinct configuration the settings name; the others are closed."""
+        self._clients_for = self.settings
         configs = {name: ModelConfig.from_settings(self.settings, name) for name in ("completion", "actions")}
         if configs["completion"] != self._completion_config:
             if self._completion_config is not None:
@@ -215,11 +224,10 @@ class HermesLanguageServer(LanguageServer):
             self._completion_config = configs["completion"]
         for config in [c for c in self._clients if c not in configs.values()]:
             self.spawn(self._clients.pop(config).aclose())
-        config = configs[job]
-        client = self._clients.get(config)
-        if client is None:
-            client = self._clients[config] = ModelClient(config)
-        return client
+        for job, config in configs.items():
+            if config not in self._clients:
+                self._clients[config] = ModelClient(config)
+            self._job_clients[job] = self._clients[config]
 
     @property
     def actions_model(self) -> ModelClient:

@@ -194,3 +194,22 @@ async def test_context_length_is_read_where_each_server_says_it() -> None:
     finally:
         for client in (vllm, llama_cpp, silent, configured):
             await client.aclose()
+
+
+async def test_a_new_completion_endpoint_takes_effect_at_the_next_keystroke(
+    lsp: LanguageClient, tmp_path: Path
+) -> None:
+    with ScriptedServer() as first, ScriptedServer() as second:
+        first.script(default=Reply(text="from_first"))
+        second.script(default=Reply(text="from_second"))
+        await initialize(lsp, {"endpoint": first.url}, tmp_path.as_uri())
+        uri = (tmp_path / "switch.py").as_uri()
+        open_document(lsp, uri, "x = \n")
+        assert (await inline(lsp, uri, 0, 4)).items[0].insert_text == "from_first"
+        lsp.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"hermes": {"completion": {"endpoint": second.url}}})
+        )
+        open_document(lsp, (tmp_path / "other.py").as_uri(), "y = \n")
+        result = await inline(lsp, (tmp_path / "other.py").as_uri(), 0, 4)
+        assert result.items[0].insert_text == "from_second"
+        assert len(second.model_requests()) == 1
