@@ -58,6 +58,9 @@ def test_the_live_lines_are_the_document_around_the_cursor_after_any_edits(steps
         assert content.count(CURSOR) == 3 and f"{view.before}{CURSOR}{view.after}" in content
         assert len(view.before) + len(view.after) <= MAX_LIVE_CHARS
         assert state.document[state.start : state.end] == view.snapshot
+        # Never less of the file than a window cut for this cursor: the snapshot covers it.
+        start, end = prompt_window(text, cursor, 3000, 1000)
+        assert state.start <= start and end <= state.end + len(text) - len(state.document)
 
 
 def test_typing_a_word_costs_the_characters_typed_not_the_text_after_the_cursor() -> None:

@@ -28,8 +28,9 @@ from hermes_lsp.text import common_ends
 LIVE_LEAD_LINES = 2
 # Lines shown after the cursor's line (and after the last edited line) in the live part.
 LIVE_TRAIL_LINES = 3
-# Retake the snapshot when the cursor is nearer than this share of a budget to a cut edge.
-EDGE_SHARE = 4
+# A snapshot holds this share of the suffix budget beyond it, so that the cursor can move
+# down a little (without typing, which keeps the text after it) before less is shown.
+SUFFIX_MARGIN = 4
 # The context list starts over when it holds more than this many times the budget.
 CONTEXT_SLACK = 2
 
@@ -115,7 +116,7 @@ def remember_retrieval(
 
 def take_snapshot(text: str, offset: int, prefix_tokens: int, suffix_tokens: int) -> DocumentPrompt:
     """A fresh snapshot of the window around ``offset``."""
-    start, end = prompt_window(text, offset, prefix_tokens, suffix_tokens)
+    start, end = prompt_window(text, offset, prefix_tokens, suffix_tokens + suffix_tokens // SUFFIX_MARGIN)
     return DocumentPrompt(
         text,
         start,
@@ -165,10 +166,10 @@ def _live_view(
     if not fresh:
         if state.budgets != (prefix_tokens, suffix_tokens) or not state.start <= offset <= window_end:
             return None
-        # Near a cut edge the model would see too little on that side: move the window.
-        if state.start > 0 and offset - state.start < prefix_tokens * 4 // EDGE_SHARE:
-            return None
-        if state.end < len(old) and window_end - offset < suffix_tokens * 4 // EDGE_SHARE:
+        # The model never sees less of the file around the cursor than a window cut for
+        # this cursor would show: when it would, the window moves.
+        start, end = prompt_window(text, offset, prefix_tokens, suffix_tokens)
+        if start < state.start or end > window_end:
             return None
     edit_start = edit_end = offset
     if not fresh:

@@ -156,7 +156,8 @@ def fit_budgets(
     if not context_length:
         return wanted
     room = (context_length - max_tokens) * chars_per_token * CONTEXT_MARGIN - FIXED_PROMPT_CHARS
-    wanted_chars = 4 * (wanted.prefix + wanted.suffix + context_slack * wanted.context)
+    # The snapshot holds up to a quarter more of the suffix (see prompt_state.SUFFIX_MARGIN).
+    wanted_chars = 4 * (wanted.prefix + wanted.suffix * 5 // 4 + context_slack * wanted.context)
     if wanted_chars <= room:
         return wanted
     scale = max(room, 0) / wanted_chars
