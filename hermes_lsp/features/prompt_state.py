@@ -7,8 +7,9 @@ being typed) and the repository context (retrieval re-ranks with every word type
 This module keeps, per document:
 
 - a snapshot of the file window, taken when the user starts working in a region and
-  held until the cursor leaves it or the edits since grow large; the prompt shows the
-  live lines (from the first edit to just past the cursor) after it;
+  held until a window cut at the cursor would show more of the file, the text outside it
+  changes, or the edits since grow large; the prompt shows the live lines (from the first
+  edit to just past the cursor) after it;
 - the context pieces already shown, in the order shown; newly retrieved pieces are
   appended, and the list starts over only when it outgrows twice the budget or the
   snapshot is retaken (everything after the snapshot is new to the server then anyway).
@@ -163,6 +164,7 @@ def _live_view(
     old = state.document
     shift = len(text) - len(old)
     window_end = state.end + shift
+    edit_start = edit_end = offset
     if not fresh:
         if state.budgets != (prefix_tokens, suffix_tokens) or not state.start <= offset <= window_end:
             return None
@@ -171,8 +173,6 @@ def _live_view(
         start, end = prompt_window(text, offset, prefix_tokens, suffix_tokens)
         if start < state.start or end > window_end:
             return None
-    edit_start = edit_end = offset
-    if not fresh:
         # Edits outside the window shift or change what the snapshot stands for. The text
         # around the window is compared in place, and only the window is diffed: a
         # document can be large, a window is not.
