@@ -149,3 +149,15 @@ def test_typing_inside_a_word_reuses_the_retrieval_and_the_next_word_retrieves_a
     # Moving elsewhere in the document retrieves again too.
     service.prompt(Cursor("file:///a.py", current, 3, "a.py", "python"), False, budgets)
     assert engine.calls == 3
+
+
+def test_a_piece_from_a_file_ignored_since_is_dropped_at_once() -> None:
+    kept = Piece("definition", "secret.py", 1, 2, "TOKEN = 'abc'", 5)
+    other = Piece("definition", "ok.py", 1, 2, "def ok(): pass", 5)
+    offset = len(TYPING) // 2
+    state, _, _ = file_view(None, TYPING, offset, 3000, 1000)
+    assert stable_pieces(state, [kept, other], 2048, True) == [kept, other]
+    ignored = {"secret.py"}
+    # The stale retrieval (the index has not caught up yet) still offers it: dropped anyway.
+    shown = stable_pieces(state, [kept, other], 2048, False, lambda path: path not in ignored)
+    assert shown == [other] and kept not in state.seen

@@ -259,13 +259,15 @@ class CompletionService:
         pieces: list[Piece] = []
         if budgets.context:
             try:
+                engine = self._context()
                 fresh = reusable_retrieval(state, cursor.text, cursor.offset, budgets.context)
                 if fresh is None:
-                    fresh = self._context().context(
+                    fresh = engine.context(
                         cursor.key, cursor.text, cursor.offset, budgets.context, "completion"
                     )
                     remember_retrieval(state, cursor.text, cursor.offset, budgets.context, fresh)
-                pieces = stable_pieces(state, fresh, budgets.context, restart)
+                # Pieces shown before are shown again only while the ignore rules allow them.
+                pieces = stable_pieces(state, fresh, budgets.context, restart, engine.shares)
             except Exception:
                 # Context is an improvement, never a reason to fail a completion.
                 log.exception("context retrieval failed; completing from the document only")

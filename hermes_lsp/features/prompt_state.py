@@ -17,7 +17,7 @@ This module keeps, per document:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -214,12 +214,25 @@ def file_view(
     return state, view, True
 
 
-def stable_pieces(state: DocumentPrompt, fresh: Sequence[Piece], budget: int, restart: bool) -> list[Piece]:
+def stable_pieces(
+    state: DocumentPrompt,
+    fresh: Sequence[Piece],
+    budget: int,
+    restart: bool,
+    shares: Callable[[str], bool] = lambda path: True,
+) -> list[Piece]:
     """The context to show: earlier pieces in their places, new ones appended.
 
     ``restart`` (the snapshot was just retaken) takes ``fresh`` as it is: the server
     must prefill everything after the snapshot anyway, so the best ranking costs nothing.
+    A piece whose file may no longer reach the model (``shares`` says no: it is ignored
+    now) is dropped at once, from the kept pieces and from ``fresh``.
     """
+    fresh = [piece for piece in fresh if shares(piece.path)]
+    kept = [piece for piece in state.pieces if shares(piece.path)]
+    if len(kept) != len(state.pieces):
+        state.pieces, state.seen = kept, set(kept)
+        state.tokens = sum(piece.tokens for piece in kept)
     new = fresh if restart else [piece for piece in fresh if piece not in state.seen]
     tokens = sum(piece.tokens for piece in new)
     if restart or state.tokens + tokens > budget * CONTEXT_SLACK:
