@@ -157,7 +157,8 @@ def test_fitted_budgets_leave_room_for_the_answer(
     room = (length - max_tokens) * density * CONTEXT_MARGIN - FIXED_PROMPT_CHARS
     # Within the window (the prefix keeps a floor of 16 tokens so there is always a cursor line).
     assert budgeted_chars <= max(room, 4 * 16) or fitted.prefix == 16
-    if 4 * (prefix + suffix + 2 * context) <= room:
+    # The snapshot holds a quarter more of the suffix: that is what must fit uncut.
+    if 4 * (prefix + suffix * 5 // 4 + 2 * context) <= room:
         assert fitted == Budgets(prefix, suffix, context)  # what fits is not cut
 
 
