@@ -1,4 +1,4 @@
-"""``hermes-lsp bench prompt``: the replayed session and the uncached-prefix arithmetic."""
+"""``hermes-lsp bench prompt``: the replayed typing and the uncached-prefix arithmetic."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from hermes_lsp.bench.prompt import chosen_lines, typing_session, uncached_chars
+from hermes_lsp.bench.prompt import chosen_lines, typing_pauses, uncached_chars
 from tests.support.llama import LlamaServer
 
 
@@ -20,10 +20,10 @@ def test_uncached_counts_what_follows_the_longest_prefix_seen_before() -> None:
     assert uncached_chars([], "new") == 3
 
 
-def test_the_session_retypes_each_chosen_line_and_ends_with_the_original_text() -> None:
+def test_the_replay_retypes_each_chosen_line_and_ends_with_the_original_text() -> None:
     text = "\n".join(f"    value_{i} = compute(item_{i}, key=k)" for i in range(40)) + "\n"
     lines = chosen_lines(text, 4)
-    pauses = list(typing_session(text, lines))
+    pauses = list(typing_pauses(text, lines))
     assert len(lines) == 4
     assert pauses[-1][0].text == text  # every erased line was typed back
     # The first pause of a line is right after erasing it, at its indentation.

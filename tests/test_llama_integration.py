@@ -106,11 +106,11 @@ def test_complete_with_repository_context_fits_the_server_context(llama_server: 
     the prompt is shrunk to fit and sent once more instead of failing."""
     for n in range(8):
         (tmp_path / f"module_{n}.py").write_text(
-            "".join(f"def helper_{n}_{i}(value):\n    return value * {i}\n\n" for i in range(60))
+            "".join(f"def util_{n}_{i}(value):\n    return value * {i}\n\n" for i in range(60))
         )
     source = tmp_path / "main.py"
-    body = "".join(f"total_{i} = helper_{i % 8}_{i}(records[{i}])\n" for i in range(400))
-    source.write_text(f"from module_0 import helper_0_1\n{body}\ndef summary(records):\n    \n")
+    body = "".join(f"total_{i} = util_{i % 8}_{i}(records[{i}])\n" for i in range(400))
+    source.write_text(f"from module_0 import util_0_1\n{body}\ndef summary(records):\n    \n")
     result = subprocess.run(
         [sys.executable, "-m", "hermes_lsp", "complete", f"{source}:404:5", "--root", str(tmp_path)],
         capture_output=True,

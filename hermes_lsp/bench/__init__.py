@@ -18,7 +18,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     ),
     "prompt": (
         "hermes_lsp.bench.prompt",
-        "uncached prompt tokens per completion over a replayed typing session, layout by layout",
+        "uncached prompt tokens per completion over replayed typing, layout by layout",
     ),
     "context": (
         "hermes_lsp.bench.context",

@@ -1,8 +1,8 @@
 """``hermes-lsp bench prompt``: what each completion prompt costs the model server.
 
 Servers with KV-cache reuse (trtllm-serve, vLLM, llama.cpp) prefill only the part of a
-prompt after its first difference from a prompt they have seen. This benchmark replays a
-typing session (several lines of a real file erased and typed again, a completion request
+prompt after its first difference from a prompt they have seen. This benchmark replays
+typing (several lines of a real file erased and typed again, a completion request
 at each pause, the repository index on) and, for each prompt layout, prints the prompt
 size, the uncached tokens per request (the length after the longest common prefix with
 any earlier prompt) and the reuse ratio. Tokens are estimated at four characters each.
@@ -98,7 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# -- the typing session --------------------------------------------------------------------
+# -- the replayed typing ---------------------------------------------------------------------
 
 
 @attrs.frozen
@@ -130,8 +130,8 @@ def chosen_lines(text: str, count: int) -> list[int]:
 Edit = tuple[int, int, str, str]
 
 
-def typing_session(text: str, lines: Sequence[int]) -> Iterator[tuple[Pause, list[Edit]]]:
-    """The pauses of a session, each with the edits since the previous one.
+def typing_pauses(text: str, lines: Sequence[int]) -> Iterator[tuple[Pause, list[Edit]]]:
+    """The pauses of the replayed typing, each with the edits since the previous one.
 
     Each edit is (line, character, removed, inserted), positions 0-based. A line is
     erased after its indentation, then typed again; the user pauses after each word.
@@ -281,7 +281,7 @@ def _workspace(source: Path, workdir: Path) -> Path:
 def replay(
     source: Path, lines: int, settings: CompletionSettings | None = None
 ) -> tuple[list[Layout], dict[str, Any]]:
-    """Replay the session; returns the layouts with their figures, and facts about the run."""
+    """Replay the typing; returns the layouts with their figures, and facts about the run."""
     from hermes_lsp.context.engine import WorkspaceContext
 
     path = source.name
@@ -309,7 +309,7 @@ def replay(
         chosen = Layout("snapshot", lambda *args: "", path, settings)
         version = 1
         context_tokens: list[int] = []
-        for pause, edits in typing_session(text, chosen_lines(text, lines)):
+        for pause, edits in typing_pauses(text, chosen_lines(text, lines)):
             version += 1
             _apply(engine, uri, version, pause, edits)
             multiline = decide_multiline(
