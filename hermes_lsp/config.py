@@ -57,6 +57,11 @@ def _http_url(instance: object, attribute: attrs.Attribute, value: str) -> None:
         raise ValueError("must start with http:// or https://")
 
 
+def _empty_or_http_url(instance: object, attribute: attrs.Attribute, value: str) -> None:
+    if value:
+        _http_url(instance, attribute, value)
+
+
 def _temperature(instance: object, attribute: attrs.Attribute, value: float) -> None:
     if not 0.0 <= value <= 2.0:
         raise ValueError("must be between 0 and 2")
@@ -71,6 +76,13 @@ class CompletionSettings:
 
     enable: bool = True
     """Offer completions at all."""
+    endpoint: str = attrs.field(default="", validator=_empty_or_http_url)
+    """Model server for completions (a small, fast model); empty means the top-level ``endpoint``."""
+    model: str = ""
+    """Model id for completions; empty means the top-level ``model``."""
+    context_length: int = attrs.field(default=0, validator=_non_negative)
+    """Tokens the completion model accepts (prompt and answer); 0 learns it from the server,
+    or from its answer when a prompt is too long."""
     debounce_ms: int = attrs.field(default=75, validator=_non_negative)
     """Wait this long after a keystroke before asking the model; a newer keystroke restarts the wait."""
     max_tokens: int = attrs.field(default=128, validator=_positive)
@@ -100,6 +112,12 @@ class CompletionSettings:
 class ActionSettings:
     """Code actions (refactor, fix, debug, explain)."""
 
+    endpoint: str = attrs.field(default="", validator=_empty_or_http_url)
+    """Model server for code actions (a large model); empty means the top-level ``endpoint``."""
+    model: str = ""
+    """Model id for code actions; empty means the top-level ``model``."""
+    context_length: int = attrs.field(default=0, validator=_non_negative)
+    """Tokens the actions model accepts; 0 learns it from the server."""
     reasoning: bool = True
     """Let the model think (``<think>``) for debug and free-form refactors; quick actions never do."""
     max_steps: int = attrs.field(default=6, validator=_positive)

@@ -103,14 +103,22 @@ class ScriptedServer:
         port: int = 0,
         models: tuple[str, ...] = ("hermes-4-14b",),
         api_key: str | None = None,
+        context_length: int | None = None,
+        list_context_length: bool = True,
     ) -> None:
         self.host = host
         self.port = port
         self.models = list(models)
         self.api_key = api_key
+        self.context_length = context_length
+        """Prompt (at 4 characters a token) plus max_tokens beyond this is refused, as vLLM does."""
+        self.list_context_length = list_context_length
+        """Say the context length in ``GET /v1/models`` (``max_model_len``, as vLLM does)."""
         self.replies: list[Reply] = []
         self.default = Reply(text="pass")
         self.requests: list[RecordedRequest] = []
+        self.connections = 0
+        """TCP connections accepted so far (clients should reuse theirs)."""
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -225,6 +233,7 @@ class ScriptedServer:
     # -- HTTP ----------------------------------------------------------------------------
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             while await self._one_request(reader, writer):
                 pass
@@ -300,7 +309,12 @@ class ScriptedServer:
             await _send(writer, 200, {"status": "ok"})
             return True
         if path == "/v1/models" and method == "GET":
-            models = [{"id": m, "object": "model", "owned_by": "scripted"} for m in self.models]
+            models: list[dict[str, Any]] = [
+                {"id": m, "object": "model", "owned_by": "scripted"} for m in self.models
+            ]
+            if self.context_length and self.list_context_length:
+                for entry in models:
+                    entry["max_model_len"] = self.context_length
             await _send(writer, 200, {"object": "list", "data": models})
             return True
         if path in ("/v1/chat/completions", "/v1/completions") and method == "POST":
@@ -320,6 +334,18 @@ class ScriptedServer:
         if model not in self.models:
             await _send(writer, 404, {"error": {"message": f"The model `{model}` does not exist."}})
             return True
+        if self.context_length:
+            prompt = (len(prompt_text(body)) + 3) // 4
+            wanted = prompt + int(body.get("max_tokens") or 16)
+            if wanted > self.context_length:
+                message = (
+                    f"This model's maximum context length is {self.context_length} tokens. However, you "
+                    f"requested {wanted} tokens ({prompt} in the messages, {wanted - prompt} in the "
+                    "completion). Please reduce the length of the messages or completion."
+                )
+                await _send(writer, 400, {"error": {"message": message, "type": "BadRequestError"}})
+                record.finished_at = time.monotonic()
+                return True
         reply = self._pick(path, body)
         chat = path.endswith("chat/completions")
         if reply.status != 200:

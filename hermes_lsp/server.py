@@ -40,7 +40,7 @@ from hermes_lsp.features.completion import CompletionService, Cursor
 from hermes_lsp.framing import Fault, FrameReader, ReadSome, stream_reader
 from hermes_lsp.log_redaction import remember_secret
 from hermes_lsp.messages import MessageGate, with_prefix
-from hermes_lsp.model.client import ModelClient, ModelConfig, ModelError, ModelUnreachable
+from hermes_lsp.model.client import Job, ModelClient, ModelConfig, ModelError, ModelUnreachable
 from hermes_lsp.progress import ProgressReporter
 from hermes_lsp.status import StatusBoard
 from hermes_lsp.text import InvalidChange, LineMark, apply_changes, code_units, line_at, offset_at
@@ -171,7 +171,10 @@ class HermesLanguageServer(LanguageServer):
             if self.settings.index.enable
             else NullContext()
         )
-        self._model: ModelClient | None = None
+        self._clients: dict[ModelConfig, ModelClient] = {}
+        self._completion_config: ModelConfig | None = None
+        self._clients_for: Settings | None = None
+        self._job_clients: dict[Job, ModelClient] = {}
         self._reported: set[str] = set()
         self._model_errors_shown: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -188,7 +191,7 @@ class HermesLanguageServer(LanguageServer):
         self._editor_uris: dict[str, str] = {}
         """Per open document, the URI the editor opened it with (however later messages spell it)."""
         self.completions = CompletionService(
-            model=lambda: self.model,
+            model=lambda: self.model_for("completion"),
             settings=lambda: self.settings.completion,
             limits=lambda: self.settings.limits,
             context=lambda: self.context_engine,
@@ -196,18 +199,36 @@ class HermesLanguageServer(LanguageServer):
             on_success=lambda: self.model_ok("Hermes is ready"),
         )
 
+    # -- transport -----------------------------------------------------------------------
+
     # -- model client --------------------------------------------------------------------
 
+    def model_for(self, job: Job) -> ModelClient:
+        """The model client for a job under the current settings: one per distinct endpoint
+        and model, rebuilt when they change (completions and actions share one when alike)."""
+        if self._clients_for is not self.settings:  # settings are replaced, never changed in place
+            self._sync_clients()
+        return self._job_clients[job]
+
+    def _sync_clients(self) -> None:
+        """One client per distinct configuration the settings name; the others are closed."""
+        self._clients_for = self.settings
+        configs = {name: ModelConfig.from_settings(self.settings, name) for name in ("completion", "actions")}
+        if configs["completion"] != self._completion_config:
+            if self._completion_config is not None:
+                self.completions.clear_cache()  # answers of another model
+            self._completion_config = configs["completion"]
+        for config in [c for c in self._clients if c not in configs.values()]:
+            self.spawn(self._clients.pop(config).aclose())
+        for job, config in configs.items():
+            if config not in self._clients:
+                self._clients[config] = ModelClient(config)
+            self._job_clients[job] = self._clients[config]
+
     @property
-    def model(self) -> ModelClient:
-        """The model client for the current settings (rebuilt when they change)."""
-        config = ModelConfig.from_settings(self.settings)
-        if self._model is None or self._model.config != config:
-            if self._model is not None:
-                self.spawn(self._model.aclose())
-                self.completions.clear_cache()
-            self._model = ModelClient(config)
-        return self._model
+    def actions_model(self) -> ModelClient:
+        """The model client for code actions and commands."""
+        return self.model_for("actions")
 
     def report_model_error(self, error: ModelError) -> None:
         """Tell the user about a model failure once, until the model works again."""
@@ -336,13 +357,16 @@ class HermesLanguageServer(LanguageServer):
             self.apply_settings(result[0])
 
     async def check_model(self) -> None:
-        """Probe the model server once so the status bar is right before the first keystroke."""
+        """Probe the model servers once so the status bar is right before the first keystroke."""
+        completion, actions = self.model_for("completion"), self.model_for("actions")
         try:
-            model = await self.model.model()
+            names = [await completion.model()]
+            if actions is not completion:
+                names.append(f"actions: {await actions.model()}")
         except ModelError as exc:
             self.report_model_error(exc)
             return
-        self.model_ok(f"Hermes is ready ({model})")
+        self.model_ok(f"Hermes is ready ({'; '.join(names)})")
 
     async def start_context(self) -> None:
         """Start the context engine, showing its indexing as progress and status."""
@@ -615,8 +639,8 @@ def _register_core(server: HermesLanguageServer) -> None:
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: HermesLanguageServer, params: None) -> None:
         await ls.context_engine.stop()
-        if ls._model is not None:
-            await ls._model.aclose()
+        for client in list(ls._clients.values()):
+            await client.aclose()
 
 
 def _character(cursor: Cursor, encoding: str) -> int:

@@ -86,6 +86,11 @@ def line_offset(text: str, line: int, mark: LineMark | None = None) -> int | Non
             for _ in range(mark.line - line):
                 start = text.rfind("\n", 0, start - 1) + 1
             return start
+    if from_line == 0 and line > 0:
+        # One split in C instead of a Python loop of ``line`` searches: with no mark to
+        # start from, this runs at the cursor's line of files thousands of lines long.
+        parts = text.split("\n", line)
+        return None if len(parts) <= line else len(text) - len(parts[-1])
     for _ in range(line - from_line):
         newline = text.find("\n", start)
         if newline == -1:

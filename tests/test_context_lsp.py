@@ -64,5 +64,5 @@ async def test_prompt_holds_a_definition_from_another_file(client: LanguageClien
     with_context = [p for p in prompts if signature in p]
     assert with_context, prompts
     assert "shop/pricing.py" in with_context[0]
-    # Context comes before the current file, which the prompt ends with.
-    assert with_context[0].index(signature) < with_context[0].index("def checkout(total):")
+    # Context comes before the live lines at the cursor, which the prompt ends with.
+    assert with_context[0].index(signature) < with_context[0].rindex("def checkout(total):")

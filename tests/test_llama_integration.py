@@ -101,6 +101,28 @@ def test_complete_command_against_llama_cpp(llama_server: LlamaServer, tmp_path)
     assert "Cannot reach" not in result.stderr and "Traceback" not in result.stderr
 
 
+def test_complete_with_repository_context_fits_the_server_context(llama_server: LlamaServer, tmp_path):
+    """The tests' server holds 4,096 tokens and says so only by refusing a longer prompt:
+    the prompt is shrunk to fit and sent once more instead of failing."""
+    for n in range(8):
+        (tmp_path / f"module_{n}.py").write_text(
+            "".join(f"def util_{n}_{i}(value):\n    return value * {i}\n\n" for i in range(60))
+        )
+    source = tmp_path / "main.py"
+    body = "".join(f"total_{i} = util_{i % 8}_{i}(records[{i}])\n" for i in range(400))
+    source.write_text(f"from module_0 import util_0_1\n{body}\ndef summary(records):\n    \n")
+    result = subprocess.run(
+        [sys.executable, "-m", "hermes_lsp", "complete", f"{source}:404:5", "--root", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HERMES_LSP_ENDPOINT": llama_server.url, "HERMES_LSP_MODEL": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() or "nothing to suggest" in result.stderr
+    assert "context window" not in result.stderr, result.stderr
+
+
 @pytest_lsp.fixture(scope="module", config=server_config())
 async def lsp(lsp_client: LanguageClient, llama_server: LlamaServer):
     await initialize(lsp_client, {"endpoint": llama_server.url, "completion": {"maxTokens": 16}})

@@ -18,6 +18,7 @@ from hermes_lsp.model.client import (
     ModelUnreachable,
 )
 from hermes_lsp.scripted_server import Reply, ScriptedServer
+from tests.support.lsp import until
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -196,5 +197,30 @@ async def test_an_endless_line_is_refused_instead_of_read_into_memory(scripted: 
     try:
         with pytest.raises(ModelProtocolError, match="without a line break"):
             await collect(client)
+    finally:
+        await client.aclose()
+
+
+async def test_finished_answers_leave_their_connection_open_for_the_next_keystroke(scripted: ScriptedServer):
+    scripted.script(default=Reply(text="one answer"))
+    client = make_client(scripted.url, model="hermes-4-14b")
+    try:
+        before = scripted.connections
+        for _ in range(3):
+            assert await collect(client) == "one answer"
+        assert scripted.connections - before == 1
+    finally:
+        await client.aclose()
+
+
+async def test_an_answer_closed_early_drops_its_connection_so_generation_stops(scripted: ScriptedServer):
+    scripted.script(default=Reply(text="a long answer " * 20, chunk_size=2, chunk_delay=0.01))
+    client = make_client(scripted.url, model="hermes-4-14b")
+    try:
+        stream = client.stream_chat(MESSAGES, max_tokens=64, temperature=0)
+        async for _ in stream:
+            break
+        await stream.aclose()
+        assert await until(lambda: scripted.model_requests()[0].disconnected)
     finally:
         await client.aclose()

@@ -16,6 +16,10 @@ BENCHES: dict[str, tuple[str, str]] = {
         "hermes_lsp.bench.overhead",
         "LSP overhead of inline completion over a replayed typing session",
     ),
+    "prompt": (
+        "hermes_lsp.bench.prompt",
+        "uncached prompt tokens per completion over replayed typing, layout by layout",
+    ),
     "context": (
         "hermes_lsp.bench.context",
         "context engine: cold and warm index, context latency, re-parse, memory, definition recall",

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _complete(settings: Settings, text: str, offset: int, path: str, context: ContextEngine) -> int:
-    client = ModelClient(ModelConfig.from_settings(settings))
+    client = ModelClient(ModelConfig.from_settings(settings, "completion"))
     failures: list[ModelError] = []
     service = CompletionService(
         model=lambda: client,

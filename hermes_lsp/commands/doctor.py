@@ -9,6 +9,7 @@ import importlib.metadata
 import os
 import tempfile
 import time
+from typing import Any
 
 import tree_sitter
 
@@ -19,6 +20,9 @@ from hermes_lsp.model.client import ModelClient, ModelConfig, ModelError, ModelU
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint", help="model server URL (default: $HERMES_LSP_ENDPOINT)")
     parser.add_argument("--model", help="model id (default: $HERMES_LSP_MODEL)")
+    for job in ("completion", "actions"):
+        parser.add_argument(f"--{job}-endpoint", help=f"model server for {job} (default: --endpoint)")
+        parser.add_argument(f"--{job}-model", help=f"model id for {job} (default: --model)")
 
 
 class Report:
@@ -35,7 +39,7 @@ class Report:
         self.problems.append(fix)
 
 
-def check_settings(report: Report, overrides: dict[str, str]) -> Settings:
+def check_settings(report: Report, overrides: dict[str, Any]) -> Settings:
     settings, errors = merge_settings(overrides)
     for error in env_problems():
         report.problem(error, f"Fix {error.split(' ', 1)[0]} in your environment.")
@@ -97,28 +101,36 @@ def check_cache(report: Report) -> None:
         )
 
 
-async def check_model(report: Report, settings: Settings) -> None:
-    client = ModelClient(ModelConfig.from_settings(settings))
+async def check_model(report: Report, config: ModelConfig, label: str) -> None:
+    """One model server: reachable, serving the model, generating; its context length."""
+    client = ModelClient(config)
+    endpoint, model = config.endpoint, config.model
     try:
         try:
             models = await client.list_models()
         except ModelUnreachable:
             report.problem(
-                f"nothing answers at {settings.endpoint}",
+                f"nothing answers at {endpoint}{label}",
                 "Start the model server (`hermes-serve run`, or any OpenAI-compatible server) "
                 "or point HERMES_LSP_ENDPOINT (hermes.endpoint in the editor) at it.",
             )
             return
         except ModelError as exc:
-            report.problem(f"listing the models at {settings.endpoint} failed", str(exc))
+            report.problem(f"listing the models at {endpoint}{label} failed", str(exc))
             return
-        report.ok(f"model server at {settings.endpoint} lists: {', '.join(models) or '(nothing)'}")
-        if settings.model and settings.model not in models:
+        report.ok(f"model server at {endpoint}{label} lists: {', '.join(models) or '(nothing)'}")
+        if model and model not in models:
             report.problem(
-                f"model {settings.model!r} is not served there",
+                f"model {model!r} is not served at {endpoint}",
                 f"Set HERMES_LSP_MODEL (hermes.model in the editor) to one of: {', '.join(models)}.",
             )
             return
+        length = await client.context_length()
+        report.ok(
+            f"context length{label}: {length} tokens"
+            if length
+            else f"context length{label}: not said by the server; learnt from its first refusal"
+        )
         started = time.perf_counter()
         try:
             answer = await client.chat(
@@ -133,14 +145,36 @@ async def check_model(report: Report, settings: Settings) -> None:
         await client.aclose()
 
 
+async def check_models(report: Report, settings: Settings) -> None:
+    """Each distinct model server the settings use: completions and actions may differ."""
+    completion = ModelConfig.from_settings(settings, "completion")
+    actions = ModelConfig.from_settings(settings, "actions")
+    if completion == actions:
+        await check_model(report, completion, "")
+        return
+    await check_model(report, completion, " (completions)")
+    await check_model(report, actions, " (code actions)")
+
+
 def run(args: argparse.Namespace) -> int:
     report = Report()
     print("hermes-lsp doctor")
-    overrides = {k: v for k, v in (("endpoint", args.endpoint), ("model", args.model)) if v}
+    overrides: dict[str, Any] = {k: v for k, v in (("endpoint", args.endpoint), ("model", args.model)) if v}
+    for job in ("completion", "actions"):
+        own = {
+            key: value
+            for key, value in (
+                ("endpoint", getattr(args, f"{job}_endpoint")),
+                ("model", getattr(args, f"{job}_model")),
+            )
+            if value
+        }
+        if own:
+            overrides[job] = own
     settings = check_settings(report, overrides)
     check_grammars(report)
     check_cache(report)
-    asyncio.run(check_model(report, settings))
+    asyncio.run(check_models(report, settings))
     if report.problems:
         count = len(report.problems)
         print(f"\n{count} problem{'s' if count > 1 else ''}. {report.problems[0]}")

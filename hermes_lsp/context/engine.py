@@ -131,6 +131,7 @@ class WorkspaceContext:
         self._admissions: dict[str, tuple[tuple[object, ...], Admission]] = {}
         self._ignore_generation = 0
         """Bumped when an ignore file changes: cached admissions are decided again."""
+        self._shared: tuple[tuple[object, ...], dict[str, bool]] = ((), {})
 
     @property
     def settings(self) -> IndexSettings:
@@ -251,6 +252,18 @@ class WorkspaceContext:
     def exclusion(self, uri: str) -> str | None:
         """Why nothing of this document may reach the model (None: it may)."""
         return self.admission(uri).excluded
+
+    def shares(self, path: str) -> bool:
+        """Whether a piece from ``path`` may still reach the model (decided once per path
+        and settings: the completion path asks for every piece it shows again)."""
+        key = (tuple(self.settings.exclude), self._ignore_generation, self.root)
+        if self._shared[0] != key:
+            self._shared = (key, {})
+        decided = self._shared[1]
+        if path not in decided:
+            absolute = path if self.root is None or os.path.isabs(path) else os.path.join(self.root, path)
+            decided[path] = self._decide(absolute).shareable
+        return decided[path]
 
     def _decide(self, uri: str) -> Admission:
         path = to_path(uri)

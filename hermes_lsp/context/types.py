@@ -57,6 +57,10 @@ class ContextEngine(Protocol):
     def exclusion(self, uri: str) -> str | None:
         """Why nothing of this document may reach the model (ignored), or None."""
 
+    def shares(self, path: str) -> bool:
+        """Whether a piece from ``path`` (as pieces name it) may still reach the model: a piece
+        shown earlier is shown again only while the ignore rules and settings allow it."""
+
     def find_symbols(self, name: str, path: str | None = None) -> list[Symbol]: ...
 
     def find_references(self, name: str, limit: int = 200) -> list[Piece]:
@@ -97,6 +101,9 @@ class NullContext:
 
     def exclusion(self, uri: str) -> str | None:
         return None
+
+    def shares(self, path: str) -> bool:
+        return True
 
     def find_symbols(self, name: str, path: str | None = None) -> list[Symbol]:
         return []

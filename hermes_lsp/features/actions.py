@@ -345,7 +345,7 @@ async def perform(
     try:
         async with asyncio.timeout(deadline / 1000):
             result = await run_agent(
-                ls.model,
+                ls.actions_model,
                 messages,
                 edits,
                 ls.context_engine,

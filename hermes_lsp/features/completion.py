@@ -19,7 +19,6 @@ code-point offset and gets back the text to insert (or None). What it guarantees
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections import OrderedDict, deque
@@ -31,8 +30,21 @@ import attrs
 from hermes_lsp.config import CompletionSettings, LimitSettings
 from hermes_lsp.context.types import ContextEngine, Piece
 from hermes_lsp.features.postprocess import Processed, decide_multiline, postprocess
-from hermes_lsp.model.client import ModelClient, ModelError
-from hermes_lsp.model.hermes import CompletionRequest, completion_messages, prompt_window
+from hermes_lsp.features.prompt_state import (
+    CONTEXT_SLACK,
+    DocumentPrompt,
+    file_view,
+    remember_retrieval,
+    reusable_retrieval,
+    stable_pieces,
+)
+from hermes_lsp.model.client import ModelClient, ModelContextExceeded, ModelError
+from hermes_lsp.model.hermes import (
+    Budgets,
+    CompletionRequest,
+    completion_messages,
+    fit_budgets,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +93,16 @@ class Cursor:
     language: str
 
 
+async def _limit_after_refusal(
+    client: ModelClient, refusal: ModelContextExceeded, messages: list[dict[str, str]]
+) -> int:
+    """The context length to fit after the server refused ``messages`` as too long."""
+    chars = sum(len(message["content"]) for message in messages)
+    client.learn_from(refusal, chars)
+    # A server that says neither its limit nor the prompt's length gets a quarter less.
+    return await client.context_length() or int(chars / client.chars_per_token * 0.75)
+
+
 def typeahead(shown: Shown | None, prefix: str, suffix: str) -> str | None:
     """The rest of a shown suggestion, if the user has been typing its first characters."""
     if shown is None or suffix != shown.suffix or not prefix.startswith(shown.prefix):
@@ -111,7 +133,8 @@ class CompletionService:
         self._on_success = on_success
         self._inflight: dict[str, asyncio.Task[str | None]] = {}
         self._shown: dict[str, Shown] = {}
-        self._cache: OrderedDict[str, str] = OrderedDict()
+        self._prompts: dict[str, DocumentPrompt] = {}
+        self._cache: OrderedDict[tuple[str, int], str] = OrderedDict()
         self._rhythm: dict[str, deque[float]] = {}
         self._last_request: dict[str, float] = {}
         self.stats = CompletionStats()
@@ -137,6 +160,7 @@ class CompletionService:
     def forget(self, key: str) -> None:
         """Drop per-document state (the document was closed)."""
         self._shown.pop(key, None)
+        self._prompts.pop(key, None)
         self._rhythm.pop(key, None)
         self._last_request.pop(key, None)
         task = self._inflight.pop(key, None)
@@ -194,33 +218,61 @@ class CompletionService:
         if delay:
             await asyncio.sleep(delay)
         multiline = decide_multiline(cursor.text, cursor.offset, settings.multiline, node_types)
-        pieces: list[Piece] = []
-        if settings.context_budget:
+        client = self._model()
+        limit = await client.context_length()
+        for may_retry in (True, False):
+            budgets = fit_budgets(
+                Budgets(settings.prefix_tokens, settings.suffix_tokens, settings.context_budget),
+                settings.max_tokens,
+                limit,
+                client.chars_per_token,
+                CONTEXT_SLACK,
+            )
+            messages = self.prompt(cursor, multiline, budgets)
+            # The prompt itself is the key: hashing it is cheaper than a digest, and equal
+            # hashes are confirmed by comparing the text.
+            key = (messages[-1]["content"], settings.max_tokens)
+            text = self._cache.get(key)
+            if text is not None:
+                self._cache.move_to_end(key)
+                self.stats.cache_hits += 1
+                break
             try:
-                pieces = self._context().context(
-                    cursor.key, cursor.text, cursor.offset, settings.context_budget, "completion"
-                )
-            except Exception:
-                # Context is an improvement, never a reason to fail a completion.
-                log.exception("context retrieval failed; completing from the document only")
-        shown_prefix, shown_suffix = prompt_window(
-            prefix, suffix, settings.prefix_tokens, settings.suffix_tokens
-        )
-        request = CompletionRequest(cursor.path, cursor.language, shown_prefix, shown_suffix, multiline)
-        messages = completion_messages(request, pieces)
-        key = hashlib.blake2b(repr((messages, settings.max_tokens)).encode(), digest_size=16).hexdigest()
-        text = self._cache.get(key)
-        if text is not None:
-            self._cache.move_to_end(key)
-            self.stats.cache_hits += 1
-        else:
-            text = await self._ask(messages, prefix, suffix, multiline, settings)
+                text = await self._ask(messages, prefix, suffix, multiline, settings, may_retry)
+            except ModelContextExceeded as exc:
+                limit = await _limit_after_refusal(client, exc, messages)
+                continue  # once more, shrunk to what the server takes
             if text is None:
                 return None
             self._remember(key, text, settings.cache_size)
+            break
         if text:
             self._shown[cursor.key] = Shown(prefix, suffix, text)
         return text or None
+
+    def prompt(self, cursor: Cursor, multiline: bool, budgets: Budgets) -> list[dict[str, str]]:
+        """The chat messages for a cursor, laid out to start like this document's last prompt."""
+        state, view, restart = file_view(
+            self._prompts.get(cursor.key), cursor.text, cursor.offset, budgets.prefix, budgets.suffix
+        )
+        self._prompts[cursor.key] = state
+        pieces: list[Piece] = []
+        if budgets.context:
+            try:
+                engine = self._context()
+                fresh = reusable_retrieval(state, cursor.text, cursor.offset, budgets.context)
+                if fresh is None:
+                    fresh = engine.context(
+                        cursor.key, cursor.text, cursor.offset, budgets.context, "completion"
+                    )
+                    remember_retrieval(state, cursor.text, cursor.offset, budgets.context, fresh)
+                # Pieces shown before are shown again only while the ignore rules allow them.
+                pieces = stable_pieces(state, fresh, budgets.context, restart, engine.shares)
+            except Exception:
+                # Context is an improvement, never a reason to fail a completion.
+                log.exception("context retrieval failed; completing from the document only")
+        request = CompletionRequest(cursor.path, cursor.language, view, multiline)
+        return completion_messages(request, pieces)
 
     async def _ask(
         self,
@@ -229,7 +281,9 @@ class CompletionService:
         suffix: str,
         multiline: bool,
         settings: CompletionSettings,
+        may_retry: bool = False,
     ) -> str | None:
+        """The model's answer; a prompt too long is raised when ``may_retry``, else reported."""
         self.stats.model_calls += 1
         limits = self._limits()
 
@@ -262,6 +316,8 @@ class CompletionService:
         except TimeoutError:
             log.info("completion still streaming after %d ms; closed", limits.completion_deadline_ms)
         except ModelError as exc:
+            if may_retry and isinstance(exc, ModelContextExceeded):
+                raise
             self.stats.errors += 1
             self._on_error(exc)
             return None
@@ -273,7 +329,7 @@ class CompletionService:
             return None
         return result.text
 
-    def _remember(self, key: str, text: str, size: int) -> None:
+    def _remember(self, key: tuple[str, int], text: str, size: int) -> None:
         if size <= 0:
             return
         self._cache[key] = text

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
+import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import httpx
@@ -53,6 +55,17 @@ class ModelHTTPError(ModelError):
         self.status = status
 
 
+class ModelContextExceeded(ModelHTTPError):
+    """The prompt and the answer do not fit the model's context window."""
+
+    def __init__(self, message: str, status: int, limit: int | None, requested: int | None) -> None:
+        super().__init__(message, status)
+        self.limit = limit
+        """The context length the server reported, when it said."""
+        self.requested = requested
+        """Prompt tokens the server counted, when it said."""
+
+
 class ModelProtocolError(ModelError):
     """The server answered something that is not the OpenAI protocol (garbage, a cut stream)."""
 
@@ -67,19 +80,84 @@ class ModelConfig:
     connect_timeout: float
     read_timeout: float
     retries: int
+    context_length: int = 0
+    """Tokens the model accepts, from the settings; 0 means learn it."""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ModelConfig:
+    def from_settings(cls, settings: Settings, job: Job | None = None) -> ModelConfig:
+        """The client configuration for a job: its own endpoint and model, else the top-level ones."""
+        own = settings.completion if job == "completion" else settings.actions if job == "actions" else None
         return cls(
-            endpoint=settings.endpoint.rstrip("/"),
-            model=settings.model,
+            endpoint=((own.endpoint if own else "") or settings.endpoint).rstrip("/"),
+            model=(own.model if own else "") or settings.model,
             api_key=settings.api_key,
             connect_timeout=settings.connect_timeout_ms / 1000,
             read_timeout=settings.read_timeout_ms / 1000,
             retries=settings.retries,
+            context_length=own.context_length if own else 0,
         )
 
 
+Job = Literal["completion", "actions"]
+
+# Where servers say how long a context they serve, in a model entry of ``GET /models``
+# (vLLM: max_model_len; others: context_length, n_ctx) or in llama.cpp's ``GET /props``.
+_CONTEXT_KEYS = ("max_model_len", "context_length", "max_context_length", "n_ctx", "max_seq_len")
+
+# How servers word a prompt that does not fit: the limit, and the prompt tokens counted.
+_LIMIT_PATTERNS = (
+    re.compile(r"maximum context length is (\d+)"),  # OpenAI, vLLM
+    re.compile(r"context window of (\d+)"),  # llama-cpp-python
+    re.compile(r"\bn_ctx\W{0,3}(\d+)"),  # llama.cpp
+    re.compile(r"max_seq_len\W{0,3}(\d+)"),  # TensorRT-LLM
+    re.compile(r"max_num_tokens\W{0,3}(\d+)"),
+)
+_REQUESTED_PATTERNS = (
+    re.compile(r"\((\d+) in the messages"),
+    re.compile(r"Requested tokens \((\d+)\)"),
+    re.compile(r"n_prompt_tokens\W{0,3}(\d+)"),
+    re.compile(r"has (\d+) input tokens"),
+    re.compile(r"[Pp]rompt length \((\d+)\)"),
+)
+_EXCEEDED = re.compile(r"context (length|window|size)|max_seq_len|too long|exceed", re.IGNORECASE)
+
+
+def context_exceeded(detail: str, status: int) -> ModelContextExceeded | None:
+    """The error for a server answer that says the prompt is too long, else None."""
+    if status not in (400, 413, 422, 500) or not _EXCEEDED.search(detail):
+        return None
+
+    def first(patterns: tuple[re.Pattern[str], ...]) -> int | None:
+        for pattern in patterns:
+            match = pattern.search(detail)
+            if match:
+                return int(match.group(1))
+        return None
+
+    limit, requested = first(_LIMIT_PATTERNS), first(_REQUESTED_PATTERNS)
+    if limit is None and requested is None and "context" not in detail.lower():
+        return None
+    return ModelContextExceeded(
+        f"The prompt does not fit the model's context window: {detail}", status, limit, requested
+    )
+
+
+def _context_in(entry: Any) -> int | None:
+    """A context length named in a JSON object (or one level below it)."""
+    if not isinstance(entry, dict):
+        return None
+    for key in _CONTEXT_KEYS:
+        value = entry.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    for value in entry.values():
+        if isinstance(value, dict) and (found := _context_in(value)):
+            return found
+    return None
+
+
+# A server that could not be asked for its context length is asked again after this long.
+_CONTEXT_RETRY_S = 30.0
 # Backoff between connection attempts, in seconds; short because a user is waiting.
 _BACKOFF = (0.1, 0.3, 0.9, 2.0)
 
@@ -101,6 +179,12 @@ class ModelClient:
         )
         self._model: str | None = config.model or None
         self._model_lock = asyncio.Lock()
+        self._entries: list[Any] = []
+        self._context_length: int | None = config.context_length or None
+        self._context_settled = bool(config.context_length)
+        self._context_asked_at: float | None = None
+        self.chars_per_token = 4.0
+        """Characters per token of this model's tokenizer, as far as its answers have shown."""
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -112,7 +196,9 @@ class ModelClient:
         response = await self._send("GET", "/models")
         try:
             data = response.json()
-            return [str(m["id"]) for m in data["data"]]
+            ids = [str(m["id"]) for m in data["data"]]
+            self._entries = list(data["data"])
+            return ids
         except (ValueError, KeyError, TypeError) as exc:
             raise ModelProtocolError(
                 f"{self.config.endpoint}/models did not return an OpenAI model list; "
@@ -131,6 +217,48 @@ class ModelClient:
                 self._model = models[0]
                 log.info("using model %s (first listed by the server)", self._model)
         return self._model
+
+    async def context_length(self) -> int | None:
+        """Tokens the served model accepts: the setting, else what the server says, else None.
+
+        Asked once per client: ``GET /models`` (vLLM lists ``max_model_len``), then
+        llama.cpp's ``GET /props``. A server that says nothing leaves it to the first
+        "context exceeded" answer (:meth:`learn_from`); one that cannot be reached is
+        asked again after a while, never at every keystroke.
+        """
+        now = time.monotonic()
+        if self._context_settled or (
+            self._context_asked_at is not None and now - self._context_asked_at < _CONTEXT_RETRY_S
+        ):
+            return self._context_length
+        self._context_asked_at = now
+        try:
+            model = await self.model()
+            if not self._entries:
+                await self.list_models()
+        except ModelError as exc:
+            log.info("could not ask %s for its context length: %s", self.config.endpoint, exc)
+            return self._context_length
+        self._context_settled = True  # the server answered: what it says (or not) stands
+        entry = next((e for e in self._entries if isinstance(e, dict) and e.get("id") == model), None)
+        found = _context_in(entry)
+        if found is None:
+            try:
+                response = await self._http.get(f"{self.config.endpoint.removesuffix('/v1')}/props")
+                found = _context_in(response.json()) if response.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                found = None
+        if found:
+            log.info("the model at %s accepts %d tokens", self.config.endpoint, found)
+            self._context_length = found
+        return self._context_length
+
+    def learn_from(self, error: ModelContextExceeded, prompt_chars: int) -> None:
+        """Take the limit and the tokenizer's density from a "context exceeded" answer."""
+        if error.limit:
+            self._context_length = error.limit  # the server knows better than a setting
+        if error.requested:
+            self.chars_per_token = max(0.5, min(8.0, prompt_chars / error.requested))
 
     # -- generation ----------------------------------------------------------------------
 
@@ -201,10 +329,11 @@ class ModelClient:
         finished = False
         events = 0
         stray = ""  # the first line that is not part of an event stream, to name in an error
+        lines = _lines(response, self.config.endpoint)
         try:
             if _is_json(response):
                 raise await self._json_instead_of_stream(response)
-            async for line in _lines(response, self.config.endpoint):
+            async for line in lines:
                 if not line.startswith("data:"):
                     if not stray and line.strip() and not line.startswith((":", "event:", "id:", "retry:")):
                         stray = line.strip()
@@ -227,6 +356,11 @@ class ModelClient:
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             raise ModelProtocolError("The model server cut the answer off mid-stream.") from exc
         finally:
+            if finished:
+                # The answer is complete: read the few bytes that end the body so the
+                # connection goes back to the pool (a new TCP connection per keystroke
+                # costs a millisecond or more).
+                await _drain(lines)
             # Closing the response closes its connection when the body was not fully read:
             # that is what tells the server to stop generating.
             await response.aclose()
@@ -237,6 +371,7 @@ class ModelClient:
                 "server's /v1 URL?"
             )
         if not finished and not events:
+            await self._explain_empty_stream(path, body)
             raise ModelProtocolError(
                 "The model server closed the stream without answering; the prompt may be longer "
                 "than the model's context window (its log says why)."
@@ -257,6 +392,27 @@ class ModelClient:
             f"JSON instead of an event stream (it does not stream, or put an error in a normal "
             f"answer): {detail[:200]}"
         )
+
+    async def _explain_empty_stream(self, path: str, body: dict[str, Any]) -> None:
+        """Ask once more without streaming, to hear why a stream ended before its first event.
+
+        Some servers (llama-cpp-python) refuse a prompt longer than their context by
+        closing the stream; the same request unstreamed gets the error that says so, with
+        the limit and the prompt's length in tokens. Raises that error when it comes.
+        """
+        # Twice: the server may have dropped the connection the empty stream came on,
+        # and the first attempt can pick that one from the pool.
+        for _ in range(2):
+            request = self._http.build_request("POST", path, json={**body, "stream": False})
+            try:
+                response = await self._send_request(request, stream=False)
+            except ModelContextExceeded:
+                raise
+            except ModelError as exc:
+                log.info("asking again without streaming did not say why the stream was empty: %s", exc)
+                continue
+            await response.aclose()
+            return
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -319,6 +475,9 @@ class ModelClient:
                 f"(it is {self.config.endpoint}).",
                 status,
             )
+        exceeded = context_exceeded(detail, status)
+        if exceeded is not None:
+            return exceeded
         return ModelHTTPError(f"The model server answered {status}: {detail}", status)
 
 
@@ -357,6 +516,17 @@ def _is_json(response: httpx.Response) -> bool:
     return "json" in content_type and "event-stream" not in content_type
 
 
+async def _drain(lines: AsyncIterator[str], limit: int = 16) -> None:
+    """Read what is left of a finished answer (usually nothing but the end of the body)."""
+    try:
+        async for _ in lines:
+            limit -= 1
+            if limit <= 0:
+                break  # more than an epilogue: let aclose() drop the connection
+    except (httpx.HTTPError, httpx.StreamError):
+        pass
+
+
 def _error_detail(response: httpx.Response) -> str:
     try:
         data = response.json()
@@ -374,6 +544,9 @@ def _parse_event(data: str, chat: bool, endpoint: str) -> tuple[str, bool]:
         if "error" in event:
             error = event["error"]
             message = error.get("message") if isinstance(error, dict) else error
+            exceeded = context_exceeded(str(message), 400)
+            if exceeded is not None:
+                raise exceeded
             raise ModelHTTPError(f"The model server reported an error mid-stream: {message}", 500)
         choices = event.get("choices") or []
         if not choices:

@@ -5,9 +5,9 @@ says what to do, the user message shows the file with a cursor marker, and the m
 answers with the text to insert. Everything Hermes-specific happens here, so that
 trtllm-serve, vLLM, llama.cpp and the test server all behave the same.
 
-The prompt is ordered from the most stable to the most volatile (system prompt,
-repository context, the file before the cursor, the cursor and what follows) so the
-server's KV-cache block reuse can skip all but the tail of each new prompt.
+The prompt is ordered from the most stable to the most volatile (system prompt, a
+snapshot of the file, repository context, the live lines at the cursor) so the server's
+KV-cache block reuse can skip all but the tail of each new prompt.
 """
 
 from __future__ import annotations
@@ -31,12 +31,35 @@ THINKING_DIRECTIVE = (
 )
 
 COMPLETION_SYSTEM = f"""You are a code completion engine inside a code editor.
-You are shown a file with the marker {CURSOR} where the user's cursor is, possibly after
-related code from the same repository. Reply with exactly the code to insert at {CURSOR}:
+You are shown part of a file as it read a moment ago, possibly related code from the same
+repository, and then the lines the user is editing as they read now, with the marker
+{CURSOR} where the user's cursor is. Reply with exactly the code to insert at {CURSOR}:
 no explanation, no repetition of the code before or after the cursor, no markdown fences.
 Continue the code the way its author would, matching indentation and style. If the
 request says "single line", finish only the current line. If nothing sensible fits,
 reply with nothing."""
+
+
+@attrs.frozen
+class FileView:
+    """What a completion prompt shows of the current file.
+
+    A snapshot of the lines around the cursor, taken when the user started working in
+    this region and kept while they type, and the live lines from the first edit since
+    then to a little past the cursor. A keystroke changes only the live part, which
+    sits at the end of the prompt, so the server reuses the cache of everything else.
+    """
+
+    snapshot: str
+    """Lines of the file as they read when the snapshot was taken (whole lines)."""
+    snapshot_line: int
+    """1-based number of the snapshot's first line."""
+    live_line: int
+    """1-based number of the first live line."""
+    before: str
+    """The live text from the start of ``live_line`` to the cursor."""
+    after: str
+    """The live text from the cursor to the end of the live lines."""
 
 
 @attrs.frozen
@@ -46,16 +69,18 @@ class CompletionRequest:
     path: str
     """Path shown to the model (relative to the workspace when known)."""
     language: str
-    prefix: str
-    """The document text before the cursor."""
-    suffix: str
-    """The document text after the cursor."""
+    view: FileView
     multiline: bool
+
+
+_BACKTICK_RUN = re.compile(r"`{3,}")
 
 
 def _fence_for(text: str) -> str:
     # A fence longer than any backtick run inside keeps the document intact.
-    longest = max((len(m) for m in re.findall(r"`{3,}", text)), default=2)
+    if "```" not in text:
+        return "```"
+    longest = max(len(m) for m in _BACKTICK_RUN.findall(text))
     return "`" * (longest + 1)
 
 
@@ -69,48 +94,123 @@ def format_pieces(pieces: Sequence[Piece]) -> str:
     return "\n\n".join(blocks)
 
 
-# The prefix window starts on a multiple of this many lines, so that it stays put while
-# the user types and the server can reuse the KV cache of everything before the cursor.
+# The window starts on a multiple of this many lines, so that a snapshot taken a little
+# later or earlier in the same region starts at the same place.
 WINDOW_ALIGN_LINES = 32
 
 
-def prompt_window(prefix: str, suffix: str, prefix_tokens: int, suffix_tokens: int) -> tuple[str, str]:
-    """The parts of the file around the cursor that fit the budgets (about 4 characters a token).
+def prompt_window(text: str, offset: int, prefix_tokens: int, suffix_tokens: int) -> tuple[int, int]:
+    """Offsets ``(start, end)`` of the part of ``text`` around ``offset`` that fits the budgets.
 
-    The prefix is cut at a line boundary that only moves in steps of
-    ``WINDOW_ALIGN_LINES`` lines; the suffix is cut at the end of a line.
+    Budgets are in tokens of about 4 characters. The start is the beginning of a line
+    whose number is a multiple of ``WINDOW_ALIGN_LINES`` (or the start of the file); the
+    end is the end of a line (or of the file). Nothing is copied: documents can be large.
     """
-    max_prefix = prefix_tokens * 4
-    if len(prefix) > max_prefix:
-        cut = len(prefix) - max_prefix
-        first_line = prefix.count("\n", 0, cut) + 1  # the first whole line after the cut
-        start = prefix.find("\n", cut) + 1
-        for _ in range(-(-first_line // WINDOW_ALIGN_LINES) * WINDOW_ALIGN_LINES - first_line):
-            start = prefix.find("\n", start) + 1
-            if start == 0:
-                break
-        prefix = prefix[start:] if start else prefix[cut:]
-    max_suffix = suffix_tokens * 4
-    if len(suffix) > max_suffix:
-        end = suffix.rfind("\n", 0, max_suffix)
-        suffix = suffix[: end if end != -1 else max_suffix]
-    return prefix, suffix
+    offset = max(0, min(offset, len(text)))
+    start = 0
+    cut = offset - prefix_tokens * 4
+    if cut > 0:
+        start = text.find("\n", cut, offset) + 1  # the first whole line after the cut
+        if start:
+            skip = -text.count("\n", 0, start) % WINDOW_ALIGN_LINES
+            for _ in range(skip):
+                following = text.find("\n", start, offset) + 1
+                if not following:
+                    break
+                start = following
+        else:
+            start = cut  # one line longer than the budget: cut inside it
+    end = len(text)
+    limit = offset + suffix_tokens * 4
+    if limit < end:
+        newline = text.rfind("\n", offset, limit)
+        end = newline if newline != -1 else limit
+    return start, end
+
+
+# The live lines hold at most this many characters; more edits make a new snapshot.
+MAX_LIVE_CHARS = 3000
+# Room kept free of budgeted text: the system prompt, headers and fences, and the live lines.
+FIXED_PROMPT_CHARS = len(COMPLETION_SYSTEM) + 600 + MAX_LIVE_CHARS
+# Real tokenizers disagree with any estimate: leave this share of the window unused.
+CONTEXT_MARGIN = 0.9
+
+
+@attrs.frozen
+class Budgets:
+    """How much of the file and of the repository a completion prompt shows, in tokens of 4 characters."""
+
+    prefix: int
+    suffix: int
+    context: int
+
+
+def fit_budgets(
+    wanted: Budgets, max_tokens: int, context_length: int | None, chars_per_token: float, context_slack: int
+) -> Budgets:
+    """The budgets scaled down so that prompt and answer fit ``context_length`` tokens.
+
+    ``chars_per_token`` is the served model's tokenizer density (4 unless its answers have
+    shown otherwise); the context may grow to ``context_slack`` times its budget.
+    """
+    if not context_length:
+        return wanted
+    room = (context_length - max_tokens) * chars_per_token * CONTEXT_MARGIN - FIXED_PROMPT_CHARS
+    # The snapshot holds up to a quarter more of the suffix (see prompt_state.SUFFIX_MARGIN).
+    wanted_chars = 4 * (wanted.prefix + wanted.suffix * 5 // 4 + context_slack * wanted.context)
+    if wanted_chars <= room:
+        return wanted
+    scale = max(room, 0) / wanted_chars
+    return Budgets(
+        prefix=max(16, int(wanted.prefix * scale)),
+        suffix=int(wanted.suffix * scale),
+        context=int(wanted.context * scale),
+    )
+
+
+def snapshot_block(path: str, language: str, view: FileView) -> str:
+    """The file snapshot, as the prompt shows it."""
+    last_line = view.snapshot_line + view.snapshot.count("\n")
+    fence = _fence_for(view.snapshot)
+    return (
+        f"File {path} ({language}), lines {view.snapshot_line}-{last_line} as they read a moment ago:\n"
+        f"{fence}\n{view.snapshot}\n{fence}\n\n"
+    )
+
+
+def context_block(pieces: Sequence[Piece]) -> str:
+    """Repository context, as the prompt shows it (empty without pieces)."""
+    if not pieces:
+        return ""
+    return "Related code from the repository:\n\n" + format_pieces(pieces) + "\n\n"
+
+
+def live_block(path: str, view: FileView, multiline: bool) -> str:
+    """The live lines with the cursor marker, and the instruction."""
+    live = view.before + CURSOR + view.after
+    fence = _fence_for(live)
+    mode = "multi line" if multiline else "single line"
+    return (
+        f"From line {view.live_line}, {path} now reads as follows; the cursor is at {CURSOR}:\n"
+        f"{fence}\n{live}\n{fence}\n\nComplete at {CURSOR} ({mode})."
+    )
 
 
 def completion_messages(request: CompletionRequest, pieces: Sequence[Piece] = ()) -> list[dict[str, Any]]:
-    """The chat messages for one inline completion, stable parts first."""
-    fence = _fence_for(request.prefix + request.suffix)
-    mode = "multi line" if request.multiline else "single line"
-    parts = []
-    if pieces:
-        parts.append("Related code from the repository:\n\n" + format_pieces(pieces) + "\n\n")
-    # The file prefix is the next most stable part: a keystroke only changes its end.
-    parts.append(f"File {request.path} ({request.language}):\n{fence}\n{request.prefix}")
-    parts.append(f"{CURSOR}{request.suffix}\n{fence}\n\nComplete at {CURSOR} ({mode}).")
-    return [
-        {"role": "system", "content": COMPLETION_SYSTEM},
-        {"role": "user", "content": "".join(parts)},
-    ]
+    """The chat messages for one inline completion, from the most stable part to the most volatile.
+
+    The file snapshot changes when the user moves to another region; the repository
+    context only grows at its end while the snapshot holds; the live lines change with
+    each keystroke and are short. ``hermes-lsp bench prompt`` compares this order with
+    the alternatives.
+    """
+    view = request.view
+    content = (
+        snapshot_block(request.path, request.language, view)
+        + context_block(pieces)
+        + live_block(request.path, view, request.multiline)
+    )
+    return [{"role": "system", "content": COMPLETION_SYSTEM}, {"role": "user", "content": content}]
 
 
 # -- parsing answers ---------------------------------------------------------------------

@@ -15,12 +15,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import attrs
+
 from hermes_serve import TRTLLM_VERSION, __version__
 from hermes_serve.bench import BenchConfig, BenchError, run_bench
 from hermes_serve.build import BuildOptions, execute, prepare_build
 from hermes_serve.gpus import GPUS, Gpu, GpuError, detect, known_gpu
-from hermes_serve.launch import LaunchError, ServeOptions, prepare_launch, start, summary
+from hermes_serve.launch import LaunchError, ServeOptions, prepare_launch, start, start_all, summary
 from hermes_serve.models import HERMES_4, ModelError, resolve_model
+from hermes_serve.pair import COMPLETION_PORT_OFFSET, describe_split, prepare_pair, split_node
 from hermes_serve.plan import PlanError, advice, describe, make_plan, table
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000/v1"
@@ -52,6 +55,8 @@ def _positive(value: str) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    if args.completion_model or args.actions_model:
+        return plan_pair(args)
     models = [resolve_model(m) for m in _list(args.model, list(HERMES_4))]
     gpus = [known_gpu(g) for g in _list(args.gpu, ["h100-80gb", "h200-141gb"])]
     dtypes = _list(args.dtype, ["bf16", "fp8"])
@@ -76,6 +81,27 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0 if all(p.fits for p in plans) else 1
 
 
+def plan_pair(args: argparse.Namespace) -> int:
+    """``plan --completion-model S --actions-model L``: both on one node."""
+    if not (args.completion_model and args.actions_model):
+        raise PlanError("a two-model plan needs both --completion-model and --actions-model")
+    if "," in args.gpu or "," in args.dtype or args.gpu == "all" or args.dtype == "all":
+        raise PlanError("a two-model plan is for one GPU model and one dtype: give --gpu G --dtype D")
+    split = split_node(
+        resolve_model(args.completion_model),
+        resolve_model(args.actions_model),
+        known_gpu(args.gpu),
+        args.gpus,
+        args.dtype,
+        args.context,
+    )
+    if args.json:
+        print(json.dumps(split.to_dict(), indent=2))
+    else:
+        print(describe_split(split, 8000, 8000 + COMPLETION_PORT_OFFSET))
+    return 0
+
+
 def local_gpus(name: str | None) -> tuple[Gpu, int]:
     """The GPU model (the user's word first, then nvidia-smi's, then H100) and the visible count."""
     found, count = detect()
@@ -85,8 +111,15 @@ def local_gpus(name: str | None) -> tuple[Gpu, int]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     gpu, visible = local_gpus(args.gpu)
+    pair = bool(args.completion_checkpoint or args.actions_checkpoint)
+    if pair and not (args.completion_checkpoint and args.actions_checkpoint):
+        raise LaunchError("a two-model node needs both --completion-checkpoint and --actions-checkpoint")
+    if not pair and not args.checkpoint:
+        raise LaunchError(
+            "say what to serve: --checkpoint, or --completion-checkpoint and --actions-checkpoint"
+        )
     options = ServeOptions(
-        checkpoint=Path(args.checkpoint).expanduser(),
+        checkpoint=Path(args.actions_checkpoint or args.checkpoint).expanduser(),
         backend=args.backend,
         gpu=gpu,
         visible_gpus=visible,
@@ -101,6 +134,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         tokenizer=Path(args.tokenizer).expanduser() if args.tokenizer else None,
         served_yaml=Path(args.config).expanduser() if args.config else None,
     )
+    if pair:
+        completion = attrs.evolve(
+            options,
+            checkpoint=Path(args.completion_checkpoint).expanduser(),
+            port=args.completion_port or args.port + COMPLETION_PORT_OFFSET,
+            served_yaml=None,
+        )
+        split, launches = prepare_pair(completion, attrs.evolve(options, served_yaml=None))
+        print(describe_split(split, options.port, completion.port))
+        if args.dry_run:
+            print("\n\n".join(summary(launch) for launch in launches))
+            return 0
+        return start_all(launches, args.ready_timeout)
     launch = prepare_launch(options)
     if args.dry_run:
         print(summary(launch))
@@ -172,10 +218,23 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument("--dtype", default="bf16", help="bf16, fp8, a list or 'all'")
     plan.add_argument("--context", type=_positive, help="tokens per request (default: the model's maximum)")
     plan.add_argument("--json", action="store_true", help="print JSON")
+    plan.add_argument("--completion-model", help="two models on one node: the completion model (e.g. 14b)")
+    plan.add_argument("--actions-model", help="two models on one node: the code-action model (e.g. 405b)")
     plan.set_defaults(handler=cmd_plan)
 
     run = sub.add_parser("run", help="write the trtllm-serve YAML and start trtllm-serve")
-    run.add_argument("--checkpoint", required=True, help="Hugging Face checkpoint dir (or engine dir)")
+    run.add_argument("--checkpoint", help="Hugging Face checkpoint dir (or engine dir)")
+    run.add_argument(
+        "--completion-checkpoint", help="two models on one node: the completion model's checkpoint"
+    )
+    run.add_argument(
+        "--actions-checkpoint", help="two models on one node: the code-action model's checkpoint"
+    )
+    run.add_argument(
+        "--completion-port",
+        type=int,
+        help=f"completion server's port (default --port + {COMPLETION_PORT_OFFSET})",
+    )
     run.add_argument("--backend", choices=("pytorch", "tensorrt"), default="pytorch")
     run.add_argument("--gpu", help=f"GPU model: {', '.join(GPUS)} (default: nvidia-smi's, else h100-80gb)")
     run.add_argument(

@@ -84,10 +84,13 @@ class LaunchPlan:
     plan: Plan
     url: str
     notes: list[str]
+    env: dict[str, str] = attrs.Factory(dict)
+    """Environment added for the server (``CUDA_VISIBLE_DEVICES`` when it shares the node)."""
 
     @property
     def command(self) -> str:
-        return shlex.join(self.argv)
+        prefix = [f"{key}={value}" for key, value in self.env.items()]
+        return " ".join([*prefix, shlex.join(self.argv)])
 
     @property
     def yaml(self) -> str:
@@ -275,36 +278,63 @@ def wait_until_healthy(
 
 def start(launch: LaunchPlan, ready_timeout_s: float, out: Callable[[str], None] = print) -> int:
     """Write the YAML, start ``trtllm-serve``, report when it is healthy, and wait for it."""
-    executable = launch.argv[0]
-    if shutil.which(executable) is None:
-        raise LaunchError(
-            f"{executable} is not installed: on a machine with NVIDIA GPUs run"
-            " `pip install '.[serve]'` (tensorrt-llm 1.2.1), or use the NGC TensorRT-LLM container"
+    return start_all([launch], ready_timeout_s, out)
+
+
+def start_all(launches: list[LaunchPlan], ready_timeout_s: float, out: Callable[[str], None] = print) -> int:
+    """Start each launch's ``trtllm-serve``, report each when healthy, and wait.
+
+    When one server exits, the others are stopped too: a half-working pair would send one
+    job's requests into the void. Returns the first non-zero exit status.
+    """
+    for launch in launches:
+        executable = launch.argv[0]
+        if shutil.which(executable) is None:
+            raise LaunchError(
+                f"{executable} is not installed: on a machine with NVIDIA GPUs run"
+                " `pip install '.[serve]'` (tensorrt-llm 1.2.1), or use the NGC TensorRT-LLM container"
+            )
+        if launch.plan.gpus > launch.plan.gpu.per_node and "SLURM_JOB_ID" not in os.environ:
+            raise LaunchError(f"{launch.plan.gpus} GPUs need several nodes: use server/deploy/slurm/ (srun)")
+    processes = []
+    for launch in launches:
+        launch.config_path.parent.mkdir(parents=True, exist_ok=True)
+        launch.config_path.write_text(launch.yaml, encoding="utf-8")
+        out(summary(launch))
+        processes.append(
+            subprocess.Popen(launch.argv, env={**os.environ, **launch.env} if launch.env else None)
         )
-    if launch.plan.gpus > launch.plan.gpu.per_node and "SLURM_JOB_ID" not in os.environ:
-        raise LaunchError(f"{launch.plan.gpus} GPUs need several nodes: use server/deploy/slurm/ (srun)")
-    launch.config_path.parent.mkdir(parents=True, exist_ok=True)
-    launch.config_path.write_text(launch.yaml, encoding="utf-8")
-    out(summary(launch))
-    process = subprocess.Popen(launch.argv)
 
     def forward(signum: int, _frame: object) -> None:
-        process.send_signal(signum)
+        for process in processes:
+            process.send_signal(signum)
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if wait_until_healthy(launch.url, lambda: process.poll() is None, ready_timeout_s):
-            out(f"ready: {launch.url}/v1 (model {launch.argv[launch.argv.index('trtllm-serve') + 1]})")
-        elif process.poll() is None:
-            out(f"not healthy after {ready_timeout_s:.0f} s; still waiting on the server (Ctrl-C stops it)")
-        else:
-            out(f"trtllm-serve exited with status {process.returncode} before it was ready; its log is above")
-        return process.wait()
+        for launch, process in zip(launches, processes, strict=True):
+            if wait_until_healthy(launch.url, lambda p=process: p.poll() is None, ready_timeout_s):
+                out(f"ready: {launch.url}/v1 (model {launch.argv[launch.argv.index('trtllm-serve') + 1]})")
+            elif process.poll() is None:
+                out(
+                    f"not healthy after {ready_timeout_s:.0f} s;"
+                    " still waiting on the server (Ctrl-C stops it)"
+                )
+            else:
+                out(
+                    f"trtllm-serve exited with status {process.returncode} before it was ready;"
+                    " its log is above"
+                )
+                break
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+        return next((p.returncode for p in processes if p.returncode), 0)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if process.poll() is None:
-            process.terminate()
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
             try:
                 process.wait(30)
             except subprocess.TimeoutExpired:

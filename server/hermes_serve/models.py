@@ -100,8 +100,9 @@ HERMES_4: dict[str, ModelShape] = {
 
 
 def known_model(name: str) -> ModelShape:
-    """The built-in shape for ``name`` (case-insensitive), or a clear error."""
-    shape = HERMES_4.get(name.lower())
+    """The built-in shape for ``name`` (case-insensitive; ``14b`` is short for ``hermes-4-14b``),
+    or a clear error."""
+    shape = HERMES_4.get(name.lower()) or HERMES_4.get(f"hermes-4-{name.lower()}")
     if shape is None:
         raise ModelError(f"unknown model {name!r}; known: {', '.join(HERMES_4)} (or give a checkpoint path)")
     return shape

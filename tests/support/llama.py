@@ -184,8 +184,9 @@ def _wait_until_listed(process: subprocess.Popen[bytes], url: str, log_path: Pat
 
 
 @contextlib.contextmanager
-def run_llama_server(directory: Path) -> Iterator[LlamaServer]:
-    """Write the tiny model under ``directory``, serve it, and stop the server on exit."""
+def run_llama_server(directory: Path, n_ctx: int = 4096) -> Iterator[LlamaServer]:
+    """Write the tiny model under ``directory``, serve it with a context of ``n_ctx`` tokens,
+    and stop the server on exit."""
     model_path = directory / "tiny.gguf"
     write_tiny_gguf(model_path)
     log_path = directory / "llama-server.log"
@@ -196,7 +197,7 @@ def run_llama_server(directory: Path) -> Iterator[LlamaServer]:
         "--model_alias", MODEL_ALIAS,
         "--host", "127.0.0.1",
         "--port", str(port),
-        "--n_ctx", "4096",
+        "--n_ctx", str(n_ctx),
         "--n_threads", "1",
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}/v1"

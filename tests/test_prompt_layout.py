@@ -1,0 +1,163 @@
+"""The completion prompt layout: what the model sees, and how much of it a keystroke changes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hermes_lsp.config import CompletionSettings
+from hermes_lsp.context.types import NullContext, Piece
+from hermes_lsp.features.completion import CompletionService, Cursor
+from hermes_lsp.features.prompt_state import file_view, stable_pieces
+from hermes_lsp.model.hermes import (
+    CURSOR,
+    MAX_LIVE_CHARS,
+    Budgets,
+    CompletionRequest,
+    completion_messages,
+    prompt_window,
+)
+from hermes_lsp.text import common_ends
+
+TYPING = Path(os.__file__).with_name("typing.py").read_text(encoding="utf-8")
+
+
+def _prompt(state, text: str, offset: int, pieces=()):  # type: ignore[no-untyped-def]
+    state, view, restart = file_view(state, text, offset, 3000, 1000)
+    shown = stable_pieces(state, list(pieces), 2048, restart)
+    messages = completion_messages(CompletionRequest("typing.py", "python", view, False), shown)
+    return state, view, restart, messages[1]["content"]
+
+
+edits = st.lists(
+    st.tuples(st.floats(0, 1), st.integers(0, 40), st.text("x_ (\n", max_size=12)), min_size=1, max_size=12
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(edits)
+def test_the_live_lines_are_the_document_around_the_cursor_after_any_edits(steps) -> None:  # type: ignore[no-untyped-def]
+    """Whatever the user typed or deleted, the live part is exactly the document at the
+    cursor, the marker sits at the cursor, and the snapshot is a run of whole lines."""
+    text, state = TYPING, None
+    for where, deleted, inserted in steps:
+        offset = int(where * len(text))
+        text = text[:offset] + inserted + text[offset + deleted :]
+        cursor = offset + len(inserted)
+        state, view, _, content = _prompt(state, text, cursor)
+        live_start = cursor - len(view.before)
+        assert (
+            text[live_start:cursor] == view.before and text[cursor : cursor + len(view.after)] == view.after
+        )
+        assert live_start == 0 or text[live_start - 1] == "\n"
+        assert text.count("\n", 0, live_start) + 1 == view.live_line
+        # The marker: in the live lines' header, at the cursor, in the instruction.
+        assert content.count(CURSOR) == 3 and f"{view.before}{CURSOR}{view.after}" in content
+        assert len(view.before) + len(view.after) <= MAX_LIVE_CHARS
+        assert state.document[state.start : state.end] == view.snapshot
+        # Never less of the file than a window cut for this cursor: the snapshot covers it.
+        start, end = prompt_window(text, cursor, 3000, 1000)
+        assert state.start <= start and end <= state.end + len(text) - len(state.document)
+
+
+def test_typing_a_word_costs_the_characters_typed_not_the_text_after_the_cursor() -> None:
+    line = TYPING.index("\n", len(TYPING) // 2) + 1
+    state, _, restart, first = _prompt(None, TYPING, line)
+    assert restart
+    text = TYPING[:line] + "value = compute(" + TYPING[line:]
+    state, _, restart, second = _prompt(state, text, line + len("value = compute("))
+    assert not restart
+    changed = len(second) - common_ends(first, second)[0]
+    # What follows the typed text: the rest of the live lines and the instruction.
+    assert changed < 400
+    # The model still sees the whole window: before and after the cursor.
+    start, end = prompt_window(text, line, 3000, 1000)
+    assert TYPING[start:line] in second and TYPING[line:end] in second
+
+
+def test_moving_far_away_takes_a_new_snapshot_around_the_new_cursor() -> None:
+    state, _, _, _ = _prompt(None, TYPING, len(TYPING) // 4)
+    far = TYPING.index("\n", 3 * len(TYPING) // 4) + 1
+    _, view, restart, content = _prompt(state, TYPING, far)
+    assert restart
+    assert TYPING[far - 2000 : far + 1000] in view.snapshot
+    assert f"{CURSOR}{TYPING[far : far + 20]}" in content
+
+
+def test_new_context_is_appended_and_old_context_stays_in_place() -> None:
+    a = Piece("definition", "a.py", 1, 2, "def a():\n    pass", 5)
+    b = Piece("definition", "b.py", 1, 2, "def b():\n    pass", 5)
+    c = Piece("definition", "c.py", 1, 2, "def c():\n    pass", 5)
+    offset = len(TYPING) // 2
+    state, _, _, first = _prompt(None, TYPING, offset, [a, b])
+    state, _, _, second = _prompt(state, TYPING, offset, [c, a])
+    assert second.index("def a()") < second.index("def b()") < second.index("def c()")
+    # Everything before the new piece is what the first prompt had.
+    assert first[: first.index("From line")] == second[: second.index("definition from c.py")]
+
+
+def test_context_starts_over_when_it_outgrows_twice_the_budget() -> None:
+    offset = len(TYPING) // 2
+    state = None
+    for index in range(6):
+        piece = Piece("definition", f"m{index}.py", 1, 1, f"x{index} = 1", 1000)
+        state, _, _, content = _prompt(state, TYPING, offset, [piece])
+    assert state is not None and state.tokens <= 2 * 2048
+    assert "x5 = 1" in content and "x0 = 1" not in content
+
+
+def test_a_line_longer_than_the_live_limit_still_gives_a_bounded_prompt() -> None:
+    text = "x = '" + "a" * 50_000 + "'\n"
+    _, view, _, content = _prompt(None, text, 30_000)
+    assert len(view.before) + len(view.after) <= MAX_LIVE_CHARS
+    assert content.count(CURSOR) == 3
+
+
+class CountingContext(NullContext):
+    """A context engine that counts retrievals and returns one piece naming the last word."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def context(self, uri: str, text: str, offset: int, budget: int, purpose: str) -> list[Piece]:  # type: ignore[override]
+        self.calls += 1
+        word = text[:offset].split()[-1] if text[:offset].split() else ""
+        return [Piece("definition", "w.py", 1, 1, f"# near {word}", 4)]
+
+
+def test_typing_inside_a_word_reuses_the_retrieval_and_the_next_word_retrieves_again() -> None:
+    engine = CountingContext()
+    service = CompletionService(
+        model=lambda: None,  # type: ignore[arg-type,return-value]
+        settings=CompletionSettings,
+        context=lambda: engine,
+        on_error=lambda error: None,
+    )
+    text = "import os\n\nvalue = \n"
+    at = text.index("= ") + 2
+    budgets = Budgets(3000, 1000, 2048)
+    for typed in ["c", "co", "com", "comp"]:
+        current = text[:at] + typed + text[at:]
+        service.prompt(Cursor("file:///a.py", current, at + len(typed), "a.py", "python"), False, budgets)
+    assert engine.calls == 1  # the word being typed finds nothing new
+    current = text[:at] + "comp(" + text[at:]
+    messages = service.prompt(Cursor("file:///a.py", current, at + 5, "a.py", "python"), False, budgets)
+    assert engine.calls == 2 and "# near comp(" in messages[1]["content"]
+    # Moving elsewhere in the document retrieves again too.
+    service.prompt(Cursor("file:///a.py", current, 3, "a.py", "python"), False, budgets)
+    assert engine.calls == 3
+
+
+def test_a_piece_from_a_file_ignored_since_is_dropped_at_once() -> None:
+    kept = Piece("definition", "secret.py", 1, 2, "TOKEN = 'abc'", 5)
+    other = Piece("definition", "ok.py", 1, 2, "def ok(): pass", 5)
+    offset = len(TYPING) // 2
+    state, _, _ = file_view(None, TYPING, offset, 3000, 1000)
+    assert stable_pieces(state, [kept, other], 2048, True) == [kept, other]
+    ignored = {"secret.py"}
+    # The stale retrieval (the index has not caught up yet) still offers it: dropped anyway.
+    shown = stable_pieces(state, [kept, other], 2048, False, lambda path: path not in ignored)
+    assert shown == [other] and kept not in state.seen
