@@ -190,6 +190,9 @@ class HermesLanguageServer(LanguageServer):
         """Measures event-loop stalls, for benchmarks (off unless the environment asks)."""
         self._editor_uris: dict[str, str] = {}
         """Per open document, the URI the editor opened it with (however later messages spell it)."""
+        self._paths: dict[str, str] = {}
+        """Per open document, its path relative to the workspace: resolving links costs system
+        calls, which a keystroke should not pay."""
         self.completions = CompletionService(
             model=lambda: self.model_for("completion"),
             settings=lambda: self.settings.completion,
@@ -453,6 +456,7 @@ class HermesLanguageServer(LanguageServer):
         key = document_key(item.uri)
         self._marks.pop(key, None)
         self._editor_uris[key] = item.uri
+        self._paths[key] = relative(item.uri, self.root)
         self.context_engine.open_document(item.uri, item.text, item.language_id, item.version)
 
     def change_document(self, params: types.DidChangeTextDocumentParams) -> None:
@@ -495,6 +499,7 @@ class HermesLanguageServer(LanguageServer):
         """A document closed in the editor (pygls has dropped it already)."""
         key = document_key(uri)
         self._marks.pop(key, None)
+        self._paths.pop(key, None)
         self.completions.forget(self._editor_uris.pop(key, uri))
         self.context_engine.close_document(uri)
 
@@ -510,7 +515,7 @@ class HermesLanguageServer(LanguageServer):
         located = offset_at(text, position.line, position.character, encoding, self._marks.get(key))
         if located.clamped:
             log.info("position %s:%s is past the end of %s; clamped", position.line, position.character, uri)
-        path = relative(uri, self.root)
+        path = self._paths.get(key) or relative(uri, self.root)
         # Keyed by the URI the editor opened the document with, however this request spells it.
         return Cursor(document.uri, text, located.offset, path, document.language_id or _language_of(path))
 
