@@ -253,3 +253,16 @@ async def test_disabled_index(project: Path) -> None:
     await ctx.start(str(project), lambda message, percent: None)
     assert ctx.index is None and ctx.find_symbols("apply_discount") == []
     await ctx.stop()
+
+
+def test_opening_a_file_brings_what_it_uses_into_memory(engine: WorkspaceContext, project: Path) -> None:
+    index = engine.index
+    assert index is not None
+    index.views.forget_all()
+    engine.open_document(_uri(project, "shop/cart.py"), CART, "python", 1)
+    engine._warmer.submit(lambda: None).result(timeout=30)  # the look-ahead has run
+    # Before any completion: the names the file uses and the module it imports are in memory.
+    held = index.by_name.cache.get("apply_discount")
+    assert held is not None and [d.path for d in held] == ["legacy/discounts.py", "shop/pricing.py"]
+    assert index.by_path.cache.get("shop/pricing.py") is not None
+    assert index.by_module.cache.get("shop.pricing") == ("shop/pricing.py",)

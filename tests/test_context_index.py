@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from hermes_lsp.context import lookup
 from hermes_lsp.context import walk as walking
-from hermes_lsp.context.index import Index
+from hermes_lsp.context.index import Index, nearest_first
+from hermes_lsp.context.modules import module_forms
 from hermes_lsp.context.store import Store, database_path
 
 
@@ -252,15 +257,131 @@ def test_use_counts_do_not_wait_for_a_write(tmp_path: Path) -> None:
 
     def writer() -> None:
         with index.store.lock:  # a batch of the background build in progress
+            index.store.db.execute("BEGIN IMMEDIATE")
+            index.store.db.execute("DELETE FROM refs")
             holding.set()
             done.wait(5)
+            index.store.db.execute("ROLLBACK")
 
     thread = threading.Thread(target=writer)
     thread.start()
     holding.wait(5)
     try:
-        assert index.use_counts("a.py") is None
+        # Answered at once, from what was committed: reads have their own connection.
+        assert index.use_counts("a.py") == {"f": 1}
     finally:
         done.set()
         thread.join()
     assert index.use_counts("a.py") == {"f": 1}
+
+
+def test_warm_start_loads_nothing_and_keeps_only_what_is_hot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {f"pkg/m{i}.py": f"def f{i}():\n    return f{(i + 1) % 40}()\n" for i in range(40)}
+    root = make(tmp_path / "ws", files)
+    open_index(root).refresh()
+    monkeypatch.setattr(lookup, "NAMES_KEPT", 8)
+    warm = open_index(root)
+    assert len(warm.by_name.cache) == 0  # nothing read before the first lookup
+    for i in range(40):
+        assert [d.path for d in warm.by_name[f"f{i}"]] == [f"pkg/m{i}.py"]
+    assert "missing" not in warm.by_name
+    assert len(warm.by_name.cache) == 8  # the most recent lookups, not the repository
+    assert len(warm.by_name) == 40 and sorted(warm.by_path) == sorted(files)
+    assert warm.by_module["pkg.m3"] == ("pkg/m3.py",)
+
+
+def test_a_name_defined_in_many_files_is_fetched_a_page_at_a_time(tmp_path: Path) -> None:
+    count = lookup.FIRST_PAGE + 36
+    root = make(tmp_path / "ws", {f"m{i:03d}.py": "def run():\n    pass\n" for i in range(count)})
+    index = open_index(root)
+    index.refresh()
+    found = index.by_name["run"]
+    assert len(found) == count  # the true count, though only a page was read
+    assert [d.path for d in found[:32]] == [f"m{i:03d}.py" for i in range(32)]
+    assert [d.path for d in found] == [f"m{i:03d}.py" for i in range(count)]
+    assert found[-1].path == f"m{count - 1:03d}.py"
+
+
+def test_a_change_written_by_another_process_is_seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lookup, "CHECK_EVERY_S", 0.0)
+    root = make(tmp_path / "ws", {"a.py": "def alpha():\n    pass\n"})
+    mine = open_index(root)
+    mine.refresh()
+    assert "alpha" in mine.by_name
+    other = open_index(root)  # another server on the same cache
+    (root / "a.py").write_text("def omega():\n    pass\n")
+    other.update_file("a.py")
+    assert "alpha" not in mine.by_name and mine.by_name["omega"][0].path == "a.py"
+
+
+def test_a_second_refresh_of_one_cache_waits_for_the_first(tmp_path: Path) -> None:
+    root = make(tmp_path / "ws", {"a.py": "def alpha():\n    pass\n"})
+    first, second = open_index(root), open_index(root)
+    assert first.refresh_lock.acquire()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(second.refresh)
+        done, _ = concurrent.futures.wait([waiting], timeout=1.0)
+        assert not done  # still waiting: the first holds the cache
+        assert second.store.is_empty()  # nothing indexed yet, and nothing broken either
+        first.refresh()  # the holder refreshes (re-entrant) and lets go
+        first.refresh_lock.release()
+        report = waiting.result(timeout=30)
+    assert report.indexed == 0 and report.files == 1  # the first one's work, read, not redone
+    assert second.by_name["alpha"][0].path == "a.py"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    paths=st.lists(
+        st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=4).map(
+            lambda p: "/".join(p) + ".py"
+        ),
+        unique=True,
+        max_size=30,
+    ),
+    opened=st.integers(min_value=0, max_value=3),
+    imported=st.lists(st.sampled_from(["a", "b.c", "c/d", "d.a.b"]), max_size=2),
+)
+def test_files_are_indexed_nearest_the_open_ones_first(
+    paths: list[str], opened: int, imported: list[str]
+) -> None:
+    open_paths = paths[:opened]
+    tokens = frozenset(imported)
+    ordered = nearest_first(paths, open_paths, tokens)
+    assert sorted(ordered) == sorted(paths)  # nothing lost, nothing added
+    ranks = []
+    for path in ordered:
+        if path in open_paths:
+            ranks.append((0, 0))
+        elif set(module_forms(path)) & tokens:
+            ranks.append((1, 0))
+        else:
+            folder = path.split("/")[:-1]
+            ranks.append((2, min((_distance(folder, p.split("/")[:-1]) for p in open_paths), default=0)))
+    assert ranks == sorted(ranks)  # open, then imported, then by folders away
+
+
+def _distance(a: list[str], b: list[str]) -> int:
+    common = 0
+    while common < min(len(a), len(b)) and a[common] == b[common]:
+        common += 1
+    return len(a) + len(b) - 2 * common
+
+
+def test_open_files_and_their_imports_are_indexed_first(tmp_path: Path) -> None:
+    files = {f"far/pkg{i}/m{j}.py": f"def far_{i}_{j}():\n    pass\n" for i in range(10) for j in range(10)}
+    files |= {f"app/near{j}.py": f"def near_{j}():\n    pass\n" for j in range(5)}
+    files["app/main.py"] = "from lib.util import helper\n\nhelper()\n"
+    files["lib/util.py"] = "def helper():\n    pass\n"
+    root = make(tmp_path / "ws", files)
+    index = open_index(root, workers=1)
+    report = index.refresh(hot=lambda: (["app/main.py"], frozenset({"lib.util", "lib"})))
+    assert report.indexed == len(files) and report.workers == 1
+    with index.store.lock:
+        order = [path for (path,) in index.store.db.execute("SELECT path FROM files ORDER BY id")]
+    # The open file and what it imports, then its own folder's files, then the rest.
+    assert order[:2] == ["app/main.py", "lib/util.py"]
+    assert sorted(order[2:7]) == [f"app/near{j}.py" for j in range(5)]
+    assert index.by_name["helper"][0].path == "lib/util.py"

@@ -13,6 +13,9 @@
 7. other language: how many of those contexts' pieces come from a file of another
    language family than the cursor's (in a mixed repository, e.g. Python beside Lua and
    shell, these are name clashes unless a real link joins the two).
+
+``--scale`` prints instead how cold, warm, context latency and memory grow with the
+tree, next to the tree-sitter floor (:mod:`hermes_lsp.bench.scale`).
 """
 
 from __future__ import annotations
@@ -43,7 +46,25 @@ from hermes_lsp.context.values import Piece, estimate_tokens
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("root", metavar="ROOT", help="the tree to measure (e.g. the standard library)")
+    parser.add_argument(
+        "root",
+        metavar="ROOT",
+        nargs="?",
+        help="the tree to measure (e.g. the standard library); with --scale, the interpreter's by default",
+    )
+    parser.add_argument(
+        "--scale", action="store_true", help="the scale curve: floor, cold, warm, p99, memory per tree"
+    )
+    parser.add_argument(
+        "--synthetic",
+        type=int,
+        default=100_000,
+        metavar="FILES",
+        help="with --scale, also a generated tree of this many files (0: none; default 100000)",
+    )
+    parser.add_argument(
+        "--cpus", default="0", help="with --scale, the CPUs the measured processes may use (default 0)"
+    )
     parser.add_argument(
         "--exclude", action="append", default=[], metavar="PATTERN", help="extra ignore pattern"
     )
@@ -125,8 +146,15 @@ def _read(root: str, rel: str) -> str:
 
 
 def latency(
-    engine: WorkspaceContext, root: str, rng: random.Random, positions: int, budget: int
+    engine: WorkspaceContext,
+    root: str,
+    rng: random.Random,
+    positions: int,
+    budget: int,
+    cpu: list[float] | None = None,
 ) -> list[float]:
+    """Milliseconds per context assembly; ``cpu`` also gets this thread's processor time
+    per call, which other load on the machine does not inflate."""
     times: list[float] = []
     files = _sample_files(engine, rng, 30)
     per_file = max(1, positions // max(1, len(files)))
@@ -136,9 +164,11 @@ def latency(
         engine.open_document(uri, text, "", 1)
         for _ in range(per_file):
             offset = rng.randrange(len(text) + 1)
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.thread_time()
             engine.context(uri, text, offset, budget, "completion")
             times.append((time.perf_counter() - started) * 1000)
+            if cpu is not None:
+                cpu.append((time.thread_time() - used) * 1000)
     return times
 
 
@@ -320,6 +350,19 @@ def aider_recall(python: str, root: str, record: list[dict[str, Any]], budget: i
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.scale:
+        from hermes_lsp.bench import scale
+
+        trees = (
+            [scale.Tree(os.path.basename(args.root), os.path.abspath(args.root), tuple(args.exclude))]
+            if args.root
+            else scale.interpreter_trees()
+        )
+        positions, budget = args.positions, args.budget
+        return scale.run_curve(trees, args.synthetic, args.cpus, positions, budget, args.workers, args.json)
+    if not args.root:
+        print("hermes-lsp: bench context needs ROOT (or --scale)", file=sys.stderr)
+        return 2
     root = os.path.abspath(args.root)
     if not os.path.isdir(root):
         print(f"hermes-lsp: {root} is not a folder", file=sys.stderr)

@@ -2,7 +2,10 @@
 
 It keeps one incrementally parsed tree per open document, an :class:`~.index.Index` of
 the workspace built in the background (worker processes, ``$/progress``), and answers
-:meth:`WorkspaceContext.context` on the event loop in a few milliseconds from memory.
+:meth:`WorkspaceContext.context` on the event loop in a few milliseconds from the index's
+database and its cache of recent lookups. A cache from an earlier run is usable at once;
+a new one fills nearest the open files first (they and what they import are scanned
+before anything else), so context is there within a second while the rest indexes.
 Index writes happen on one background thread, in order; the event loop only reads.
 """
 
@@ -24,6 +27,7 @@ from hermes_lsp.config import IndexSettings, LimitSettings
 from hermes_lsp.context import retrieve, tags
 from hermes_lsp.context.index import Index, IndexReport
 from hermes_lsp.context.languages import language_for, language_for_path, parser
+from hermes_lsp.context.modules import import_tokens
 from hermes_lsp.context.neighbourhood import FileGraph
 from hermes_lsp.context.parsing import Document
 from hermes_lsp.context.store import Store, database_path
@@ -35,6 +39,8 @@ from hermes_lsp.uris import document_key, relative, to_path
 
 log = logging.getLogger(__name__)
 
+WARM_CHARS = 200_000
+"""How much of an opened document is read for the names to look up ahead of time."""
 RECENT_DOCUMENTS = 8
 """How many recently used documents feed snippets."""
 PARSE_AFTER_S = 0.04
@@ -121,6 +127,8 @@ class WorkspaceContext:
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hermes-index")
         self._documents_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hermes-documents")
         """Windows and tags of large open documents (the index writer may be busy indexing)."""
+        # Lookups ahead of the first completion in a newly opened file (reads only).
+        self._warmer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hermes-warm")
         self._cancelled = threading.Event()
         self._build: concurrent.futures.Future[IndexReport | None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -132,6 +140,9 @@ class WorkspaceContext:
         self._ignore_generation = 0
         """Bumped when an ignore file changes: cached admissions are decided again."""
         self._shared: tuple[tuple[object, ...], dict[str, bool]] = ((), {})
+        self._hot: tuple[tuple[str, ...], frozenset[str]] = ((), frozenset())
+        """Open files and the module tokens of their imports: indexed first (read by the
+        index thread, replaced whole by the event loop)."""
 
     @property
     def settings(self) -> IndexSettings:
@@ -166,7 +177,7 @@ class WorkspaceContext:
                 self.root, store, self.settings.max_file_kb * 1024, self.settings.exclude, self.workers
             )
             self.index = index
-            report = index.refresh(progress, self._cancelled)
+            report = index.refresh(progress, self._cancelled, lambda: self._hot)
         except Exception:
             log.exception("indexing %s failed", self.root)
             self._problem(f"indexing {self.root} failed; see the log. Context comes from open files only")
@@ -207,6 +218,7 @@ class WorkspaceContext:
 
     def close(self) -> None:
         self._documents_pool.shutdown(wait=True, cancel_futures=True)
+        self._warmer.shutdown(wait=True, cancel_futures=True)
         self._writer.shutdown(wait=True, cancel_futures=True)
         if self.index is not None:
             self.index.store.close()
@@ -299,6 +311,27 @@ class WorkspaceContext:
         if not inline and language is not None and not document.oversized:
             self._parse_in_background(document)
         self._derive(document, tag=False)
+        self._note_hot()
+        self._warm(document)
+
+    def _warm(self, document: Document) -> None:
+        index = self.index
+        if index is None or document.language is None or document.oversized or os.path.isabs(document.path):
+            return
+        names = set(retrieve.IDENTIFIER.findall(document.text, 0, WARM_CHARS)) - retrieve.KEYWORDS
+        try:
+            self._warmer.submit(index.warm, document.path, sorted(names), _import_tokens(document))
+        except RuntimeError:
+            pass  # shutting down
+
+    def _note_hot(self) -> None:
+        paths = tuple(d.path for d in self.documents.values() if not os.path.isabs(d.path))
+        tokens: set[str] = set()
+        for document in self.documents.values():
+            if document.language is None or os.path.isabs(document.path):
+                continue
+            tokens |= _import_tokens(document)
+        self._hot = (paths, frozenset(tokens))
 
     def _parse_in_background(self, document: Document) -> None:
         loop, text = self._loop, document.text
@@ -356,6 +389,7 @@ class WorkspaceContext:
         self._admissions.pop(key, None)
         if self._scratch is not None and self._scratch.uri == key:
             self._scratch = None
+        self._note_hot()
         for timers in (self._timers, self._parse_timers):
             timer = timers.pop(key, None)
             if timer is not None:
@@ -639,6 +673,12 @@ class WorkspaceContext:
                 return fh.read().split("\n")
         except OSError:
             return []
+
+
+def _import_tokens(document: Document) -> frozenset[str]:
+    """The module names a document's import statements mention."""
+    lines = document.lines()
+    return import_tokens("\n".join("\n".join(lines[s - 1 : e]) for s, e in document.import_spans()))
 
 
 # How much text either side of the cursor stands for a document too large to look at whole.

@@ -1,29 +1,33 @@
-"""The workspace symbol index: built once in worker processes, then kept current file by file.
+"""The workspace symbol index: built in worker processes, then kept current file by file.
 
-:class:`Index` owns the SQLite :class:`~hermes_lsp.context.store.Store` and an in-memory
-view of every definition (by name and by file) that retrieval reads on the event loop.
-:meth:`Index.refresh` compares the workspace with the cache (size and mtime, then content
-hash), scans only what changed (in a process pool when there is much to do: tree-sitter
-holds the GIL), writes it, re-ranks and swaps in the new view. Updates replace whole
-lists in the dictionaries rather than mutating them, so a reader never sees a half-made one.
+:class:`Index` owns the SQLite :class:`~hermes_lsp.context.store.Store` and exposes it to
+retrieval as three read-only mappings (:mod:`~hermes_lsp.context.lookup`) that query the
+database and keep only what is hot in memory: a warm start opens the database and is
+ready. :meth:`Index.refresh` compares the workspace with the cache (size and mtime, then
+content hash) and scans what changed, nearest the open files first. Scanning happens in
+worker processes that write their results to the database themselves (so no syntax
+trees or tags cross a process boundary), and ranking runs in a worker as well: tree-sitter
+and PageRank hold the GIL, and the server's event loop must not wait for them. Only one
+process refreshes a database at a time; another server sharing it reads meanwhile and
+refreshes after it.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import gc
 import logging
 import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import attrs
 
 from hermes_lsp.context import rank as ranking
-from hermes_lsp.context.modules import module_map
-from hermes_lsp.context.store import Store
+from hermes_lsp.context.lookup import Def, Views
+from hermes_lsp.context.modules import module_forms
+from hermes_lsp.context.store import RefreshLock, Store
 from hermes_lsp.context.walk import (
     Scanned,
     contained,
@@ -34,28 +38,23 @@ from hermes_lsp.context.walk import (
     walk,
 )
 
+__all__ = ["Def", "Index", "IndexReport", "nearest_first"]
+
 log = logging.getLogger(__name__)
 
 POOL_THRESHOLD = 64
 """Fewer files than this are scanned in-process: starting workers would cost more."""
-BATCH = 24
+BATCH = 32
+IN_FLIGHT = 2
+"""Batches queued per worker: enough to keep it busy, few enough that a file opened
+meanwhile is scanned next rather than after everything already submitted."""
+HOT_IN_PROCESS = 48
+"""Open files and what they import are scanned before the workers are even started."""
+LOCK_POLL_S = 0.5
 
 Progress = Callable[[str | None, int | None], None]
-
-
-@attrs.frozen(slots=True)
-class Def:
-    """A definition as retrieval sees it."""
-
-    id: int
-    name: str
-    qualname: str
-    kind: str
-    path: str
-    start_line: int
-    end_line: int
-    summary: str
-    rank: float
+Hot = Callable[[], tuple[Sequence[str], frozenset[str]]]
+"""The open files (relative paths) and the module tokens their imports name."""
 
 
 @attrs.define
@@ -75,14 +74,87 @@ class IndexReport:
     seconds: float = 0.0
     cache: str | None = None
     workers: int = 0
+    waited_s: float = 0.0
+    """Time spent waiting for another process's refresh of the same cache."""
+    cpu_s: float = 0.0
+    """Processor time of this refresh: this process's and its workers' (not their start-up)."""
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
     """Workers come from a fork server that preloads the scanner (not fork: the server has
     threads that must not be copied; not spawn: it would re-run the caller's main module)."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["hermes_lsp.context.walk"])
+    context.set_forkserver_preload(["hermes_lsp.context.index"])
     return context
+
+
+# -- worker processes --------------------------------------------------------------------
+
+_worker_stores: dict[str, Store] = {}
+
+
+def _worker_store(database: str) -> Store:
+    store = _worker_stores.get(database)
+    if store is None:
+        store = _worker_stores[database] = Store(database)
+    return store
+
+
+def scan_into(
+    database: str, root: str, batch: list[tuple[str, str | None]], max_bytes: int
+) -> tuple[int, float]:
+    """Worker entry point: scan a batch and write it to ``database``; how many were
+    scanned, and the processor time it took (for the report)."""
+    started = time.process_time()
+    scanned = scan_batch(root, batch, max_bytes)
+    _worker_store(database).write(scanned, forms=module_forms)
+    return sum(1 for item in scanned if item.skipped != "unchanged"), time.process_time() - started
+
+
+def rank_into(database: str) -> float:
+    """Worker entry point: rank every definition in ``database`` and store the ranks."""
+    started = time.process_time()
+    rank_store(_worker_store(database))
+    return time.process_time() - started
+
+
+def rank_store(store: Store) -> None:
+    paths, references, definers = store.ranking_input(ranking.MAX_DEFINERS)
+    file_ranks, def_ranks = ranking.pagerank(paths, references, definers)
+    store.write_ranks(file_ranks, def_ranks)
+
+
+# -- order of work -----------------------------------------------------------------------
+
+
+def _folder_distance(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    return len(a) + len(b) - 2 * common
+
+
+def nearest_first(paths: Sequence[str], open_paths: Sequence[str], tokens: frozenset[str]) -> list[str]:
+    """``paths`` in the order to index them: the open files, the files their imports
+    name, then by how many folders away from the nearest open file (stable otherwise)."""
+    if not open_paths and not tokens:
+        return list(paths)
+    opened = set(open_paths)
+    folders = {tuple(p.split("/")[:-1]) for p in open_paths}
+
+    def key(path: str) -> tuple[int, int]:
+        if path in opened:
+            return (0, 0)
+        if tokens and any(form in tokens for form in module_forms(path)):
+            return (1, 0)
+        if not folders:
+            return (2, 0)
+        here = tuple(path.split("/")[:-1])
+        return (2, min(_folder_distance(here, folder) for folder in folders))
+
+    return sorted(paths, key=key)
 
 
 def _format_count(n: int) -> str:
@@ -90,7 +162,7 @@ def _format_count(n: int) -> str:
 
 
 class Index:
-    """Definitions of a workspace, on disk and in memory."""
+    """Definitions of a workspace: on disk, with what is hot in memory."""
 
     def __init__(
         self, root: str, store: Store, max_bytes: int, exclude: Iterable[str] = (), workers: int | None = None
@@ -100,128 +172,198 @@ class Index:
         self.max_bytes = max_bytes
         self.exclude = list(exclude)
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
-        self.by_name: dict[str, tuple[Def, ...]] = {}
-        self.by_path: dict[str, tuple[Def, ...]] = {}
-        self.by_module: dict[str, tuple[str, ...]] = {}
-        """How an import may name a file (``a.b.c``, ``b/c``, ``c``) -> the files it may mean."""
+        self.views = Views(store)
+        self.refresh_lock = RefreshLock(store.path)
         self._write_lock = threading.Lock()
+
+    @property
+    def by_name(self) -> Mapping[str, Sequence[Def]]:
+        """Name -> its definitions, by path and line."""
+        return self.views.by_name
+
+    @property
+    def by_path(self) -> Mapping[str, Sequence[Def]]:
+        """File -> its definitions, by line (files without any are absent)."""
+        return self.views.by_path
+
+    @property
+    def by_module(self) -> Mapping[str, Sequence[str]]:
+        """How an import may name a file (``a.b.c``, ``b/c``, ``c``) -> the files it may mean."""
+        return self.views.by_module
 
     # -- building ------------------------------------------------------------------------
 
     def refresh(
-        self, progress: Progress | None = None, cancelled: threading.Event | None = None
+        self,
+        progress: Progress | None = None,
+        cancelled: threading.Event | None = None,
+        hot: Hot | None = None,
     ) -> IndexReport:
-        """Bring the cache up to date with the workspace and load it. Safe to call again."""
+        """Bring the cache up to date with the workspace. Safe to call again.
+
+        When another process is refreshing the same cache, wait for it (reading its
+        results meanwhile: lookups go to the database) and then check what is left.
+        """
         started = time.perf_counter()
+        cpu = time.process_time()
         say = progress or (lambda message, percent: None)
         report = IndexReport(self.root, cache=self.store.path)
+        if not self.refresh_lock.acquire():
+            say("Waiting for another window's indexing", None)
+            while not self.refresh_lock.acquire():
+                if cancelled is not None and cancelled.wait(LOCK_POLL_S):
+                    return report
+                if cancelled is None:
+                    time.sleep(LOCK_POLL_S)
+            report.waited_s = time.perf_counter() - started
+        try:
+            self._refresh(report, say, cancelled, hot)
+        finally:
+            self.refresh_lock.release()
+        report.seconds = time.perf_counter() - started
+        report.cpu_s += time.process_time() - cpu
+        return report
+
+    def _refresh(
+        self, report: IndexReport, say: Progress, cancelled: threading.Event | None, hot: Hot | None
+    ) -> None:
         walked = walk(self.root, self.exclude)
         report.unreadable_dirs = walked.unreadable
         known = self.store.file_states()
-        todo: list[tuple[str, str | None]] = []
+        digests: dict[str, str | None] = {}
         for rel in walked.files:
             state = known.get(rel)
             if state is not None and state[1] >= 0:
                 try:
                     st = os.stat(os.path.join(self.root, rel))
                 except OSError:
-                    todo.append((rel, None))  # vanished since the walk: the scan records that
+                    digests[rel] = None  # vanished since the walk: the scan records that
                     continue
                 if st.st_size == state[1] and st.st_mtime_ns == state[2]:
                     continue
-            todo.append((rel, state[3] if state else None))
+            digests[rel] = state[3] if state else None
         present = set(walked.files)
         removed = [path for path in known if path not in present]
         report.removed = len(removed)
         with self._write_lock:
             if removed:
                 self.store.write([], removed)
-            self._scan(todo, say, report, cancelled)
-        changed = bool(todo or removed)
-        if changed or not self.store.ranked():
+            if digests:
+                say(f"Indexing 0/{_format_count(len(digests))} files", 0)
+                self.store.start_bulk()  # may wait for another process's write: said first
+                try:
+                    self._scan(digests, say, report, cancelled, hot)
+                finally:
+                    self.store.finish_bulk()
+        if cancelled is not None and cancelled.is_set():
+            return
+        if digests or removed or not self.store.ranked():
             say("Ranking definitions", None)
-            self._rank()
-        self.load()
+            report.cpu_s += self._rank()
+        self.views.forget_all()
+        self._count(report)
+
+    def _count(self, report: IndexReport) -> None:
         states = self.store.file_states()
         report.files = len(states)
         for _, _, _, _, skipped in states.values():
             if skipped:
                 report.skipped[skipped] = report.skipped.get(skipped, 0) + 1
-        report.definitions = sum(len(defs) for defs in self.by_path.values())
-        for path in self.by_path:
+        report.definitions = self.store.definition_count()
+        for path in self.store.defining_paths():
             language = os.path.splitext(path)[1]
             report.languages[language] = report.languages.get(language, 0) + 1
-        report.seconds = time.perf_counter() - started
-        return report
 
     def _scan(
         self,
-        todo: list[tuple[str, str | None]],
+        digests: dict[str, str | None],
         say: Progress,
         report: IndexReport,
         cancelled: threading.Event | None,
+        hot: Hot | None,
     ) -> None:
-        total = len(todo)
-        if not total:
-            return
+        total = len(digests)
         done = 0
-        workers = self.workers if total >= POOL_THRESHOLD else 0
-        report.workers = workers
-        say(f"Indexing 0/{_format_count(total)} files", 0)
 
-        def results() -> Iterable[list[Scanned]]:
-            if workers <= 0:
-                for batch in iter_batches(todo, BATCH):
-                    yield scan_batch(self.root, batch, self.max_bytes)
-                return
-            context = _pool_context()
-            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-                futures = [
-                    pool.submit(scan_batch, self.root, batch, self.max_bytes)
-                    for batch in iter_batches(todo, BATCH)
-                ]
-                try:
-                    for future in futures:
-                        yield future.result()
-                finally:
-                    for future in futures:
-                        future.cancel()
-
-        for scanned in results():
-            if cancelled is not None and cancelled.is_set():
-                return
-            self.store.write(scanned)
-            report.indexed += sum(1 for item in scanned if item.skipped != "unchanged")
-            done += len(scanned)
+        def record(count: int, scanned: int) -> None:
+            nonlocal done
+            report.indexed += scanned
+            done += count
+            self.views.forget_all()
             say(f"Indexing {_format_count(done)}/{_format_count(total)} files", done * 100 // total)
 
-    def _rank(self) -> None:
-        paths = self.store.file_paths()
-        definers: dict[str, set[int]] = {}
-        for fid, name in self._definition_names():
-            definers.setdefault(name, set()).add(fid)
-        file_ranks, def_ranks = ranking.pagerank(paths, self.store.reference_counts(), definers)
-        self.store.write_ranks(file_ranks, def_ranks)
+        def scan_here(paths: list[str]) -> None:
+            for batch in iter_batches([(rel, digests[rel]) for rel in paths], BATCH):
+                if cancelled is not None and cancelled.is_set():
+                    return
+                scanned = scan_batch(self.root, batch, self.max_bytes)
+                self.store.write(scanned, forms=module_forms)
+                record(len(batch), sum(1 for item in scanned if item.skipped != "unchanged"))
 
-    def _definition_names(self) -> list[tuple[int, str]]:
-        with self.store.lock:
-            return self.store.db.execute("SELECT DISTINCT file_id, name FROM defs").fetchall()
+        pending = list(digests)
+        if hot is not None:
+            # The open files and what they import first, here and now: they are what the
+            # next completion asks about, and the workers take a moment to start.
+            pending = nearest_first(pending, *hot())
+            first, pending = _split_hot(pending, hot)
+            scan_here(first)
+        workers = self.workers if len(pending) >= POOL_THRESHOLD and self.store.path is not None else 0
+        report.workers = workers
+        if workers <= 0:
+            scan_here(pending)
+            return
+        assert self.store.path is not None
+        for count, (scanned, cpu) in self._pooled(pending, digests, workers, cancelled, hot):
+            report.cpu_s += cpu
+            record(count, scanned)
 
-    def load(self) -> None:
-        """Read every definition into memory (a fresh view, swapped in whole)."""
-        by_name: dict[str, list[Def]] = {}
-        by_path: dict[str, list[Def]] = {}
-        for row in self.store.definitions():
-            item = Def(*row)
-            by_name.setdefault(item.name, []).append(item)
-            by_path.setdefault(item.path, []).append(item)
-        self.by_name = {name: tuple(items) for name, items in by_name.items()}
-        self.by_path = {path: tuple(items) for path, items in by_path.items()}
-        self.by_module = module_map(self.by_path)
-        # Tens of thousands of long-lived records: keep them out of the cyclic collector's
-        # young generations, whose pauses would otherwise land on keystrokes.
-        gc.collect()
-        gc.freeze()
+    def _pooled(
+        self,
+        pending: list[str],
+        digests: dict[str, str | None],
+        workers: int,
+        cancelled: threading.Event | None,
+        hot: Hot | None,
+    ) -> Iterator[tuple[int, tuple[int, float]]]:
+        """Scan in worker processes, a few batches ahead; yields (files, (scanned, processor
+        time)) per batch."""
+        database = self.store.path
+        assert database is not None
+        seen_hot = hot() if hot is not None else None
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
+            running: dict[concurrent.futures.Future[tuple[int, float]], int] = {}
+            try:
+                while pending or running:
+                    if cancelled is not None and cancelled.is_set():
+                        return
+                    if hot is not None:
+                        now = hot()
+                        if now != seen_hot:  # a file was opened: its neighbourhood goes next
+                            seen_hot = now
+                            pending = nearest_first(pending, *now)
+                    while pending and len(running) < workers * IN_FLIGHT:
+                        batch, pending = pending[:BATCH], pending[BATCH:]
+                        future = pool.submit(
+                            scan_into, database, self.root, [(r, digests[r]) for r in batch], self.max_bytes
+                        )
+                        running[future] = len(batch)
+                    finished, _ = concurrent.futures.wait(
+                        running, timeout=LOCK_POLL_S, return_when=concurrent.futures.FIRST_COMPLETED
+                    )
+                    for future in finished:
+                        yield running.pop(future), future.result()
+            finally:
+                for future in running:
+                    future.cancel()
+
+    def _rank(self) -> float:
+        """Rank every definition; the processor time spent in a worker (0 when in-process)."""
+        if self.store.path is None or self.workers <= 0:
+            rank_store(self.store)
+            return 0.0
+        # PageRank is pure Python: in a worker it does not slow the server's event loop.
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=_pool_context()) as pool:
+            return pool.submit(rank_into, self.store.path).result()
 
     # -- keeping current -----------------------------------------------------------------
 
@@ -241,34 +383,21 @@ class Index:
             if scanned.skipped in ("vanished", "unreadable", "outside", "ignored"):
                 self.store.write([], [rel])
             else:
-                self.store.write([scanned], dirty=dirty)
+                self.store.write([scanned], dirty=dirty, forms=module_forms)
             self.store.mark_unranked()
-            self._reload_path(rel)
-
-    def _reload_path(self, rel: str) -> None:
-        old = {d.name: d.rank for d in self.by_path.get(rel, ())}
-        # Ranks of a changed file are stale until the next full refresh; keep the old ones.
-        fresh = tuple(
-            attrs.evolve(Def(*row), rank=old.get(row[1], 0.0)) for row in self.store.definitions_in(rel)
-        )
-        touched = {d.name for d in self.by_path.get(rel, ())} | {d.name for d in fresh}
-        if fresh:
-            known = rel in self.by_path
-            self.by_path[rel] = fresh
-            if not known:
-                self.by_module = module_map(self.by_path)
-        else:
-            self.by_path.pop(rel, None)
-        for name in touched:
-            others = tuple(d for d in self.by_name.get(name, ()) if d.path != rel)
-            mine = tuple(d for d in fresh if d.name == name)
-            merged = tuple(sorted(others + mine, key=lambda d: (d.path, d.start_line)))
-            if merged:
-                self.by_name[name] = merged
-            else:
-                self.by_name.pop(name, None)
+            self.views.forget_all()
 
     # -- lookups -------------------------------------------------------------------------
+
+    def warm(self, path: str, names: Iterable[str], tokens: Iterable[str]) -> None:
+        """Bring into memory what a document's completions will ask for: its own
+        definitions, those of the names it uses, and the files its imports name."""
+        self.by_path.get(path)
+        for token in tokens:
+            for module in self.by_module.get(token, ()):
+                self.by_path.get(module)
+        for name in names:
+            self.by_name.get(name)
 
     def references(self, name: str) -> list[tuple[str, list[int]]]:
         return [
@@ -285,13 +414,20 @@ class Index:
     def use_counts(self, path: str) -> dict[str, int] | None:
         """Names ``path`` uses -> how many lines use each (no line numbers: cheaper).
 
-        ``None`` while the store is busy writing: this runs on the event loop, which must
-        not wait for a batch of the background build.
+        Reads go to this thread's own connection, which WAL never makes wait for a write:
+        the answer is always there (the ``None`` of the protocol is never needed).
         """
-        if not self.store.lock.acquire(blocking=False):
-            return None
-        try:
-            rows = self.store.references_in(path)
-        finally:
-            self.store.lock.release()
+        rows = self.store.references_in(path)
         return {name: lines.count(",") + 1 for name, lines in rows if lines}
+
+
+def _split_hot(ordered: list[str], hot: Hot) -> tuple[list[str], list[str]]:
+    """The leading open and imported files of an ordered list (at most a few dozen), and the rest."""
+    open_paths, tokens = hot()
+    opened = set(open_paths)
+    count = 0
+    for path in ordered[:HOT_IN_PROCESS]:
+        if path not in opened and not (tokens and any(f in tokens for f in module_forms(path))):
+            break
+        count += 1
+    return ordered[:count], ordered[count:]

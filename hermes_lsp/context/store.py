@@ -1,44 +1,77 @@
 """The on-disk index: one SQLite database per workspace under the user's cache directory.
 
 It remembers, per file, its size, modification time and content hash (to tell what
-changed since the last run), its definitions with their summaries and ranks, and which
-names it uses on which lines. A database that is corrupt or from another version is
-deleted and rebuilt; one that stays locked by another process is replaced by an
+changed since the last run), its definitions with their summaries and ranks, which
+names it uses on which lines, and the names an import may give it. Lookups are indexed
+queries, so nothing has to be loaded to answer them: a warm start only opens the file.
+
+Several processes may share one database (two editor windows on one repository, and the
+index's own worker processes): it runs in WAL mode, so readers never wait for the
+writer; writers take the write lock up front (``BEGIN IMMEDIATE``) and wait their turn
+for up to :data:`WRITE_WAIT_S`; and a lock file beside the database lets one process at
+a time run a full refresh (:class:`RefreshLock`). A database that is corrupt or from
+another version is deleted and rebuilt; one that stays locked is replaced by an
 in-memory database for this run. Either way the server keeps working.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import platformdirs
 
 from hermes_lsp.context.walk import Scanned
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: SQLite's own locking still keeps the data safe
+    fcntl = None  # type: ignore[assignment]
+
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "8"
 CACHE_ENV = "HERMES_LSP_CACHE_DIR"
+OPEN_WAIT_S = 2.0
+"""How long opening waits for a lock held elsewhere before falling back to memory."""
+WRITE_WAIT_S = 60.0
+"""How long a write waits for another process's write to finish (each one is short)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files (
     id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, size INTEGER, mtime_ns INTEGER,
-    digest TEXT, language TEXT, skipped TEXT, rank REAL DEFAULT 0);
+    digest TEXT, language TEXT, skipped TEXT, rank REAL DEFAULT 0, defs INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS defs (
-    id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL, name TEXT, qualname TEXT, kind TEXT,
+    id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL, path TEXT, name TEXT, qualname TEXT, kind TEXT,
     start_line INTEGER, end_line INTEGER, summary TEXT, rank REAL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS refs (file_id INTEGER NOT NULL, name TEXT, count INTEGER, lines TEXT);
-CREATE INDEX IF NOT EXISTS defs_file ON defs(file_id);
-CREATE INDEX IF NOT EXISTS refs_file ON refs(file_id);
-CREATE INDEX IF NOT EXISTS refs_name ON refs(name);
+CREATE TABLE IF NOT EXISTS modules (form TEXT NOT NULL, file_id INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS defs_name ON defs(name, path, start_line);
+CREATE INDEX IF NOT EXISTS modules_form ON modules(form);
 """
+# Indexes that lookups during a first build do not need (they serve deletions and
+# find_references): a first build drops them and makes them once at the end, which costs
+# less than keeping them sorted row by row.
+_LATE_INDEXES = {
+    "defs_file": "defs(file_id)",
+    "refs_file": "refs(file_id)",
+    "refs_name": "refs(name)",
+    "modules_file": "modules(file_id)",
+}
+
+DefRow = tuple[int, str, str, str, str, int, int, str, float]
+"""(id, name, qualname, kind, path, start, end, summary, rank)."""
+_DEF_COLUMNS = "d.id, d.name, d.qualname, d.kind, f.path, d.start_line, d.end_line, d.summary, d.rank"
+
+ModuleForms = Callable[[str], Sequence[str]]
+"""How imports may name a file (``a/b/c.py`` -> ``a.b.c``, ``b.c``, ``c``...)."""
 
 
 def cache_dir() -> str:
@@ -85,8 +118,167 @@ def _root_exists(path: str) -> bool:
         return True
 
 
+class RefreshLock:
+    """One process at a time refreshes a database; the others read it meanwhile.
+
+    An advisory lock on a file beside the database: the operating system drops it when
+    its holder exits, so a crashed server never leaves the cache locked.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self.path = None if database is None else database + ".lock"
+        self._fh: int | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock if it is free (never waits); True when this process holds it."""
+        if self._fh is not None:
+            return True
+        if self.path is None or fcntl is None:
+            return True
+        try:
+            fh = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return True  # no lock file, no sharing to protect: SQLite still serialises writes
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fh)
+            return False
+        self._fh = fh
+        return True
+
+    def release(self) -> None:
+        if self._fh is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fh)  # closing drops the lock
+            self._fh = None
+
+
+def connect(path: str, wait: float = OPEN_WAIT_S) -> sqlite3.Connection:
+    """Open (creating if needed) an index database in WAL mode."""
+    db = sqlite3.connect(path, timeout=wait, check_same_thread=False, isolation_level=None)
+    try:
+        if path != ":memory:":
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=OFF")  # a cache: losing the last write only costs a rescan
+        row = None
+        with contextlib.suppress(sqlite3.OperationalError):
+            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if row is None or row[0] != SCHEMA_VERSION:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for table in ("files", "defs", "refs", "modules"):
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+                db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+                db.execute("DELETE FROM meta")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                for name, target in _LATE_INDEXES.items():
+                    db.execute(f"CREATE INDEX {name} ON {target}")
+                db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        db.execute("SELECT count(*) FROM files").fetchone()
+    except sqlite3.Error:
+        db.close()
+        raise
+    db.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_S * 1000)}")
+    return db
+
+
+def write_scanned(
+    db: sqlite3.Connection,
+    scanned: Iterable[Scanned],
+    removed: Iterable[str] = (),
+    dirty: bool = False,
+    forms: ModuleForms | None = None,
+) -> None:
+    """Store scan results in one transaction. ``dirty`` marks content that is not on disk.
+
+    A file written again keeps the ranks of the definitions it still has: they stay
+    about right until the next ranking, where zero would drop them from every context.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for path in removed:
+            _remove(db, path)
+        for item in scanned:
+            if item.skipped == "unchanged":
+                db.execute(
+                    "UPDATE files SET size=?, mtime_ns=? WHERE path=?", (item.size, item.mtime_ns, item.path)
+                )
+                continue
+            old = _remove(db, item.path)
+            if item.skipped in ("vanished", "unreadable"):
+                continue
+            definitions = item.tags.definitions if item.tags is not None else []
+            cur = db.execute(
+                "INSERT INTO files(path, size, mtime_ns, digest, language, skipped, defs)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (
+                    item.path,
+                    -1 if dirty else item.size,
+                    item.mtime_ns,
+                    item.digest,
+                    item.language,
+                    item.skipped,
+                    len(definitions),
+                ),
+            )
+            if item.tags is None:
+                continue
+            fid = cur.lastrowid
+            db.executemany(
+                "INSERT INTO defs(file_id, path, name, qualname, kind, start_line, end_line, summary, rank)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        fid,
+                        item.path,
+                        d.name,
+                        d.qualname,
+                        d.kind,
+                        d.start_line,
+                        d.end_line,
+                        d.summary,
+                        old.get(d.name, 0),
+                    )
+                    for d in definitions
+                ],
+            )
+            db.executemany(
+                "INSERT INTO refs VALUES (?,?,?,?)",
+                [
+                    (fid, name, len(lines), ",".join(map(str, lines)))
+                    for name, lines in item.tags.references.items()
+                ],
+            )
+            if definitions and forms is not None:
+                db.executemany("INSERT INTO modules VALUES (?,?)", [(form, fid) for form in forms(item.path)])
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _remove(db: sqlite3.Connection, path: str) -> dict[str, float]:
+    """Delete one file's rows; its definitions' ranks by name."""
+    row = db.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
+    if row is None:
+        return {}
+    ranks = dict(db.execute("SELECT name, rank FROM defs WHERE file_id=?", (row[0],)).fetchall())
+    for table, column in (("defs", "file_id"), ("refs", "file_id"), ("modules", "file_id"), ("files", "id")):
+        db.execute(f"DELETE FROM {table} WHERE {column}=?", (row[0],))
+    return ranks
+
+
 class Store:
-    """Thread-safe access to one index database (one connection behind a lock)."""
+    """Access to one index database: a connection for writes (one thread at a time) and
+    one for lookups per reading thread (the event loop, the look-ahead), which WAL lets
+    read during a write and which never wait for each other."""
 
     def __init__(self, path: str | None, root: str | None = None) -> None:
         self.path = path
@@ -95,14 +287,18 @@ class Store:
         """Something the user should hear about once (a rebuilt or unusable cache)."""
         self.lock = threading.RLock()
         self.db = self._open(path)
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._version_lock = threading.Lock()
+        self._version_db: sqlite3.Connection | None = None
 
     def _open(self, path: str | None) -> sqlite3.Connection:
         if path is None:
-            return self._connect(":memory:")
+            return connect(":memory:")
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             prune_stale(os.path.dirname(path), keep=path)
-            db = self._connect(path)
+            db = connect(path)
             os.utime(path)  # "last used", for pruning
             if self.root is not None:
                 with open(path + ROOT_SUFFIX, "w", encoding="utf-8", errors="surrogateescape") as fh:
@@ -117,46 +313,156 @@ class Store:
             self.problem = f"the index cache {path} was unreadable ({exc}); rebuilt it"
             self._delete(path)
             try:
-                return self._connect(path)
+                return connect(path)
             except sqlite3.Error as again:
                 self.problem = f"the index cache {path} cannot be used ({again}); indexing in memory"
         except OSError as exc:
             self.problem = f"the index cache folder cannot be created ({exc.strerror}); indexing in memory"
         log.warning("%s", self.problem)
         self.path = None
-        return self._connect(":memory:")
+        return connect(":memory:")
 
     @staticmethod
     def _delete(path: str) -> None:
-        for suffix in ("", "-wal", "-shm", ROOT_SUFFIX):
+        for suffix in ("", "-wal", "-shm", ROOT_SUFFIX, ".lock"):
             try:
                 os.remove(path + suffix)
             except OSError:
                 pass
 
-    @staticmethod
-    def _connect(path: str) -> sqlite3.Connection:
-        db = sqlite3.connect(path, timeout=2.0, check_same_thread=False, isolation_level=None)
-        try:
-            if path != ":memory:":
-                db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=OFF")  # a cache: losing the last write only costs a rescan
-            db.executescript(_SCHEMA)
-            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if row is None or row[0] != SCHEMA_VERSION:
-                db.executescript("DELETE FROM files; DELETE FROM defs; DELETE FROM refs;")
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            db.execute("SELECT count(*) FROM files").fetchone()
-        except sqlite3.Error:
-            db.close()
-            raise
-        return db
-
     def close(self) -> None:
         with self.lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
             self.db.close()
 
-    # -- reads ---------------------------------------------------------------------------
+    # -- reads on the event loop (a connection per reading thread) -------------------------
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """This thread's read-only connection (None for an in-memory database, which only
+        its one connection can see)."""
+        if self.path is None:
+            return None
+        reader: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if reader is None:
+            reader = connect(self.path)
+            reader.execute("PRAGMA query_only=1")
+            self._local.db = reader
+            with self.lock:
+                self._readers.append(reader)
+        return reader
+
+    def _read(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:  # type: ignore[type-arg]
+        reader = self._reader()
+        if reader is None:
+            with self.lock:
+                return self.db.execute(sql, args).fetchall()
+        return reader.execute(sql, args).fetchall()
+
+    def data_version(self) -> int:
+        """Changes whenever another connection (this process's writer, another process)
+        commits: tells a cache of lookups when to forget. Always asked on one connection,
+        since each counts on its own."""
+        if self.path is None:
+            return 0  # one connection: the index forgets its own writes itself
+        with self._version_lock:
+            if self._version_db is None:
+                self._version_db = connect(self.path)
+                with self.lock:
+                    self._readers.append(self._version_db)
+            return int(self._version_db.execute("PRAGMA data_version").fetchone()[0])
+
+    def definitions_named(self, name: str, limit: int = -1) -> tuple[list[DefRow], int]:
+        """The first ``limit`` definitions named ``name`` (by path and line; -1: all) and how
+        many there are. Each definition carries its file's path, so the name index hands
+        them out in order: the first page costs the same for ``__init__`` as for a name
+        defined once."""
+        rows = self._read(
+            "SELECT id, name, qualname, kind, path, start_line, end_line, summary, rank FROM defs"
+            " WHERE name = ? ORDER BY path, start_line, id LIMIT ?",
+            (name, limit + 1 if limit >= 0 else -1),
+        )
+        if limit < 0 or len(rows) <= limit:
+            return rows, len(rows)
+        count = self._read("SELECT count(*) FROM defs WHERE name = ?", (name,))[0][0]
+        return rows[:limit], int(count)
+
+    def definitions_in(self, path: str) -> list[DefRow]:
+        return self._read(
+            f"SELECT {_DEF_COLUMNS} FROM defs d JOIN files f ON f.id = d.file_id WHERE f.path = ?"
+            " ORDER BY d.start_line, d.id",
+            (path,),
+        )
+
+    def definitions(self) -> Iterator[DefRow]:
+        """Every definition, by path and line (for whole-index reports)."""
+        return iter(
+            self._read(
+                f"SELECT {_DEF_COLUMNS} FROM defs d JOIN files f ON f.id = d.file_id"
+                " ORDER BY f.path, d.start_line, d.id"
+            )
+        )
+
+    def has_definitions(self) -> bool:
+        return bool(self._read("SELECT 1 FROM defs LIMIT 1"))
+
+    def has_modules(self) -> bool:
+        return bool(self._read("SELECT 1 FROM modules LIMIT 1"))
+
+    def names(self) -> list[str]:
+        return [row[0] for row in self._read("SELECT DISTINCT name FROM defs ORDER BY name")]
+
+    def name_count(self) -> int:
+        return int(self._read("SELECT count(*) FROM (SELECT DISTINCT name FROM defs)")[0][0])
+
+    def defining_paths(self) -> list[str]:
+        """Files with at least one definition, by path."""
+        return [row[0] for row in self._read("SELECT path FROM files WHERE defs > 0 ORDER BY path")]
+
+    def defining_count(self) -> int:
+        return int(self._read("SELECT count(*) FROM files WHERE defs > 0")[0][0])
+
+    def definition_count(self) -> int:
+        return int(self._read("SELECT coalesce(sum(defs), 0) FROM files")[0][0])
+
+    def module_paths(self, form: str) -> list[str]:
+        """Files an import of ``form`` may mean."""
+        return [
+            row[0]
+            for row in self._read(
+                "SELECT f.path FROM modules m JOIN files f ON f.id = m.file_id WHERE m.form = ?"
+                " ORDER BY f.path",
+                (form,),
+            )
+        ]
+
+    def module_forms(self) -> list[str]:
+        return [row[0] for row in self._read("SELECT DISTINCT form FROM modules ORDER BY form")]
+
+    def module_form_count(self) -> int:
+        return int(self._read("SELECT count(*) FROM (SELECT DISTINCT form FROM modules)")[0][0])
+
+    def references(self, name: str) -> list[tuple[str, str]]:
+        """(path, comma-separated lines) of every file that uses ``name``."""
+        return self._read(
+            "SELECT f.path, r.lines FROM refs r JOIN files f ON f.id = r.file_id WHERE r.name = ?"
+            " ORDER BY f.path",
+            (name,),
+        )
+
+    def references_in(self, path: str) -> list[tuple[str, str]]:
+        """(name, comma-separated lines) of every name ``path`` uses."""
+        return self._read(
+            "SELECT r.name, r.lines FROM refs r JOIN files f ON f.id = r.file_id WHERE f.path = ?"
+            " ORDER BY r.name",
+            (path,),
+        )
+
+    def is_empty(self) -> bool:
+        return not self._read("SELECT 1 FROM files LIMIT 1")
+
+    # -- reads and writes of the refresh (the writer connection) --------------------------
 
     def file_states(self) -> dict[str, tuple[int, int, int, str, str | None]]:
         """path -> (id, size, mtime_ns, digest, skipped)."""
@@ -164,124 +470,88 @@ class Store:
             rows = self.db.execute("SELECT path, id, size, mtime_ns, digest, skipped FROM files").fetchall()
         return {path: (fid, size, mtime, digest, skipped) for path, fid, size, mtime, digest, skipped in rows}
 
-    def definitions(self) -> list[tuple[int, str, str, str, str, int, int, str, float]]:
-        """Every definition: (id, name, qualname, kind, path, start, end, summary, rank)."""
-        with self.lock:
-            return self.db.execute(
-                "SELECT d.id, d.name, d.qualname, d.kind, f.path, d.start_line, d.end_line, d.summary, d.rank"
-                " FROM defs d JOIN files f ON f.id = d.file_id ORDER BY f.path, d.start_line, d.id"
-            ).fetchall()
-
-    def definitions_in(self, path: str) -> list[tuple[int, str, str, str, str, int, int, str, float]]:
-        with self.lock:
-            return self.db.execute(
-                "SELECT d.id, d.name, d.qualname, d.kind, f.path, d.start_line, d.end_line, d.summary, d.rank"
-                " FROM defs d JOIN files f ON f.id = d.file_id WHERE f.path = ? ORDER BY d.start_line, d.id",
-                (path,),
-            ).fetchall()
-
-    def reference_counts(self) -> Iterator[tuple[int, str, int]]:
-        with self.lock:
-            rows = self.db.execute("SELECT file_id, name, count FROM refs").fetchall()
-        return iter(rows)
-
-    def references(self, name: str) -> list[tuple[str, str]]:
-        """(path, comma-separated lines) of every file that uses ``name``."""
-        with self.lock:
-            return self.db.execute(
-                "SELECT f.path, r.lines FROM refs r JOIN files f ON f.id = r.file_id"
-                " WHERE r.name = ? ORDER BY f.path",
-                (name,),
-            ).fetchall()
-
-    def references_in(self, path: str) -> list[tuple[str, str]]:
-        """(name, comma-separated lines) of every name ``path`` uses."""
-        with self.lock:
-            return self.db.execute(
-                "SELECT r.name, r.lines FROM refs r JOIN files f ON f.id = r.file_id WHERE f.path = ?"
-                " ORDER BY r.name",
-                (path,),
-            ).fetchall()
-
-    def file_paths(self) -> dict[int, str]:
-        with self.lock:
-            return dict(self.db.execute("SELECT id, path FROM files").fetchall())
-
-    # -- writes --------------------------------------------------------------------------
-
-    def write(self, scanned: Iterable[Scanned], removed: Iterable[str] = (), dirty: bool = False) -> None:
+    def write(
+        self,
+        scanned: Iterable[Scanned],
+        removed: Iterable[str] = (),
+        dirty: bool = False,
+        forms: ModuleForms | None = None,
+    ) -> None:
         """Store scan results (one transaction). ``dirty`` marks content that is not on disk."""
         with self.lock:
+            write_scanned(self.db, scanned, removed, dirty, forms)
+
+    def ranking_input(
+        self, max_definers: int
+    ) -> tuple[dict[int, str], list[tuple[int, str, int]], dict[str, set[int]]]:
+        """What ranking needs, filtered in SQL: files, uses of names that at most
+        ``max_definers`` files define (others weigh nothing), and who defines those names."""
+        with self.lock:
+            paths = dict(self.db.execute("SELECT id, path FROM files").fetchall())
+            definers: dict[str, set[int]] = {}
+            for name, fid in self.db.execute(
+                "SELECT name, file_id FROM defs WHERE name IN"
+                " (SELECT name FROM defs GROUP BY name HAVING count(DISTINCT file_id) <= ?)"
+                " GROUP BY name, file_id",
+                (max_definers,),
+            ):
+                definers.setdefault(name, set()).add(fid)
+            # Chunked by name range would be leaner; one pass keeps it simple and the rows small.
+            references = [
+                row for row in self.db.execute("SELECT file_id, name, count FROM refs") if row[1] in definers
+            ]
+        return paths, references, definers
+
+    def write_ranks(self, file_ranks: dict[int, float], def_ranks: dict[tuple[int, str], float]) -> None:
+        with self.lock:
             db = self.db
-            db.execute("BEGIN")
+            db.execute("BEGIN IMMEDIATE")
             try:
-                for path in removed:
-                    self._remove(path)
-                for item in scanned:
-                    if item.skipped == "unchanged":
-                        db.execute(
-                            "UPDATE files SET size=?, mtime_ns=? WHERE path=?",
-                            (item.size, item.mtime_ns, item.path),
-                        )
-                        continue
-                    self._remove(item.path)
-                    if item.skipped in ("vanished", "unreadable"):
-                        continue
-                    cur = db.execute(
-                        "INSERT INTO files(path, size, mtime_ns, digest, language, skipped)"
-                        " VALUES (?,?,?,?,?,?)",
-                        (
-                            item.path,
-                            -1 if dirty else item.size,
-                            item.mtime_ns,
-                            item.digest,
-                            item.language,
-                            item.skipped,
-                        ),
-                    )
-                    if item.tags is None:
-                        continue
-                    fid = cur.lastrowid
-                    db.executemany(
-                        "INSERT INTO defs(file_id, name, qualname, kind, start_line, end_line, summary)"
-                        " VALUES (?,?,?,?,?,?,?)",
-                        [
-                            (fid, d.name, d.qualname, d.kind, d.start_line, d.end_line, d.summary)
-                            for d in item.tags.definitions
-                        ],
-                    )
-                    db.executemany(
-                        "INSERT INTO refs VALUES (?,?,?,?)",
-                        [
-                            (fid, name, len(lines), ",".join(map(str, lines)))
-                            for name, lines in item.tags.references.items()
-                        ],
-                    )
+                # One pass over each table, joined with the new ranks, rather than an
+                # indexed UPDATE per definition.
+                db.execute("CREATE TEMP TABLE IF NOT EXISTS ranked_files (id INTEGER PRIMARY KEY, rank REAL)")
+                db.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS ranked_defs"
+                    " (file_id INTEGER, name TEXT, rank REAL, PRIMARY KEY (file_id, name)) WITHOUT ROWID"
+                )
+                db.execute("DELETE FROM temp.ranked_files")
+                db.execute("DELETE FROM temp.ranked_defs")
+                db.executemany("INSERT INTO temp.ranked_files VALUES (?,?)", file_ranks.items())
+                db.executemany(
+                    "INSERT INTO temp.ranked_defs VALUES (?,?,?)",
+                    [(fid, name, r) for (fid, name), r in def_ranks.items()],
+                )
+                db.execute(
+                    "UPDATE files SET rank = coalesce((SELECT r.rank FROM temp.ranked_files r"
+                    " WHERE r.id = files.id), 0)"
+                )
+                db.execute(
+                    "UPDATE defs SET rank = coalesce((SELECT r.rank FROM temp.ranked_defs r"
+                    " WHERE r.file_id = defs.file_id AND r.name = defs.name), 0)"
+                )
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('ranked', '1')")
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
 
-    def _remove(self, path: str) -> None:
-        row = self.db.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
-        if row is None:
-            return
-        for table, column in (("defs", "file_id"), ("refs", "file_id"), ("files", "id")):
-            self.db.execute(f"DELETE FROM {table} WHERE {column}=?", (row[0],))
+    # -- first builds ----------------------------------------------------------------------
 
-    def write_ranks(self, file_ranks: dict[int, float], def_ranks: dict[tuple[int, str], float]) -> None:
+    def start_bulk(self) -> bool:
+        """Before a first build into an empty database: drop the indexes it can do without.
+        True when it did (then :meth:`finish_bulk` must follow)."""
         with self.lock:
-            db = self.db
-            db.execute("BEGIN")
-            db.execute("UPDATE files SET rank=0")
-            db.execute("UPDATE defs SET rank=0")
-            db.executemany("UPDATE files SET rank=? WHERE id=?", [(r, f) for f, r in file_ranks.items()])
-            db.executemany(
-                "UPDATE defs SET rank=? WHERE file_id=? AND name=?",
-                [(r, fid, name) for (fid, name), r in def_ranks.items()],
-            )
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('ranked', '1')")
-            db.execute("COMMIT")
+            if self.db.execute("SELECT 1 FROM files LIMIT 1").fetchone():
+                return False
+            for name in _LATE_INDEXES:
+                self.db.execute(f"DROP INDEX IF EXISTS {name}")
+            return True
+
+    def finish_bulk(self) -> None:
+        """Make sure every index exists (also repairs a first build that was interrupted)."""
+        with self.lock:
+            for name, target in _LATE_INDEXES.items():
+                self.db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
 
     def ranked(self) -> bool:
         with self.lock:

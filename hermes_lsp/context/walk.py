@@ -167,7 +167,8 @@ def _walk(
     except OSError:
         out.unreadable.append(rel_dir or ".")
         return
-    own = _read_ignore(folder)
+    # Most folders have no ignore file: look at the listing rather than try to open one.
+    own = _read_ignore(folder) if any(e.name in IGNORE_FILES for e in entries) else None
     if own is not None:
         specs = [*specs, (rel_dir, own)]
     for entry in entries:

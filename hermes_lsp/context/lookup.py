@@ -1,0 +1,288 @@
+"""Read-only views of the index database that retrieval uses as plain mappings.
+
+``by_name[name]``, ``by_path[path]`` and ``by_module[form]`` look like the dictionaries
+retrieval was written against, but each lookup is an indexed SQLite query whose answer
+is kept in a bounded most-recently-used cache: memory holds what is hot (the open
+files, what they import, the names near recent cursors), not the whole repository, and
+nothing has to be loaded before the first lookup. The index forgets what it rewrites
+itself; commits by anyone else (another server sharing the cache) are noticed by asking
+SQLite at most every :data:`CHECK_EVERY_S`. A name defined in thousands of files is
+fetched a page at a time (:class:`Defs`): retrieval looks at the first few dozen.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Generic, TypeVar, overload
+
+import attrs
+
+from hermes_lsp.context.store import DefRow, Store
+
+
+@attrs.frozen(slots=True)
+class Def:
+    """A definition as retrieval sees it."""
+
+    id: int
+    name: str
+    qualname: str
+    kind: str
+    path: str
+    start_line: int
+    end_line: int
+    summary: str
+    rank: float
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Recent(Generic[K, V]):
+    """A most-recently-used cache bounded by the total weight of what it holds (how many
+    definitions, not how many names: one name can hold dozens), safe from two threads."""
+
+    def __init__(self, size: int, weigh: Callable[[V], int] = lambda value: 1) -> None:
+        self.size = size
+        self._weigh = weigh
+        self._items: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        self._weight = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return found[0]
+
+    def put(self, key: K, value: V) -> None:
+        weight = max(1, self._weigh(value))
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._weight -= old[1]
+            self._items[key] = (value, weight)
+            self._weight += weight
+            while self._weight > self.size and len(self._items) > 1:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._weight -= dropped
+
+    def forget(self, key: K) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._weight -= old[1]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._weight = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+CHECK_EVERY_S = 0.25
+"""How stale a lookup may be after another process commits to the shared database."""
+FIRST_PAGE = 64
+"""Definitions of one name fetched up front; the rest only when someone reads that far."""
+NAMES_KEPT = 100_000
+"""Definitions (an absent name counts one) kept in memory by name: a cursor looks up a
+few hundred names; a few hundred bytes each."""
+PATHS_KEPT = 50_000
+"""Definitions kept in memory by file."""
+FORMS_KEPT = 16_384
+"""Files kept in memory by module name."""
+
+
+@attrs.frozen
+class Source(Generic[V]):
+    """Where a view's answers come from."""
+
+    fetch: Callable[[str], Sequence[V]]
+    """One key's values (empty: absent)."""
+    keys: Callable[[], list[str]]
+    count: Callable[[], int]
+    """How many keys (a whole-table count: asked rarely)."""
+    exists: Callable[[], bool]
+    """Whether there is any key (cheap: asked by every truth test)."""
+
+
+class _View(Mapping[str, Sequence[V]]):
+    """A mapping answered by its :class:`Source`, cached by recency."""
+
+    def __init__(self, source: Source[V], size: int, check: Callable[[], None]) -> None:
+        self._check = check
+        self.cache: Recent[str, Sequence[V]] = Recent(size, _held)
+        self._fetch = source.fetch
+        self._keys = source.keys
+        self._count = source.count
+        self._exists = source.exists
+        self._len: int | None = None
+
+    def get(self, key: str, default: object = None) -> Sequence[V] | None:  # type: ignore[override]
+        self._check()
+        found = self.cache.get(key)
+        if found is None:
+            found = self._fetch(key)
+            self.cache.put(key, found)  # absent names are remembered too: most words are
+        return found if found else default  # type: ignore[return-value]
+
+    def __getitem__(self, key: str) -> Sequence[V]:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        self._check()
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        self._check()
+        if self._len is None:
+            self._len = self._count()
+        return self._len
+
+    def __bool__(self) -> bool:
+        self._check()
+        return self._len > 0 if self._len is not None else self._exists()
+
+    def forget(self) -> None:
+        self._len = None
+        self.cache.clear()
+
+
+def _defs(rows: list[DefRow]) -> tuple[Def, ...]:
+    return tuple(Def(*row) for row in rows)
+
+
+class Defs(Sequence[Def]):
+    """The definitions of one name, by path and line: the first page in memory, the whole
+    list fetched on first access past it. ``len`` is the true count."""
+
+    def __init__(self, first: tuple[Def, ...], count: int, fetch_all: Callable[[], tuple[Def, ...]]) -> None:
+        self._items = first
+        self._count = count
+        self._fetch_all = fetch_all
+
+    def _whole(self) -> tuple[Def, ...]:
+        if len(self._items) < self._count:
+            self._items = self._fetch_all()
+            self._count = len(self._items)
+        return self._items
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def held(self) -> int:
+        """How many of them are in memory."""
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> Def: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Def, ...]: ...
+    def __getitem__(self, index: int | slice) -> Def | tuple[Def, ...]:
+        if isinstance(index, slice):
+            stop = index.stop
+            if index.step is None and stop is not None and 0 <= stop <= len(self._items):
+                return self._items[index]
+            return self._whole()[index]
+        if 0 <= index < len(self._items):
+            return self._items[index]
+        return self._whole()[index]
+
+    def __iter__(self) -> Iterator[Def]:
+        return iter(self._whole())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(self._whole())
+
+    def __repr__(self) -> str:
+        return f"Defs({self._count} definitions)"
+
+
+def _held(values: Sequence[object]) -> int:
+    return values.held if isinstance(values, Defs) else len(values)
+
+
+def _named(store: Store, name: str) -> tuple[Def, ...] | Defs:
+    rows, count = store.definitions_named(name, FIRST_PAGE)
+    if count <= len(rows):
+        return _defs(rows)
+    return Defs(_defs(rows), count, lambda: _defs(store.definitions_named(name)[0]))
+
+
+class Views:
+    """The three mappings over one store, and when to forget what they hold.
+
+    Forgetting swaps in new mapping objects (and empties the old ones): a reader that
+    keeps its own cache keyed on ``by_name``'s identity, as the neighbourhood's file graph
+    does, sees the index change as it did when the index swapped in whole dictionaries.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._version: int | None = None
+        self._checked = 0.0
+        self._make()
+
+    def _make(self) -> None:
+        store = self.store
+        self.by_name: _View[Def] = _View(
+            Source(lambda name: _named(store, name), store.names, store.name_count, store.has_definitions),
+            NAMES_KEPT,
+            self.sync,
+        )
+        self.by_path: _View[Def] = _View(
+            Source(
+                lambda path: _defs(store.definitions_in(path)),
+                store.defining_paths,
+                store.defining_count,
+                store.has_definitions,
+            ),
+            PATHS_KEPT,
+            self.sync,
+        )
+        self.by_module: _View[str] = _View(
+            Source(
+                lambda form: tuple(store.module_paths(form)),
+                store.module_forms,
+                store.module_form_count,
+                store.has_modules,
+            ),
+            FORMS_KEPT,
+            self.sync,
+        )
+
+    def forget_all(self) -> None:
+        old = (self.by_name, self.by_path, self.by_module)
+        self._make()
+        for view in old:
+            view.forget()  # a lookup already running on an old one reads afresh too
+
+    def sync(self) -> None:
+        """Forget everything when another connection has committed since the last check."""
+        now = time.monotonic()
+        if now - self._checked < CHECK_EVERY_S:
+            return
+        self._checked = now
+        version = self.store.data_version()
+        if version != self._version:
+            if self._version is not None:
+                self.forget_all()
+            self._version = version
