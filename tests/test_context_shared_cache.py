@@ -89,6 +89,12 @@ async def test_two_servers_share_one_workspace_and_cache(tmp_path: Path, scripte
         await asyncio.sleep(HELD_S)
         writer.execute("COMMIT")
         writer.close()
+        # Both finish indexing (progress ends): the second after reading the first's work.
+        for client in clients:
+            assert await until(lambda c=client: _progress_ended(c), 60)
+        said = [m.message for client in clients for m in client.messages]
+        assert not [m for m in said if "locked" in m or "in memory" in m or "failed" in m], said
+        # Then each window's completions carry a definition from another file.
         uri = (root / "shop" / "cart.py").as_uri()
         windows = [Window(client, uri) for client in clients]
         for client in clients:
@@ -97,14 +103,6 @@ async def test_two_servers_share_one_workspace_and_cache(tmp_path: Path, scripte
             found = await window.context_reaches_model(scripted)
             assert found, "no prompt held the definition from shop/pricing.py"
             assert "shop/pricing.py" in found[0]
-        # Both finish indexing (progress ends) and neither fell back to an index of its own.
-        for client in clients:
-            assert await until(lambda c=client: _progress_ended(c), 60)
-        said = [m.message for client in clients for m in client.messages]
-        assert not [m for m in said if "locked" in m or "in memory" in m or "failed" in m], said
-        # After both refreshes, each still answers from the shared index.
-        for window in windows:
-            assert await window.context_reaches_model(scripted)
     finally:
         for client in clients:
             await client.shutdown_session()
