@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging(log_file: str | None, verbose: bool) -> None:
+def _setup_logging(log_file: str | None, verbose: bool, quiet: bool = False) -> None:
+    """Log to ``log_file`` or stderr: debug with ``-v``, warnings only when ``quiet``."""
     handler: logging.Handler = (
         logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     )
@@ -56,7 +57,7 @@ def _setup_logging(log_file: str | None, verbose: bool) -> None:
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
     # pygls logs every message (document text included) and httpx every URL at INFO:
     # noise, and code in the logs, unless debugging.
     for noisy in ("pygls", "httpx", "httpcore"):
@@ -83,6 +84,18 @@ def _find_command(argv: list[str]) -> str | None:
     return None
 
 
+def _run_subcommand(args: argparse.Namespace) -> int:
+    try:
+        code = int(importlib.import_module(args._module).run(args) or 0)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`hermes-lsp context … | head`): stop quietly, as cat does.
+        # Point stdout at /dev/null so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a writer killed by the pipe
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -93,9 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         sub_actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
         module.add_arguments(sub_actions[0].choices[command])
     args = parser.parse_args(argv)
-    _setup_logging(args.log_file, args.verbose)
+    # A subcommand prints its own report: its INFO lines would only clutter the terminal.
+    _setup_logging(args.log_file, args.verbose, quiet=bool(args.command))
     if args.command:
-        return int(importlib.import_module(args._module).run(args) or 0)
+        return _run_subcommand(args)
 
     from hermes_lsp.server import create_server
 

@@ -10,12 +10,16 @@ from hermes_lsp import __version__
 from hermes_lsp.scripted_server import Reply, ScriptedServer
 
 
-def hermes(*args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+def clean_environment() -> dict[str, str]:
     # Model settings from the environment would leak into the tests; the index cache stays
     # in the temporary folder the suite set up.
-    environment = {
+    return {
         k: v for k, v in os.environ.items() if not k.startswith("HERMES_LSP_") or k == "HERMES_LSP_CACHE_DIR"
     }
+
+
+def hermes(*args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = clean_environment()
     return subprocess.run(
         [sys.executable, "-m", "hermes_lsp", *args],
         input=stdin,
@@ -107,3 +111,39 @@ def test_doctor_states_a_wrong_endpoint_once_and_gives_the_actual_cause(scripted
     report = result.stdout.partition("\n\n")[0]
     assert report.count("is not found (404)") == 1, result.stdout
     assert "does not serve the OpenAI API there" in report and "should end in /v1" not in result.stdout
+
+
+def make_project(root) -> None:
+    (root / "pkg").mkdir()
+    for n in range(40):
+        (root / "pkg" / f"mod{n}.py").write_text(
+            f"def helper_{n}(x):\n    return x + {n}\n\n\n"
+            f"class Thing{n}:\n    def run(self):\n        return helper_{n}(1)\n",
+            encoding="utf-8",
+        )
+
+
+def test_subcommands_print_no_info_log_lines_without_verbose(tmp_path):
+    make_project(tmp_path)
+    result = hermes("index", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()  # the figures
+    assert " INFO " not in result.stderr and result.stderr.strip() == ""
+    verbose = hermes("-v", "index", str(tmp_path))
+    assert " DEBUG " in verbose.stderr or " INFO " in verbose.stderr
+
+
+def test_context_piped_into_head_ends_quietly(tmp_path):
+    make_project(tmp_path)
+    environment = clean_environment()
+    command = [sys.executable, "-m", "hermes_lsp", "context", f"{tmp_path / 'pkg' / 'mod3.py'}:7:16"]
+    command += ["--root", str(tmp_path), "--budget", "4000", "--json"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.read(1)  # like `| head -c 1`: read a little, then go away
+        proc.stdout.close()
+        stderr = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+    assert first == b"{"
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+    assert code in (0, 141)
