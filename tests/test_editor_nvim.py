@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,11 @@ def test_ghost_text_is_drawn_dismissed_narrowed_and_accepted(tmp_path: Path, scr
     [shown] = seen["ghost_shown"]
     assert (shown["row"], shown["col"], shown["virt_text"]) == (1, 4, "return a + b")
     assert shown["pos"] == "inline" and shown["hl_group"] == "HermesGhostText"
+    # Without 'termguicolors' (tmux, most terminals) only cterm colours are drawn: the ghost
+    # text has one of its own, so it does not look like the code around it.
+    assert seen["termguicolors"] is False
+    assert seen["ghost_hl"].get("ctermfg") is not None
+    assert seen["ghost_hl"].get("ctermfg") != seen["normal_hl"].get("ctermfg")
     # <C-]> hides it without touching the text; <M-]> asks again and it is back.
     assert seen["ghost_after_dismiss"] == [] and seen["line_after_dismiss"] == "    "
     assert [m["virt_text"] for m in seen["ghost_after_next"]] == ["return a + b"]
@@ -134,7 +140,39 @@ def test_unreachable_model_shows_in_statusline_and_checkhealth(tmp_path: Path, s
     report = "\n".join(seen["health"])
     assert "hermes-lsp" in report and "--version" not in report  # the version check passed
     assert "client 1 is running" in report
-    assert "model server:" in report and "ERROR" in report
+    assert "nothing answers at" in report and "ERROR" in report
+    assert "OK" not in [line.split(" ")[0].strip("- ") for line in report.splitlines() if "model" in line]
+
+
+def test_checkhealth_does_not_call_a_stopped_model_server_ready(tmp_path: Path):
+    source = tmp_path / "a.py"
+    source.write_text("x = 1\n", encoding="utf-8")
+    mark = tmp_path / "mark"
+    model = ScriptedServer().start()
+
+    def stop_when_ready() -> None:
+        for _ in range(600):
+            if mark.with_suffix(".ready").exists():
+                break
+            threading.Event().wait(0.05)
+        model.stop()
+        mark.with_suffix(".stopped").write_text("", encoding="utf-8")
+
+    stopper = threading.Thread(target=stop_when_ready, daemon=True)
+    stopper.start()
+    try:
+        seen = run_nvim("health_down", source, model, HERMES_E2E_MARK=str(mark))
+    finally:
+        stopper.join(timeout=60)  # it stops the model server in any case
+
+    assert seen["status"]["state"] == "ready"
+    report = "\n".join(seen["health"])
+    assert "nothing answers at" in report
+    # One verdict on the model server: no OK line claims it is ready.
+    assert not [
+        line for line in report.splitlines() if line.lstrip("- ").startswith("✅ OK") and "ready" in line
+    ]
+    assert "last reported: ready" in report
 
 
 GEOMETRY = "import math\n\n\ndef area(r):\n    return math.pi * r ** 2\n"
@@ -184,6 +222,37 @@ def test_code_action_is_listed_resolved_and_applied(tmp_path: Path, scripted: Sc
     assert seen["modified"] is True  # applied to the buffer, for the user to save
     assert source.read_text(encoding="utf-8") == GEOMETRY
     assert len(scripted.model_requests()) == 2
+
+
+def test_gra_offers_and_applies_a_fix_for_another_sources_diagnostic(
+    tmp_path: Path, scripted: ScriptedServer
+):
+    (tmp_path / ".git").mkdir()
+    broken = GEOMETRY.replace("math.pi", "mth.pi")
+    source = tmp_path / "geometry.py"
+    source.write_text(broken, encoding="utf-8")
+    message = "Undefined name `mth`"
+    scripted.script(
+        *model_turns(
+            tool_call("search_replace", path="geometry.py", search="mth.pi", replace="math.pi"),
+            "mth was a typo for math.",
+        ),
+        default=Reply(text=""),
+    )
+
+    seen = run_nvim(
+        "foreign_fix",
+        source,
+        scripted,
+        HERMES_E2E_LINE="5",
+        HERMES_E2E_WORD="mth",
+        HERMES_E2E_MESSAGE=message,
+    )
+
+    assert seen["picked"] == f"Hermes: fix “{message}”"
+    assert "\n".join(seen["lines"]) + "\n" == GEOMETRY
+    # The model was told about the other source's diagnostic.
+    assert message in scripted.model_requests()[0].prompt
 
 
 def test_refactor_command_edits_the_selected_lines(tmp_path: Path, scripted: ScriptedServer):

@@ -126,6 +126,9 @@ function scenarios.ghost()
     return #marks > 0 and marks or nil
   end)
   results.cursor_when_shown = vim.api.nvim_win_get_cursor(0)
+  results.termguicolors = vim.o.termguicolors
+  results.ghost_hl = vim.api.nvim_get_hl(0, { name = "HermesGhostText", link = false })
+  results.normal_hl = vim.api.nvim_get_hl(0, { name = "Normal", link = false })
   step("ghost shown")
   input("<C-]>")
   results.ghost_after_dismiss = ghost_extmarks()
@@ -201,6 +204,48 @@ function scenarios.action()
   step("applied")
 end
 
+-- A diagnostic from another source (here a namespace of its own, as a linter plugin or
+-- another language server would set it) gets "Hermes: fix" in the standard menu: `gra`,
+-- i.e. vim.lsp.buf.code_action() with no arguments and vim.ui.select to pick.
+function scenarios.foreign_fix()
+  setup()
+  local ns = vim.api.nvim_create_namespace("e2e_ruff")
+  local row = tonumber(env.HERMES_E2E_LINE) - 1
+  local line = lines()[row + 1]
+  local col = assert(line:find(env.HERMES_E2E_WORD, 1, true)) - 1
+  vim.diagnostic.set(ns, 0, {
+    {
+      lnum = row,
+      col = col,
+      end_col = col + #env.HERMES_E2E_WORD,
+      severity = vim.diagnostic.severity.ERROR,
+      message = env.HERMES_E2E_MESSAGE,
+      source = "ruff",
+      code = "F821",
+    },
+  })
+  vim.api.nvim_win_set_cursor(0, { row + 1, col })
+  results.menu = {}
+  vim.ui.select = function(items, opts, on_choice)
+    for i, item in ipairs(items) do
+      local title = opts.format_item and opts.format_item(item) or tostring(item)
+      results.menu[#results.menu + 1] = title
+      if title:find("Hermes: fix", 1, true) then
+        results.picked = title
+        return on_choice(item, i)
+      end
+    end
+    on_choice(nil, nil)
+  end
+  local before = table.concat(lines(), "\n")
+  vim.api.nvim_input("gra")
+  wait_for("the fix's edit", 20000, function()
+    return table.concat(lines(), "\n") ~= before
+  end)
+  results.lines = lines()
+  step("fixed")
+end
+
 -- :HermesRefactor on a line range: the server's edit lands in the buffer.
 function scenarios.refactor()
   setup()
@@ -239,6 +284,22 @@ function scenarios.missing()
   results.clients = #vim.lsp.get_clients()
   results.statusline = require("hermes_lsp").statusline()
   results.commands = vim.fn.exists(":HermesRefactor") == 2 and vim.fn.exists(":HermesDebug") == 2
+end
+
+-- The model server stops after the client reported it ready: :checkhealth must not call it
+-- both ready and unreachable. The test stops it when HERMES_E2E_MARK.ready appears and
+-- writes HERMES_E2E_MARK.stopped.
+function scenarios.health_down()
+  setup()
+  local mark = env.HERMES_E2E_MARK
+  local file = assert(io.open(mark .. ".ready", "w"))
+  file:close()
+  wait_for("the model server to stop", 15000, function()
+    return vim.uv.fs_stat(mark .. ".stopped") ~= nil
+  end)
+  vim.cmd("checkhealth hermes_lsp")
+  results.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  vim.cmd("bwipeout!")
 end
 
 -- The model server does not answer: the statusline and :checkhealth say so.

@@ -48,6 +48,7 @@ local function native_inline_completion(bufnr, client)
 end
 
 local function on_attach(bufnr, client)
+  require("hermes_lsp.diagnostics").wrap_code_action(client)
   if not config.options.ghost_text.enabled then
     return
   end
@@ -89,10 +90,27 @@ local function user_commands()
   end, { desc = "Hermes: show the model server's state" })
 end
 
+--- Ghost text must look unlike code in every terminal: Comment's colour where it has one,
+--- a grey from the 256-colour palette where it has none (no 'termguicolors', e.g. in tmux).
+--- `default`: a colour scheme or the user's own HermesGhostText wins.
+function M.define_highlight()
+  local comment = vim.api.nvim_get_hl(0, { name = "Comment", link = false })
+  vim.api.nvim_set_hl(0, "HermesGhostText", {
+    default = true,
+    fg = comment.fg or 0x808080,
+    ctermfg = comment.ctermfg or 244,
+    italic = comment.italic,
+  })
+end
+
 ---@param opts hermes_lsp.Options|nil
 function M.setup(opts)
   config.options = vim.tbl_deep_extend("force", vim.deepcopy(config.defaults), opts or {})
-  vim.api.nvim_set_hl(0, "HermesGhostText", { link = "Comment", default = true })
+  M.define_highlight()
+  vim.api.nvim_create_autocmd("ColorScheme", {
+    group = vim.api.nvim_create_augroup("hermes_lsp_highlight", { clear = true }),
+    callback = M.define_highlight,
+  })
   user_commands()
   local cmd, problem = config.server_cmd()
   if not cmd then

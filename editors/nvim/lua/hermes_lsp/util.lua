@@ -20,6 +20,21 @@ function M.request(client, method, params, handler, bufnr)
   return client.request(method, params, handler, bufnr)
 end
 
+--- Pass every request of `client` through `transform(method, params, bufnr) -> params`
+--- (0.11+ call it as a method, 0.10 as a plain function field).
+function M.wrap_request(client, transform)
+  local original = client.request
+  if vim.fn.has("nvim-0.11") == 1 then
+    client.request = function(self, method, params, handler, bufnr, ...)
+      return original(self, method, transform(method, params, bufnr), handler, bufnr, ...)
+    end
+  else
+    client.request = function(method, params, handler, bufnr, ...)
+      return original(method, transform(method, params, bufnr), handler, bufnr, ...)
+    end
+  end
+end
+
 function M.cancel(client, id)
   if vim.fn.has("nvim-0.11") == 1 then
     client:cancel_request(id)
