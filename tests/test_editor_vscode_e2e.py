@@ -84,7 +84,7 @@ def test_a_missing_server_is_explained_in_vs_code(tmp_path: Path):
     assert report["notification"].startswith(
         f'hermes.serverPath is set to "{tmp_path / "nowhere" / "hermes-lsp"}"'
     )
-    assert "pip install hermes-lsp" in report["notification"]
+    assert "pipx install git+https://github.com/hermes-lsp/hermes-lsp" in report["notification"]
     assert report["notificationButtons"] == ["Open Settings", "Show Log"]
     assert report["status"] == "Hermes: stopped"
 

@@ -387,3 +387,17 @@ def test_run_reports_a_server_that_dies_before_it_is_ready(tmp_path: Path):
     )
     assert result.returncode == 3
     assert "trtllm-serve exited with status 3 before it was ready" in result.stdout
+
+
+def test_the_readme_documents_every_run_option():
+    from hermes_serve.cli import parser
+
+    top = parser()
+    [subparsers] = [a for a in top._actions if a.__class__.__name__ == "_SubParsersAction"]
+    run = subparsers.choices["run"]
+    options = {s for a in run._actions for s in a.option_strings if s.startswith("--") and s != "--help"}
+    readme = (Path(__file__).parents[1] / "server" / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("### `run`") :]
+    rows = {m.group(1) for m in re.finditer(r"^\| `(--[a-z-]+)", table, re.M)}
+    rows |= {m.group(1) for m in re.finditer(r"^\| `--[a-z-]+ [^`]*` / `(--[a-z-]+)", table, re.M)}
+    assert options - rows == set()

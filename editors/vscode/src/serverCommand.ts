@@ -23,8 +23,8 @@ export interface Environment {
 
 // Plain text: VS Code's notifications do not render code spans.
 export const INSTALL_HINT =
-  "Install it with: pip install hermes-lsp (or ./install.sh in a clone of hermes-lsp), " +
-  "or set hermes.serverPath to the full path of the executable.";
+  "It is not on PyPI: install it with pipx install git+https://github.com/hermes-lsp/hermes-lsp " +
+  "(or run ./install.sh in a clone), or set hermes.serverPath to the full path of the executable.";
 
 /**
  * The command line that starts the server. A configured path wins; otherwise the first

@@ -35,7 +35,7 @@ test("a configured path wins and --stdio is not repeated", () => {
 test("a missing server gives a message that says how to fix it", () => {
   const result = resolveServer("", [], env([]));
   assert.equal(result.ok, false);
-  assert.match(!result.ok ? result.message : "", /not found on your PATH.*pip install hermes-lsp.*hermes\.serverPath/);
+  assert.match(!result.ok ? result.message : "", /not found on your PATH.*pipx install git\+https:\/\/github\.com\/hermes-lsp\/hermes-lsp.*hermes\.serverPath/);
 });
 
 test("a wrong configured path is named in the message, not silently replaced", () => {

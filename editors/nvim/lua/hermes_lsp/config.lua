@@ -52,7 +52,7 @@ function M.server_cmd()
   return nil, "hermes-lsp was not found on PATH or in ./.venv"
 end
 
-M.install_hint = "install it with `pip install hermes-lsp` (or ./install.sh in a clone), "
-  .. "or pass cmd = { '/path/to/hermes-lsp', '--stdio' } to require('hermes_lsp').setup{}"
+M.install_hint = "it is not on PyPI: install it with `pipx install git+https://github.com/hermes-lsp/hermes-lsp` "
+  .. "(or ./install.sh in a clone), or pass cmd = { '/path/to/hermes-lsp', '--stdio' } to require('hermes_lsp').setup{}"
 
 return M
