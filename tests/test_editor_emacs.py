@@ -19,7 +19,7 @@ EMACS_HINT = "run ./install.sh --test (it installs emacs-nox and elpa-eglot)"
 
 
 def run_emacs(
-    path: Path, endpoint: str, action: str = "", status: str = "ready", refactor: str = ""
+    path: Path, endpoint: str, action: str = "", status: str = "ready", refactor: str = "", **extra: str
 ) -> dict[str, Any]:
     result = path.parent / "emacs.json"
     argv = [
@@ -39,6 +39,7 @@ def run_emacs(
         "HERMES_E2E_ACTION": action,
         "HERMES_E2E_STATUS": status,
         "HERMES_E2E_REFACTOR": refactor,
+        **extra,
     }
     return run_scenario(argv, result, env, cwd=path.parent)
 
@@ -138,3 +139,35 @@ def test_hermes_lsp_refactor_applies_the_instruction(tmp_path: Path, scripted: S
     assert "error" not in seen, seen
     assert seen["text"] == GEOMETRY.replace("r ** 2", "r * r")
     assert "use r * r, not r ** 2" in scripted.model_requests()[0].prompt
+
+
+@pytest.mark.parametrize("command", ["eglot-code-actions", "hermes-lsp-fix"])
+def test_a_diagnostic_from_another_flymake_backend_gets_a_hermes_fix(
+    tmp_path: Path, scripted: ScriptedServer, command: str
+):
+    source = tmp_path / "geometry.py"
+    source.write_text(GEOMETRY.replace("math.pi", "mth.pi"), encoding="utf-8")
+    message = "Undefined name `mth`"
+    scripted.script(
+        Reply(
+            text=tool_call("search_replace", path="geometry.py", search="mth.pi", replace="math.pi"),
+            times=1,
+            path="/chat/completions",
+        ),
+        Reply(text="mth was a typo for math.", times=1, path="/chat/completions"),
+        default=Reply(text=""),
+    )
+
+    seen = run_emacs(
+        source,
+        scripted.url,
+        HERMES_E2E_FOREIGN_WORD="mth",
+        HERMES_E2E_FOREIGN_MESSAGE=message,
+        HERMES_E2E_FOREIGN_COMMAND=command,
+    )
+
+    assert "error" not in seen, seen
+    if command == "eglot-code-actions":  # the menu; hermes-lsp-fix runs the only fix directly
+        assert f"Hermes: fix “{message}”" in seen["menu"]
+    assert seen["text"] == GEOMETRY
+    assert message in scripted.model_requests()[0].prompt

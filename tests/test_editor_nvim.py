@@ -224,8 +224,9 @@ def test_code_action_is_listed_resolved_and_applied(tmp_path: Path, scripted: Sc
     assert len(scripted.model_requests()) == 2
 
 
-def test_gra_offers_and_applies_a_fix_for_another_sources_diagnostic(
-    tmp_path: Path, scripted: ScriptedServer
+@pytest.mark.parametrize("keys", ["gra", ":HermesFix<CR>"])
+def test_a_fix_is_offered_and_applied_for_another_sources_diagnostic(
+    tmp_path: Path, scripted: ScriptedServer, keys: str
 ):
     (tmp_path / ".git").mkdir()
     broken = GEOMETRY.replace("math.pi", "mth.pi")
@@ -247,9 +248,11 @@ def test_gra_offers_and_applies_a_fix_for_another_sources_diagnostic(
         HERMES_E2E_LINE="5",
         HERMES_E2E_WORD="mth",
         HERMES_E2E_MESSAGE=message,
+        HERMES_E2E_KEYS=keys,
     )
 
-    assert seen["picked"] == f"Hermes: fix “{message}”"
+    if keys == "gra":  # the menu; :HermesFix applies the only fix directly
+        assert seen["picked"] == f"Hermes: fix “{message}”"
     assert "\n".join(seen["lines"]) + "\n" == GEOMETRY
     # The model was told about the other source's diagnostic.
     assert message in scripted.model_requests()[0].prompt

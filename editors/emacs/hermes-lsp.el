@@ -16,7 +16,9 @@
 
 ;;; Code:
 
+(require 'cl-lib)
 (require 'eglot)
+(require 'flymake)
 (require 'subr-x)
 
 (defgroup hermes-lsp nil
@@ -107,6 +109,73 @@ Code actions picked with `eglot-code-actions' run through here too."
     (funcall execute server command arguments)))
 
 (advice-add 'eglot-execute-command :around #'hermes-lsp--long-timeout)
+
+;;; Diagnostics from every Flymake backend in the code-action context
+
+(defun hermes-lsp--server-p (server)
+  "Whether SERVER is a hermes-lsp connection."
+  (and (cl-typep server 'eglot-lsp-server)
+       (equal (plist-get (eglot--server-info server) :name) "hermes-lsp")))
+
+(defun hermes-lsp--lsp-diagnostic (diag)
+  "Flymake diagnostic DIAG as an LSP Diagnostic (a plist)."
+  (let ((type (flymake-diagnostic-type diag)))
+    (list :range (list :start (eglot--pos-to-lsp-position (flymake-diagnostic-beg diag))
+                       :end (eglot--pos-to-lsp-position (flymake-diagnostic-end diag)))
+          :severity (pcase type
+                      ((or :error 'eglot-error) 1)
+                      ((or :warning 'eglot-warning) 2)
+                      (_ 3))
+          :message (flymake-diagnostic-text diag)
+          :source (format "%s" (flymake-diagnostic-backend diag)))))
+
+(defun hermes-lsp--diagnostics-in (range)
+  "LSP diagnostics on the lines of RANGE, from every Flymake backend."
+  (when (bound-and-true-p flymake-mode)
+    (let* ((region (eglot--range-region range))
+           (beg (save-excursion (goto-char (car region)) (line-beginning-position)))
+           (end (save-excursion (goto-char (cdr region)) (line-end-position))))
+      (cl-loop for diag in (flymake-diagnostics beg end)
+               collect (or (cdr (assoc 'eglot-lsp-diag (eglot--diag-data diag)))
+                           (hermes-lsp--lsp-diagnostic diag))))))
+
+(defun hermes-lsp--merge-diagnostics (given more)
+  "GIVEN (a vector of LSP diagnostics) plus those of MORE not already there."
+  (let ((seen (mapcar (lambda (d) (list (plist-get (plist-get (plist-get d :range) :start) :line)
+                                        (plist-get d :message)))
+                      given)))
+    (vconcat given
+             (cl-loop for d in more
+                      for key = (list (plist-get (plist-get (plist-get d :range) :start) :line)
+                                      (plist-get d :message))
+                      unless (member key seen) collect d and do (push key seen)))))
+
+(defun hermes-lsp--with-all-diagnostics (args)
+  "Give a hermes-lsp code-action request in ARGS every diagnostic.
+A filter for `jsonrpc-request'.
+Eglot sends a server only its own diagnostics, so a problem that another
+Flymake backend (ruff, flake8, a compiler) reports would get no \"Hermes: fix\";
+this covers `eglot-code-actions' and `hermes-lsp-fix' alike."
+  (pcase-let ((`(,server ,method ,params . ,rest) args))
+    (if (and (eq method :textDocument/codeAction) (hermes-lsp--server-p server)
+             (plist-get params :range))
+        (let* ((context (copy-sequence (plist-get params :context)))
+               (merged (hermes-lsp--merge-diagnostics
+                        (plist-get context :diagnostics)
+                        (hermes-lsp--diagnostics-in (plist-get params :range)))))
+          `(,server ,method ,(plist-put (copy-sequence params) :context
+                                        (plist-put context :diagnostics merged))
+                    ,@rest))
+      args)))
+
+(advice-add 'jsonrpc-request :filter-args #'hermes-lsp--with-all-diagnostics)
+
+;;;###autoload
+(defun hermes-lsp-fix ()
+  "Ask Hermes to fix the diagnostic at point, from any Flymake backend."
+  (interactive)
+  (let ((last-nonmenu-event (if (listp last-nonmenu-event) ?\r last-nonmenu-event)))
+    (eglot-code-actions (line-beginning-position) (line-end-position) "quickfix.hermes.fix" t)))
 
 (defun hermes-lsp--execute (command argument)
   "Run the server's COMMAND with ARGUMENT; the server applies the edit itself."

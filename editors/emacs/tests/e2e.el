@@ -8,7 +8,10 @@
 ;; end), HERMES_E2E_SERVER (hermes-lsp executable), HERMES_E2E_ENDPOINT (model server URL),
 ;; HERMES_E2E_ACTION (kind of the code action to apply; empty: only attach),
 ;; HERMES_E2E_STATUS (the hermes/status state to wait for before going on),
-;; HERMES_E2E_REFACTOR (an instruction for `hermes-lsp-refactor' on the whole buffer).
+;; HERMES_E2E_REFACTOR (an instruction for `hermes-lsp-refactor' on the whole buffer),
+;; HERMES_E2E_FOREIGN_WORD and HERMES_E2E_FOREIGN_MESSAGE (a diagnostic that a Flymake backend
+;; of its own reports on that word; HERMES_E2E_FOREIGN_COMMAND, default `eglot-code-actions', is
+;; then run there as M-x would).
 ;; Every wait is bounded; errors are recorded in the JSON instead of hanging.
 
 ;;; Code:
@@ -50,6 +53,35 @@
       (e2e-wait "the action's edit" 30 (lambda () (not (equal before (buffer-string)))))
       (e2e-put 'modified (buffer-modified-p)))))
 
+(defun e2e-foreign-backend (report-fn &rest _)
+  "A Flymake backend that is not eglot's, like flake8's or ruff's: one error on the word."
+  (save-excursion
+    (goto-char (point-min))
+    (search-forward (getenv "HERMES_E2E_FOREIGN_WORD"))
+    (funcall report-fn (list (flymake-make-diagnostic (current-buffer) (match-beginning 0) (match-end 0)
+                                                      :error (getenv "HERMES_E2E_FOREIGN_MESSAGE"))))))
+
+(defun e2e-foreign-fix ()
+  "Report a diagnostic from another backend, then pick \"Hermes: fix\" in eglot's own menu."
+  (add-hook 'flymake-diagnostic-functions #'e2e-foreign-backend nil t)
+  (flymake-start)
+  (e2e-wait "the other backend's diagnostic" 10
+            (lambda () (cl-find (getenv "HERMES_E2E_FOREIGN_MESSAGE") (flymake-diagnostics (point-min) (point-max))
+                                :key #'flymake-diagnostic-text :test #'equal)))
+  (goto-char (point-min))
+  (search-forward (getenv "HERMES_E2E_FOREIGN_WORD"))
+  (goto-char (match-beginning 0))
+  (let ((before (buffer-string)) (menu nil))
+    (cl-letf (((symbol-function 'completing-read)
+               (lambda (_prompt items &rest _)
+                 (setq menu (mapcar #'car items))
+                 (cl-find "Hermes: fix" menu :test (lambda (want title) (string-prefix-p want title))))))
+      ;; A key press, not a mouse click: eglot asks with completing-read.
+      (let ((last-nonmenu-event ?\r))
+        (call-interactively (intern (or (getenv "HERMES_E2E_FOREIGN_COMMAND") "eglot-code-actions")))))
+    (e2e-put 'menu (vconcat menu))
+    (e2e-wait "the fix's edit" 30 (lambda () (not (equal before (buffer-string)))))))
+
 (setq hermes-lsp-command (list (getenv "HERMES_E2E_SERVER") "--stdio"))
 (setq hermes-lsp-settings (list :endpoint (getenv "HERMES_E2E_ENDPOINT")))
 
@@ -72,6 +104,8 @@
               (instruction (getenv "HERMES_E2E_REFACTOR")))
           (when (and kind (not (string-empty-p kind)))
             (e2e-code-action server kind))
+          (when (getenv "HERMES_E2E_FOREIGN_WORD")
+            (e2e-foreign-fix))
           (when (and instruction (not (string-empty-p instruction)))
             (let ((before (buffer-string)))
               ;; M-x hermes-lsp-refactor on the whole buffer, as with a region.

@@ -238,7 +238,7 @@ function scenarios.foreign_fix()
     on_choice(nil, nil)
   end
   local before = table.concat(lines(), "\n")
-  vim.api.nvim_input("gra")
+  vim.api.nvim_input(env.HERMES_E2E_KEYS or "gra")
   wait_for("the fix's edit", 20000, function()
     return table.concat(lines(), "\n") ~= before
   end)

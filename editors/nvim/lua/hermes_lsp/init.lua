@@ -85,6 +85,16 @@ local function user_commands()
     range = true,
     desc = "Hermes: diagnose the stack trace on the clipboard (or in the selected lines)",
   })
+  vim.api.nvim_create_user_command("HermesFix", function()
+    -- The diagnostics of every source on the line go along (see diagnostics.lua).
+    vim.lsp.buf.code_action({
+      context = { only = { "quickfix.hermes.fix" } },
+      apply = true,
+      filter = function(action)
+        return action.kind == "quickfix.hermes.fix"
+      end,
+    })
+  end, { desc = "Hermes: fix the diagnostic under the cursor, whatever reported it" })
   vim.api.nvim_create_user_command("HermesStatus", function()
     util.notify(("%s%s"):format(status.statusline(), status.message ~= "" and (": " .. status.message) or ""))
   end, { desc = "Hermes: show the model server's state" })
