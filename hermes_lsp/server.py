@@ -614,12 +614,15 @@ def _register_core(server: HermesLanguageServer) -> None:
         cursor = ls.cursor(params.text_document.uri, params.position)
         if cursor is None:
             return None
-        text = await ls.completions.complete(cursor, ls.syntax_at(cursor))
-        if not text:
-            return types.InlineCompletionList(items=[])
+        # Asked for explicitly (a key for "next suggestion"): several different ones.
+        if params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked:
+            texts = await ls.completions.complete_all(cursor, ls.syntax_at(cursor))
+        else:
+            text = await ls.completions.complete(cursor, ls.syntax_at(cursor))
+            texts = [text] if text else []
         here = types.Position(params.position.line, _character(cursor, ls.position_encoding))
-        item = types.InlineCompletionItem(insert_text=text, range=types.Range(here, here))
-        return types.InlineCompletionList(items=[item])
+        items = [types.InlineCompletionItem(insert_text=t, range=types.Range(here, here)) for t in texts]
+        return types.InlineCompletionList(items=items)
 
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION,

@@ -44,6 +44,28 @@ async def test_ghost_text_is_shown(client: LanguageClient, scripted: ScriptedSer
     assert "def add(a, b):\n    <CURSOR>\n" in request.prompt
 
 
+async def test_asking_for_more_suggestions_samples_different_ones(
+    client: LanguageClient, scripted: ScriptedServer
+):
+    uri = doc("more.py")
+    open_document(client, uri, "def add(a, b):\n    \n")
+    scripted.script(
+        Reply(text="return a + b", times=1),
+        Reply(text="return b + a", times=1),
+        Reply(text="return a + b", times=1),  # a duplicate is not offered twice
+    )
+    typed = await inline(client, uri, 1, 4)
+    assert typed is not None and [i.insert_text for i in typed.items] == ["return a + b"]
+    assert len(scripted.model_requests()) == 1  # typing costs one request, no more
+
+    more = await inline(client, uri, 1, 4, types.InlineCompletionTriggerKind.Invoked)
+
+    assert more is not None and [i.insert_text for i in more.items] == ["return a + b", "return b + a"]
+    first, *extra = scripted.model_requests()
+    assert len(extra) == 2  # the first suggestion came from the cache
+    assert all(r.body["temperature"] > first.body["temperature"] for r in extra)
+
+
 async def test_newer_keystroke_cancels_stale_request_and_closes_its_stream(
     client: LanguageClient, scripted: ScriptedServer
 ):

@@ -13,7 +13,11 @@ code-point offset and gets back the text to insert (or None). What it guarantees
   cut short is shown only if post-processing says its last line is complete;
 - post-processing runs on a partial answer only when a line or a bracket may have ended,
   and ever more rarely as the answer grows, so its total cost stays linear in the answer;
-- a failure never shows half an answer.
+- a failure never shows half an answer;
+- more suggestions cost nothing until the user asks for them (``complete_all``, for an
+  explicitly invoked request): then a few more are sampled at a higher temperature;
+- what became of the last request in each document is kept (``last_outcome``), so the
+  user can ask why nothing was shown.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from hermes_lsp.features.prompt_state import (
     reusable_retrieval,
     stable_pieces,
 )
-from hermes_lsp.model.client import ModelClient, ModelContextExceeded, ModelError
+from hermes_lsp.model.client import ModelClient, ModelContextExceeded, ModelError, ModelUnreachable
 from hermes_lsp.model.hermes import (
     Budgets,
     CompletionRequest,
@@ -58,6 +62,10 @@ CHECK_ALWAYS_CHARS = 4096
 GROWTH = 1.25
 # Characters after which post-processing could decide that the rest is not needed.
 _DECISIVE = frozenset("\n)]}")
+# When the user asks for more suggestions: how many more to sample, and how hot. The usual
+# temperature is low, so it gives nearly the same text each time; these must differ.
+ALTERNATIVES = 2
+ALTERNATIVE_TEMPERATURE = 0.8
 
 
 @attrs.define
@@ -70,6 +78,40 @@ class CompletionStats:
     typeahead_hits: int = 0
     superseded: int = 0
     errors: int = 0
+
+
+@attrs.frozen
+class Outcome:
+    """What became of the last completion request in a document."""
+
+    kind: str
+    """``shown``, ``empty`` (the model had nothing to insert), ``cut-short`` (a limit ended
+    the answer before it was whole), ``too-long`` (the prompt did not fit the model's
+    context), ``unreachable``, ``model-error``, ``disabled`` or
+    ``superseded``."""
+    detail: str = ""
+    """The error, or how much was shown."""
+
+    def sentence(self) -> str:
+        """The answer to "why was nothing shown?", in one sentence."""
+        return {
+            "shown": f"A suggestion was shown ({self.detail}).",
+            "empty": "The model answered, but with nothing to insert at the cursor.",
+            "cut-short": "The answer was cut short by limits.completionDeadlineMs or "
+            "limits.maxAnswerChars before it was whole, so nothing was shown.",
+            "too-long": f"The prompt did not fit the model's context, even shrunk: {self.detail}",
+            "unreachable": f"The model server could not be reached: {self.detail}",
+            "model-error": f"The model server answered with an error: {self.detail}",
+            "disabled": "Completions are switched off in the settings (hermes.completion.enable).",
+            "superseded": "Typing went on before the answer came, so that request was dropped.",
+        }.get(self.kind, self.detail)
+
+
+NOTHING_ASKED = "No suggestion has been asked for in this document yet."
+
+
+class CutShort(Exception):
+    """A limit ended the answer before post-processing could call it whole."""
 
 
 @attrs.frozen
@@ -131,11 +173,12 @@ class CompletionService:
         self._context = context
         self._on_error = on_error
         self._on_success = on_success
-        self._inflight: dict[str, asyncio.Task[str | None]] = {}
+        self._inflight: dict[str, asyncio.Task[list[str]]] = {}
         self._shown: dict[str, Shown] = {}
         self._prompts: dict[str, DocumentPrompt] = {}
         self._cache: OrderedDict[tuple[str, int], str] = OrderedDict()
         self._rhythm: dict[str, deque[float]] = {}
+        self._outcomes: dict[str, Outcome] = {}
         self._last_request: dict[str, float] = {}
         self.stats = CompletionStats()
 
@@ -157,9 +200,14 @@ class CompletionService:
         if last is not None and now - last < TYPING_GAP:
             self._rhythm.setdefault(key, deque(maxlen=30)).append(now - last)
 
+    def last_outcome(self, key: str) -> Outcome | None:
+        """What became of the document's last completion request (None: there was none)."""
+        return self._outcomes.get(key)
+
     def forget(self, key: str) -> None:
         """Drop per-document state (the document was closed)."""
         self._shown.pop(key, None)
+        self._outcomes.pop(key, None)
         self._prompts.pop(key, None)
         self._rhythm.pop(key, None)
         self._last_request.pop(key, None)
@@ -178,6 +226,18 @@ class CompletionService:
         Raises ``CancelledError`` only when the caller itself is cancelled; a request
         superseded by a newer keystroke returns None.
         """
+        texts = await self._run(cursor, node_types, invoked=False)
+        return texts[0] if texts else None
+
+    async def complete_all(self, cursor: Cursor, node_types: Sequence[str] = ()) -> list[str]:
+        """Different suggestions for the cursor, the usual one first, for a user who asked.
+
+        No debounce (the user pressed a key for this), and ``ALTERNATIVES`` more requests at
+        ``ALTERNATIVE_TEMPERATURE``; duplicates are dropped.
+        """
+        return await self._run(cursor, node_types, invoked=True)
+
+    async def _run(self, cursor: Cursor, node_types: Sequence[str], invoked: bool) -> list[str]:
         settings = self._settings()
         self.stats.requests += 1
         self._note_keystroke(cursor.key)
@@ -187,24 +247,44 @@ class CompletionService:
             older.cancel()
             self.stats.superseded += 1
         if not settings.enable:
-            return None
-        ahead = typeahead(self._shown.get(cursor.key), prefix, suffix)
+            self._outcomes[cursor.key] = Outcome("disabled")
+            return []
+        ahead = None if invoked else typeahead(self._shown.get(cursor.key), prefix, suffix)
         if ahead is not None:
             self.stats.typeahead_hits += 1
-            return ahead
+            self._outcomes[cursor.key] = Outcome("shown", "the rest of the one on screen")
+            return [ahead]
 
-        task = asyncio.ensure_future(self._complete(cursor, prefix, suffix, node_types, settings))
+        task = asyncio.ensure_future(self._complete(cursor, prefix, suffix, node_types, settings, invoked))
         self._inflight[cursor.key] = task
         try:
-            return await task
+            texts = await task
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if task.cancelled() and current is not None and not current.cancelling():
-                return None  # superseded by a newer keystroke
+                self._outcomes[cursor.key] = Outcome("superseded")
+                return []  # superseded by a newer keystroke
             raise
+        except ModelContextExceeded as exc:
+            self.stats.errors += 1
+            self._on_error(exc)
+            self._outcomes[cursor.key] = Outcome("too-long", str(exc))
+            return []
+        except ModelError as exc:
+            self.stats.errors += 1
+            self._on_error(exc)
+            kind = "unreachable" if isinstance(exc, ModelUnreachable) else "model-error"
+            self._outcomes[cursor.key] = Outcome(kind, str(exc))
+            return []
+        except CutShort:
+            self._outcomes[cursor.key] = Outcome("cut-short")
+            return []
         finally:
             if self._inflight.get(cursor.key) is task:
                 del self._inflight[cursor.key]
+        count = f"{len(texts)} suggestions" if len(texts) > 1 else f"{sum(len(t) for t in texts)} characters"
+        self._outcomes[cursor.key] = Outcome("shown", count) if texts else Outcome("empty")
+        return texts
 
     async def _complete(
         self,
@@ -213,8 +293,9 @@ class CompletionService:
         suffix: str,
         node_types: Sequence[str],
         settings: CompletionSettings,
-    ) -> str | None:
-        delay = self._debounce(cursor.key, settings)
+        invoked: bool,
+    ) -> list[str]:
+        delay = 0.0 if invoked else self._debounce(cursor.key, settings)
         if delay:
             await asyncio.sleep(delay)
         multiline = decide_multiline(cursor.text, cursor.offset, settings.multiline, node_types)
@@ -232,23 +313,48 @@ class CompletionService:
             # The prompt itself is the key: hashing it is cheaper than a digest, and equal
             # hashes are confirmed by comparing the text.
             key = (messages[-1]["content"], settings.max_tokens)
-            text = self._cache.get(key)
-            if text is not None:
-                self._cache.move_to_end(key)
-                self.stats.cache_hits += 1
-                break
             try:
-                text = await self._ask(messages, prefix, suffix, multiline, settings, may_retry)
+                text = await self._cached_or_asked(key, messages, prefix, suffix, multiline, settings)
             except ModelContextExceeded as exc:
+                if not may_retry:
+                    raise
                 limit = await _limit_after_refusal(client, exc, messages)
                 continue  # once more, shrunk to what the server takes
-            if text is None:
-                return None
-            self._remember(key, text, settings.cache_size)
             break
         if text:
             self._shown[cursor.key] = Shown(prefix, suffix, text)
-        return text or None
+        texts = [text] if text else []
+        if invoked:
+            hotter = attrs.evolve(settings, temperature=max(settings.temperature, ALTERNATIVE_TEMPERATURE))
+            more = await asyncio.gather(
+                *(
+                    self._cached_or_asked(
+                        (f"{key[0]}\x00{n}", key[1]), messages, prefix, suffix, multiline, hotter
+                    )
+                    for n in range(1, ALTERNATIVES + 1)
+                ),
+                return_exceptions=True,  # extras: one that fails or is cut short leaves the others
+            )
+            texts += [t for t in more if isinstance(t, str) and t]
+        return list(dict.fromkeys(texts))
+
+    async def _cached_or_asked(
+        self,
+        key: tuple[str, int],
+        messages: list[dict[str, str]],
+        prefix: str,
+        suffix: str,
+        multiline: bool,
+        settings: CompletionSettings,
+    ) -> str:
+        text = self._cache.get(key)
+        if text is not None:
+            self._cache.move_to_end(key)
+            self.stats.cache_hits += 1
+            return text
+        text = await self._ask(messages, prefix, suffix, multiline, settings)
+        self._remember(key, text, settings.cache_size)
+        return text
 
     def prompt(self, cursor: Cursor, multiline: bool, budgets: Budgets) -> list[dict[str, str]]:
         """The chat messages for a cursor, laid out to start like this document's last prompt."""
@@ -281,9 +387,10 @@ class CompletionService:
         suffix: str,
         multiline: bool,
         settings: CompletionSettings,
-        may_retry: bool = False,
-    ) -> str | None:
-        """The model's answer; a prompt too long is raised when ``may_retry``, else reported."""
+    ) -> str:
+        """The model's suggestion. Raises ``ModelError`` (``ModelContextExceeded`` for a prompt
+        too long), or ``CutShort`` when a limit ended the answer before it was whole: never
+        half an answer, and nothing to cache."""
         self.stats.model_calls += 1
         limits = self._limits()
 
@@ -315,18 +422,12 @@ class CompletionService:
                         complete = True
         except TimeoutError:
             log.info("completion still streaming after %d ms; closed", limits.completion_deadline_ms)
-        except ModelError as exc:
-            if may_retry and isinstance(exc, ModelContextExceeded):
-                raise
-            self.stats.errors += 1
-            self._on_error(exc)
-            return None
         self._on_success()
         result = process(raw)
         if not complete and not result.truncated:
             # Cut short by a limit with no rule saying the text so far is whole: show nothing
             # (and cache nothing: the next request may get a whole answer).
-            return None
+            raise CutShort
         return result.text
 
     def _remember(self, key: tuple[str, int], text: str, size: int) -> None:

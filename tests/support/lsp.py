@@ -115,13 +115,18 @@ async def offered_action(client: LanguageClient, uri: str, kind: str, lines: tup
 
 
 async def inline(
-    client: LanguageClient, uri: str, line: int, character: int
+    client: LanguageClient,
+    uri: str,
+    line: int,
+    character: int,
+    trigger: types.InlineCompletionTriggerKind = types.InlineCompletionTriggerKind.Automatic,
 ) -> types.InlineCompletionList | None:
+    """An inline completion request: as typing sends it, or (``Invoked``) as a key asks for more."""
     return await client.text_document_inline_completion_async(
         types.InlineCompletionParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
             position=types.Position(line, character),
-            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+            context=types.InlineCompletionContext(trigger_kind=trigger),
         )
     )
 
