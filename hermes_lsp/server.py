@@ -49,6 +49,12 @@ from hermes_lsp.uris import document_key, relative, to_path
 log = logging.getLogger(__name__)
 
 STATUS_NOTIFICATION = "hermes/status"
+LOG_LEVELS = {
+    types.MessageType.Error: logging.ERROR,
+    types.MessageType.Warning: logging.WARNING,
+    types.MessageType.Info: logging.INFO,
+    types.MessageType.Log: logging.DEBUG,
+}
 _WORD_END = re.compile(r"\w*$")
 
 
@@ -287,7 +293,8 @@ class HermesLanguageServer(LanguageServer):
         if not gate.allow(text):
             log.warning("not shown (shown just before, or too many messages): %s", text)
             return
-        log.warning("%s", text)
+        # The log says it at the level the user is shown it: a fix that worked is not a warning.
+        log.log(LOG_LEVELS.get(kind, logging.INFO), "%s", text)
         self.window_show_message(types.ShowMessageParams(type=kind, message=text))
 
     def model_ok(self, message: str) -> None:
@@ -561,6 +568,13 @@ def _register_core(server: HermesLanguageServer) -> None:
     def initialize(ls: HermesLanguageServer, params: types.InitializeParams) -> None:
         root = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
         ls.root = to_path(root) if root else params.root_path
+        client = params.client_info
+        log.info(
+            "hermes-lsp %s for %s, workspace %s",
+            __version__,
+            f"{client.name} {client.version or ''}".strip() if client else "an unnamed client",
+            ls.root or "none",
+        )
         for problem in env_problems():
             ls.report_once(problem)
         ls.apply_settings(params.initialization_options)

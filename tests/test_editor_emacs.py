@@ -3,7 +3,6 @@ over stdio and the scripted model server."""
 
 from __future__ import annotations
 
-import json
 import socket
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 
 from hermes_lsp.scripted_server import Reply, ScriptedServer
-from tests.support.editors import EDITORS, HERMES_LSP, run_scenario, tool
+from tests.support.editors import EDITORS, HERMES_LSP, model_turns, run_scenario, tool, tool_call
 
 pytestmark = pytest.mark.editor
 
@@ -81,25 +80,19 @@ GEOMETRY = "import math\n\n\ndef area(r):\n    return math.pi * r ** 2\n"
 DOCSTRING = '    """The area of a circle of radius r."""\n'
 
 
-def tool_call(name: str, **arguments: str) -> str:
-    return f"<tool_call>\n{json.dumps({'name': name, 'arguments': arguments})}\n</tool_call>"
-
-
 def test_eglot_lists_a_code_action_and_applies_its_edit(tmp_path: Path, scripted: ScriptedServer):
     source = tmp_path / "geometry.py"
     source.write_text(GEOMETRY, encoding="utf-8")
     scripted.script(
-        Reply(
-            text=tool_call(
+        *model_turns(
+            tool_call(
                 "search_replace",
                 path="geometry.py",
                 search="def area(r):\n",
                 replace="def area(r):\n" + DOCSTRING,
             ),
-            times=1,
-            path="/chat/completions",
+            "Added a docstring to area.",
         ),
-        Reply(text="Added a docstring to area.", times=1, path="/chat/completions"),
         default=Reply(text=""),
     )
 
@@ -125,12 +118,10 @@ def test_hermes_lsp_refactor_applies_the_instruction(tmp_path: Path, scripted: S
     source = tmp_path / "geometry.py"
     source.write_text(GEOMETRY, encoding="utf-8")
     scripted.script(
-        Reply(
-            text=tool_call("search_replace", path="geometry.py", search="r ** 2", replace="r * r"),
-            times=1,
-            path="/chat/completions",
+        *model_turns(
+            tool_call("search_replace", path="geometry.py", search="r ** 2", replace="r * r"),
+            "Replaced the power with a product.",
         ),
-        Reply(text="Replaced the power with a product.", times=1, path="/chat/completions"),
         default=Reply(text=""),
     )
 
@@ -149,12 +140,10 @@ def test_a_diagnostic_from_another_flymake_backend_gets_a_hermes_fix(
     source.write_text(GEOMETRY.replace("math.pi", "mth.pi"), encoding="utf-8")
     message = "Undefined name `mth`"
     scripted.script(
-        Reply(
-            text=tool_call("search_replace", path="geometry.py", search="mth.pi", replace="math.pi"),
-            times=1,
-            path="/chat/completions",
+        *model_turns(
+            tool_call("search_replace", path="geometry.py", search="mth.pi", replace="math.pi"),
+            "mth was a typo for math.",
         ),
-        Reply(text="mth was a typo for math.", times=1, path="/chat/completions"),
         default=Reply(text=""),
     )
 

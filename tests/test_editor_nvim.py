@@ -4,7 +4,6 @@ insert mode, autocommands, debounce timers and keymaps run as they do for a user
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from hermes_lsp.scripted_server import Reply, ScriptedServer
-from tests.support.editors import EDITORS, HERMES_LSP, run_scenario, tool
+from tests.support.editors import EDITORS, HERMES_LSP, model_turns, run_scenario, tool, tool_call
 
 pytestmark = pytest.mark.editor
 
@@ -83,6 +82,117 @@ def test_ghost_text_is_drawn_dismissed_narrowed_and_accepted(tmp_path: Path, scr
     assert (
         source.read_text(encoding="utf-8") == "def add(a, b):\n"
     )  # nothing was saved behind the user's back
+
+
+def test_next_suggestion_shows_a_different_one_and_cycles(tmp_path: Path, scripted: ScriptedServer):
+    here = "def add(a, b):\n    <CURSOR>\n"
+    scripted.script(
+        Reply(text="return a + b", match=here, times=1),
+        Reply(text="return b + a", match=here, times=1),
+        Reply(text="return a + b", match=here),
+        default=Reply(text=""),
+    )
+    source = tmp_path / "add.py"
+    source.write_text("def add(a, b):\n", encoding="utf-8")
+
+    seen = run_nvim("cycle", source, scripted)
+
+    assert seen["first"] == "return a + b"
+    assert seen["second"] == "return b + a"
+    assert seen["second_position"]["index"] == 2 and seen["second_position"]["count"] == 2
+    assert seen["back"] == "return a + b" and seen["again"] == "return b + a"
+    # Asking once made the extra requests; cycling among them asked nothing more.
+    assert len([r for r in scripted.model_requests() if here in r.prompt]) == 3
+    assert seen["lines_after_accept"] == ["def add(a, b):", "    return b + a"]
+
+
+def test_accept_word_takes_one_word_and_keeps_the_rest(tmp_path: Path, scripted: ScriptedServer):
+    here = "def add(a, b):\n    <CURSOR>\n"
+    scripted.script(Reply(text="return a + b", match=here), default=Reply(text=""))
+    source = tmp_path / "add.py"
+    source.write_text("def add(a, b):\n", encoding="utf-8")
+
+    seen = run_nvim("accept_word", source, scripted)
+
+    assert seen["line_after_word"] == "    return" and seen["ghost_after_word"] == " a + b"
+    assert seen["line_after_two_words"] == "    return a" and seen["ghost_after_two_words"] == " + b"
+    assert seen["lines_after_accept"] == ["def add(a, b):", "    return a + b"]
+    assert len(scripted.model_requests()) == 1
+
+
+def test_suggestions_can_be_switched_off_and_the_model_sees_no_request(
+    tmp_path: Path, scripted: ScriptedServer
+):
+    scripted.script(Reply(text="return a + b"))
+    source = tmp_path / "add.py"
+    source.write_text("def add(a, b):\n", encoding="utf-8")
+    mark = tmp_path / "off.mark"
+    asked_while_off: list[int] = []
+
+    def count_when_off() -> None:
+        for _ in range(600):
+            if mark.exists():
+                asked_while_off.append(len(scripted.model_requests()))
+                return
+            threading.Event().wait(0.02)
+
+    watcher = threading.Thread(target=count_when_off, daemon=True)
+    watcher.start()
+    seen = run_nvim("toggle", source, scripted, HERMES_E2E_MARK=str(mark))
+    watcher.join(timeout=5)
+
+    assert seen["off_global"] is False
+    assert seen["on_by_filetype"] is True  # python files on, although off everywhere else
+    assert seen["off_by_buffer"] is False  # this buffer off, although python is on
+    assert seen["toggled_buffer"] is True
+    assert seen["statusline_off"] == "Hermes ○ off"
+    assert seen["ghost_while_off"] == []
+    assert asked_while_off == [0]  # typed, paused: nothing reached the model server
+    assert seen["ghost_when_on"] == "return a + b"
+    assert len(scripted.model_requests()) >= 1
+
+
+def test_hermes_log_opens_the_servers_log(tmp_path: Path, scripted: ScriptedServer):
+    source = tmp_path / "a.py"
+    source.write_text("x = 1\n", encoding="utf-8")
+
+    seen = run_nvim("log", source, scripted)
+
+    assert seen["log_name"].endswith("hermes-lsp.log")
+    assert seen["log_name"].startswith(str(tmp_path / "nvim-home"))  # under stdpath("log")
+    assert seen["log_lines"] > 1
+
+
+def test_a_spinner_shows_while_a_suggestion_or_an_action_is_on_its_way(
+    tmp_path: Path, scripted: ScriptedServer
+):
+    source = workspace(tmp_path)
+    scripted.script(
+        Reply(text="x = 1", first_delay=1.0, path="/chat/completions", match="<CURSOR>", times=1),
+        Reply(
+            text=tool_call(
+                "search_replace",
+                path="geometry.py",
+                search="def area(r):\n",
+                replace="def area(r):\n" + DOCSTRING,
+            ),
+            first_delay=1.0,
+            times=1,
+            path="/chat/completions",
+        ),
+        Reply(text="Added a docstring to area.", times=1, path="/chat/completions"),
+        default=Reply(text=""),
+    )
+
+    seen = run_nvim(
+        "busy", source, scripted, HERMES_E2E_ACTION="refactor.rewrite.hermes.docstring", HERMES_E2E_LINE="5"
+    )
+
+    assert seen["statusline_fetching"] == "Hermes ⟳"
+    assert seen["statusline_after"] == "Hermes ✓"
+    during = seen["statuslines_during_action"]
+    assert any(line.startswith("Hermes ⟳ ") and "docstring" in line for line in during), during
+    assert any(text.startswith("Hermes ⟳") for text in seen["echoed"]), seen["echoed"]
 
 
 def test_multi_line_ghost_text_uses_virtual_lines(tmp_path: Path, scripted: ScriptedServer):
@@ -177,15 +287,6 @@ def test_checkhealth_does_not_call_a_stopped_model_server_ready(tmp_path: Path):
 
 GEOMETRY = "import math\n\n\ndef area(r):\n    return math.pi * r ** 2\n"
 DOCSTRING = '    """The area of a circle of radius r."""\n'
-
-
-def tool_call(name: str, **arguments: str) -> str:
-    return f"<tool_call>\n{json.dumps({'name': name, 'arguments': arguments})}\n</tool_call>"
-
-
-def model_turns(*texts: str) -> list[Reply]:
-    """One scripted reply per model turn, in order (a tool call, then the final answer)."""
-    return [Reply(text=text, times=1, chunk_size=40, path="/chat/completions") for text in texts]
 
 
 def workspace(tmp_path: Path) -> Path:

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hermes_lsp.scripted_server import Reply
+
 REPO = Path(__file__).resolve().parents[2]
 EDITORS = REPO / "editors"
 BIN = Path(sys.executable).parent
@@ -52,3 +54,13 @@ def run_scenario(
     data: dict[str, Any] = json.loads(result.read_text(encoding="utf-8"))
     data["_stderr"] = completed.stderr[-3000:]
     return data
+
+
+def tool_call(name: str, **arguments: str) -> str:
+    """A Hermes-format tool call, as the model writes it."""
+    return f"<tool_call>\n{json.dumps({'name': name, 'arguments': arguments})}\n</tool_call>"
+
+
+def model_turns(*texts: str) -> list[Reply]:
+    """One scripted reply per model turn, in order (a tool call, then the final answer)."""
+    return [Reply(text=text, times=1, chunk_size=40, path="/chat/completions") for text in texts]

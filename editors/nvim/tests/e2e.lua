@@ -158,6 +158,142 @@ function scenarios.ghost()
   results.line_after_plain_tab = lines()[3]
 end
 
+local function ghost_text()
+  local marks = ghost_extmarks()
+  return #marks > 0 and marks[1].virt_text or nil
+end
+
+--- `o` under line 1, and the ghost text that appears there.
+local function open_line_for_ghost()
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  input("o")
+  return wait_for("ghost text", 10000, ghost_text)
+end
+
+-- Cycling: <M-]> asks for more suggestions and shows the next different one, <M-[> goes
+-- back, and <M-]> again cycles without asking; <Tab> accepts the one on screen.
+function scenarios.cycle()
+  setup()
+  results.first = open_line_for_ghost()
+  input("<M-]>")
+  results.second = wait_for("another suggestion", 10000, function()
+    local text = ghost_text()
+    return text ~= results.first and text or nil
+  end)
+  results.second_position = require("hermes_lsp.ghost").current()
+  input("<M-[>")
+  results.back = ghost_text()
+  input("<M-]>")
+  results.again = ghost_text()
+  input("<Tab>")
+  input("<Esc>")
+  results.lines_after_accept = lines()
+end
+
+-- <M-Right> takes one word of the suggestion at a time; the rest stays on screen.
+function scenarios.accept_word()
+  setup()
+  results.shown = open_line_for_ghost()
+  input("<M-Right>")
+  results.line_after_word = lines()[2]
+  sleep(50)
+  results.ghost_after_word = ghost_text()
+  input("<M-Right>")
+  results.line_after_two_words = lines()[2]
+  sleep(50)
+  results.ghost_after_two_words = ghost_text()
+  input("<Tab>")
+  input("<Esc>")
+  results.lines_after_accept = lines()
+end
+
+-- :HermesDisable / :HermesEnable / :HermesToggle with a scope: while off, typing sends no
+-- request (the test checks the model server saw none) and the statusline says so.
+function scenarios.toggle()
+  setup()
+  local toggle = require("hermes_lsp.toggle")
+  local buf = vim.api.nvim_get_current_buf()
+  -- Which scope wins: the buffer over the filetype over the global switch.
+  vim.cmd("HermesDisable global")
+  results.off_global = toggle.enabled(buf)
+  vim.cmd("HermesEnable filetype")
+  results.on_by_filetype = toggle.enabled(buf)
+  vim.cmd("HermesDisable buffer")
+  results.off_by_buffer = toggle.enabled(buf)
+  vim.cmd("HermesToggle buffer")
+  results.toggled_buffer = toggle.enabled(buf)
+  vim.cmd("HermesEnable global")
+  vim.b[buf].hermes_enabled = nil
+  -- Off in this buffer: type, pause well past the debounce, nothing is asked.
+  vim.cmd("HermesDisable buffer")
+  results.statusline_off = require("hermes_lsp").statusline()
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  input("o")
+  input("re")
+  sleep(500)
+  results.ghost_while_off = ghost_extmarks()
+  local marker = assert(io.open(env.HERMES_E2E_MARK, "w"))
+  marker:write("off")
+  marker:close()
+  input("<Esc>")
+  vim.cmd("HermesEnable buffer")
+  input("A")
+  input("<BS>")
+  results.ghost_when_on = wait_for("ghost text once on", 10000, ghost_text)
+  input("<Esc>")
+end
+
+-- :HermesLog opens the server's own log file.
+function scenarios.log()
+  setup()
+  vim.cmd("HermesLog")
+  results.log_name = vim.api.nvim_buf_get_name(0)
+  results.log_lines = vim.api.nvim_buf_line_count(0)
+end
+
+-- Feedback: the statusline spins while a suggestion is fetched and while an action runs,
+-- and the action's progress is shown in the message area.
+function scenarios.busy()
+  setup()
+  local hermes = require("hermes_lsp")
+  local status = require("hermes_lsp.status")
+  wait_for("indexing to end", 10000, function()
+    return status.finished > 0 and status.progress == "" and hermes.statusline() == "Hermes ✓"
+  end)
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  input("o")
+  results.statusline_fetching = wait_for("the spinner", 10000, function()
+    return require("hermes_lsp.ghost").pending(0) and hermes.statusline() or nil
+  end)
+  wait_for("ghost text", 10000, ghost_text)
+  results.statusline_after = hermes.statusline()
+  input("<Esc>")
+  vim.cmd("undo")
+  local echoed, echo = {}, vim.api.nvim_echo
+  vim.api.nvim_echo = function(chunks, history, opts)
+    echoed[#echoed + 1] = chunks[1] and chunks[1][1] or ""
+    return echo(chunks, history, opts)
+  end
+  local seen, before = {}, table.concat(lines(), "\n")
+  vim.api.nvim_win_set_cursor(0, { tonumber(env.HERMES_E2E_LINE or "1"), 0 })
+  vim.lsp.buf.code_action({
+    apply = true,
+    context = { only = { env.HERMES_E2E_ACTION }, diagnostics = {} },
+    filter = function(action)
+      return action.kind == env.HERMES_E2E_ACTION
+    end,
+  })
+  wait_for("the action's edit", 20000, function()
+    local line = hermes.statusline()
+    if seen[#seen] ~= line then
+      seen[#seen + 1] = line
+    end
+    return table.concat(lines(), "\n") ~= before
+  end)
+  results.statuslines_during_action = seen
+  results.echoed = echoed
+end
+
 -- A multi-line suggestion accepted one line at a time with <M-l>.
 function scenarios.accept_line()
   setup()

@@ -78,6 +78,12 @@ local function remainder(item, row, col, line, encoding)
   return text, replace
 end
 
+--- Whether a suggestion is being fetched for the buffer (for the statusline's spinner).
+function M.pending(bufnr)
+  local s = states[(bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr]
+  return s ~= nil and s.request_id ~= nil
+end
+
 function M.visible(bufnr)
   local s = states[bufnr or vim.api.nvim_get_current_buf()]
   return s ~= nil and s.extmark ~= nil and (s.texts[s.index] or "") ~= ""
@@ -129,17 +135,22 @@ local function render(bufnr)
   })
 end
 
-local function show(bufnr, texts, replace, row, prefix)
+local function show(bufnr, texts, replace, row, prefix, index)
   local s = state(bufnr)
-  s.texts, s.index, s.replace, s.row, s.prefix = texts, 1, replace, row, prefix
+  s.texts, s.index, s.replace, s.row, s.prefix = texts, index or 1, replace, row, prefix
   render(bufnr)
 end
 
 --- Ask the server now (the debounce has passed); a newer request cancels this one.
-function M.request(bufnr, trigger_kind)
+--- `showing`: the suggestion on screen when the user asked for another one; the answer
+--- then opens on the first suggestion that differs from it.
+function M.request(bufnr, trigger_kind, showing)
   local client = util.client(bufnr)
   local s = state(bufnr)
   if not client or vim.api.nvim_get_current_buf() ~= bufnr or not vim.api.nvim_get_mode().mode:match("^i") then
+    return
+  end
+  if not require("hermes_lsp.toggle").enabled(bufnr) then
     return
   end
   if s.request_id then
@@ -155,6 +166,7 @@ function M.request(bufnr, trigger_kind)
   ok, id = util.request(client, "textDocument/inlineCompletion", params, function(err, result)
     if s.request_id == id then
       s.request_id = nil
+      vim.api.nvim_exec_autocmds("User", { pattern = "HermesStatus", modeline = false })
     end
     if err or not result then
       return
@@ -168,20 +180,24 @@ function M.request(bufnr, trigger_kind)
       return
     end
     local items = result.items or result
-    local texts, replace = {}, 0
+    local texts, replace, index = {}, 0, 1
     for _, item in ipairs(items) do
       local text, rep = remainder(item, row, col, line, encoding)
       if text and text ~= "" then
         texts[#texts + 1] = text
         replace = #texts == 1 and rep or replace
+        if showing and index == 1 and text ~= showing and texts[1] == showing then
+          index = #texts
+        end
       end
     end
     if #texts > 0 then
-      show(bufnr, texts, replace, row, line:sub(1, col))
+      show(bufnr, texts, replace, row, line:sub(1, col), index)
     end
   end, bufnr)
   if ok then
     s.request_id = id
+    vim.api.nvim_exec_autocmds("User", { pattern = "HermesStatus", modeline = false })
   end
 end
 
@@ -226,24 +242,40 @@ local function on_change(bufnr)
   schedule(bufnr)
 end
 
---- Insert the ghost text (or its first line) at the cursor. Returns false when none shows.
-function M.accept(bufnr, only_line)
+--- The part of `text` that accepting a `unit` ("line" or "word") takes.
+function M.head(text, unit)
+  if unit == "line" then
+    return text:match("^\n?[^\n]*")
+  end
+  -- A word: spaces, then letters/digits/_ or else one run of punctuation (or a newline).
+  return text:match("^[ \t]*[%w_]+") or text:match("^[ \t]*[^%w_%s]+") or text:match("^%s[ \t]*") or text
+end
+
+--- Insert the ghost text at the cursor, or only its next line or word (`unit` "line" or
+--- "word"), leaving the rest on screen. Returns false when none shows.
+function M.accept(bufnr, unit)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   if not M.visible(bufnr) then
     return false
   end
   local s = states[bufnr]
   local text = s.texts[s.index]
-  if only_line then
-    local first, rest = text:match("^(\n?[^\n]*)(.*)$")
-    text = first
-    if rest == "" then
-      only_line = false
-    end
+  local partial = false
+  if unit then
+    local head = M.head(text, unit)
+    partial = #head < #text
+    text = head
   end
-  local replace = only_line and 0 or s.replace
+  local replace = partial and 0 or s.replace
   local row, col = s.row, #s.prefix
-  M.clear(bufnr)
+  if partial then
+    -- The rest stays: on_change sees the inserted text as typed ahead and shortens it.
+    for i, t in ipairs(s.texts) do
+      s.texts[i] = t:sub(1, #text) == text and t or ""
+    end
+  else
+    M.clear(bufnr)
+  end
   local lines = vim.split(text, "\n", { plain = true })
   local line_len = #(vim.api.nvim_buf_get_lines(bufnr, row - 1, row, false)[1] or "")
   vim.api.nvim_buf_set_text(bufnr, row - 1, col, row - 1, math.min(col + replace, line_len), lines)
@@ -255,7 +287,8 @@ function M.accept(bufnr, only_line)
   return true
 end
 
---- Show the next (or previous) suggestion; with only one, ask the server for more.
+--- Show the next (or previous) suggestion; with only one, ask the server for more
+--- (an explicitly invoked request, which makes it sample different ones).
 function M.cycle(bufnr, step)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   local s = state(bufnr)
@@ -263,7 +296,7 @@ function M.cycle(bufnr, step)
     s.index = (s.index - 1 + step) % #s.texts + 1
     render(bufnr)
   else
-    M.request(bufnr, TRIGGER_INVOKED)
+    M.request(bufnr, TRIGGER_INVOKED, M.visible(bufnr) and s.texts[s.index] or nil)
   end
   return true
 end
@@ -357,10 +390,13 @@ function M.attach(bufnr)
   })
   local keys = config.options.keymaps
   M.map(bufnr, keys.accept, "accept the suggestion", function(b)
-    return M.accept(b, false)
+    return M.accept(b)
   end)
   M.map(bufnr, keys.accept_line, "accept one line of the suggestion", function(b)
-    return M.accept(b, true)
+    return M.accept(b, "line")
+  end)
+  M.map(bufnr, keys.accept_word, "accept one word of the suggestion", function(b)
+    return M.accept(b, "word")
   end)
   M.map(bufnr, keys.next, "next suggestion", function(b)
     return M.cycle(b, 1)
@@ -384,7 +420,7 @@ function M.detach(bufnr)
   states[bufnr] = nil
   pcall(vim.api.nvim_del_augroup_by_name, "hermes_lsp_ghost_" .. bufnr)
   local keys = config.options.keymaps
-  for _, lhs in ipairs({ keys.accept, keys.accept_line, keys.next, keys.prev, keys.dismiss }) do
+  for _, lhs in ipairs({ keys.accept, keys.accept_line, keys.accept_word, keys.next, keys.prev, keys.dismiss }) do
     if lhs then
       pcall(vim.keymap.del, "i", lhs, { buffer = bufnr })
     end

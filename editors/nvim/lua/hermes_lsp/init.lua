@@ -95,6 +95,33 @@ local function user_commands()
       end,
     })
   end, { desc = "Hermes: fix the diagnostic under the cursor, whatever reported it" })
+  local scopes = { "buffer", "filetype", "global" }
+  for name, on in pairs({ HermesToggle = vim.NIL, HermesEnable = true, HermesDisable = false }) do
+    vim.api.nvim_create_user_command(name, function(cmd)
+      local scope = cmd.args ~= "" and cmd.args or "global"
+      if not vim.tbl_contains(scopes, scope) then
+        util.notify(("%s takes buffer, filetype or global, not %q"):format(name, scope), vim.log.levels.ERROR)
+        return
+      end
+      local value = nil ---@type boolean|nil  nil: flip
+      if on ~= vim.NIL then
+        value = on
+      end
+      local _, said = require("hermes_lsp.toggle").set(scope, vim.api.nvim_get_current_buf(), value)
+      util.notify(said)
+    end, {
+      nargs = "?",
+      complete = function()
+        return scopes
+      end,
+      desc = "Hermes: suggestions on/off [buffer|filetype|global] (default global)",
+    })
+  end
+  vim.api.nvim_create_user_command("HermesLog", function()
+    vim.cmd.split(vim.fn.fnameescape(config.log_file() or vim.lsp.get_log_path()))
+    vim.bo.autoread = true
+    vim.cmd.normal({ "G", bang = true })
+  end, { desc = "Hermes: open the server's log" })
   vim.api.nvim_create_user_command("HermesStatus", function()
     util.notify(("%s%s"):format(status.statusline(), status.message ~= "" and (": " .. status.message) or ""))
   end, { desc = "Hermes: show the model server's state" })
@@ -134,6 +161,15 @@ function M.setup(opts)
       local client = vim.lsp.get_client_by_id(ev.data.client_id)
       if client and client.name == util.NAME then
         on_attach(ev.buf, client)
+      end
+    end,
+  })
+  vim.api.nvim_create_autocmd("LspProgress", {
+    group = vim.api.nvim_create_augroup("hermes_lsp_progress", { clear = true }),
+    callback = function(ev)
+      local client = vim.lsp.get_client_by_id(ev.data.client_id)
+      if client and client.name == util.NAME then
+        status.on_progress(ev.data.params and ev.data.params.value)
       end
     end,
   })
