@@ -5,6 +5,7 @@ insert mode, autocommands, debounce timers and keymaps run as they do for a user
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,27 @@ def run_nvim(scenario: str, path: Path, scripted: ScriptedServer, **extra: str) 
     data = run_scenario(argv, result, env, cwd=path.parent)
     assert data["errors"] == [], f"{data['errors']}\nsteps: {data['steps']}\nstderr: {data['_stderr']}"
     return data
+
+
+def test_version_paths_and_diagnostics_pass_their_unit_tests():
+    """editors/nvim/tests/unit.lua: which path 0.10, 0.11 and 0.12 take, and what each sends."""
+    result = subprocess.run(
+        [
+            tool("nvim", NVIM_HINT),
+            "--headless",
+            "--clean",
+            "--cmd",
+            f"set rtp^={EDITORS / 'nvim'}",
+            "-l",
+            str(EDITORS / "nvim" / "tests" / "unit.lua"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "ok 6"
 
 
 def test_ghost_text_is_drawn_dismissed_narrowed_and_accepted(tmp_path: Path, scripted: ScriptedServer):

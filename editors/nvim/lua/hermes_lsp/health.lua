@@ -13,7 +13,7 @@ function M.check()
   else
     health.error("Neovim 0.10 or newer is needed", { "Upgrade Neovim" })
   end
-  if vim.lsp.inline_completion then
+  if util.paths().native_ghost then
     health.ok("ghost text: vim.lsp.inline_completion (built in)")
   else
     health.ok("ghost text: this plugin's extmarks (vim.lsp.inline_completion needs Neovim 0.12)")

@@ -52,7 +52,7 @@ local function on_attach(bufnr, client)
   if not config.options.ghost_text.enabled then
     return
   end
-  if vim.lsp.inline_completion and vim.lsp.inline_completion.enable then
+  if util.paths().native_ghost then
     native_inline_completion(bufnr, client)
   else
     require("hermes_lsp.ghost").attach(bufnr)
@@ -174,7 +174,7 @@ function M.setup(opts)
     end,
   })
   local lsp_config = M.lsp_config(cmd)
-  if vim.lsp.config and vim.lsp.enable then
+  if util.paths().lsp_enable then
     vim.lsp.config(util.NAME, lsp_config)
     vim.lsp.enable(util.NAME)
   else

@@ -57,11 +57,11 @@ function M.set(scope, bufnr, on)
   if not on then
     require("hermes_lsp.ghost").clear(bufnr)
   end
-  local native = vim.lsp.inline_completion
-  if native and native.enable then -- 0.12+: the built-in ghost text asks, so tell it
+  local util = require("hermes_lsp.util")
+  if util.paths().native_ghost then -- 0.12+: the built-in ghost text asks, so tell it
     for _, buf in ipairs(vim.api.nvim_list_bufs()) do
-      if require("hermes_lsp.util").client(buf) then
-        native.enable(M.enabled(buf), { bufnr = buf })
+      if util.client(buf) then
+        vim.lsp.inline_completion.enable(M.enabled(buf), { bufnr = buf })
       end
     end
   end

@@ -1,5 +1,19 @@
---- Small helpers that hide the differences between Neovim 0.10 and 0.11+.
+--- Small helpers that hide the differences between Neovim 0.10, 0.11 and 0.12.
 local M = {}
+
+--- Which version-specific path this Neovim takes. The only place that asks; each path
+--- is chosen by the feature it needs, not by a version number where that is possible.
+---@return { method_calls: boolean, lsp_enable: boolean, native_ghost: boolean }
+function M.paths()
+  return {
+    -- 0.11+: client:request(...) and vim.str_byteindex(line, encoding, index, strict).
+    method_calls = vim.fn.has("nvim-0.11") == 1,
+    -- 0.11+: vim.lsp.config + vim.lsp.enable; 0.10: vim.lsp.start from a FileType autocommand.
+    lsp_enable = vim.lsp.config ~= nil and vim.lsp.enable ~= nil,
+    -- 0.12+: vim.lsp.inline_completion draws ghost text; before it, this plugin's extmarks.
+    native_ghost = vim.lsp.inline_completion ~= nil and vim.lsp.inline_completion.enable ~= nil,
+  }
+end
 
 M.NAME = "hermes_lsp"
 
@@ -14,7 +28,7 @@ end
 --- client:request on 0.11+, client.request on 0.10 (methods became `:` calls in 0.11).
 ---@return boolean ok, integer|nil request_id
 function M.request(client, method, params, handler, bufnr)
-  if vim.fn.has("nvim-0.11") == 1 then
+  if M.paths().method_calls then
     return client:request(method, params, handler, bufnr)
   end
   return client.request(method, params, handler, bufnr)
@@ -24,7 +38,7 @@ end
 --- (0.11+ call it as a method, 0.10 as a plain function field).
 function M.wrap_request(client, transform)
   local original = client.request
-  if vim.fn.has("nvim-0.11") == 1 then
+  if M.paths().method_calls then
     client.request = function(self, method, params, handler, bufnr, ...)
       return original(self, method, transform(method, params, bufnr), handler, bufnr, ...)
     end
@@ -36,7 +50,7 @@ function M.wrap_request(client, transform)
 end
 
 function M.cancel(client, id)
-  if vim.fn.has("nvim-0.11") == 1 then
+  if M.paths().method_calls then
     client:cancel_request(id)
   else
     client.cancel_request(id)
@@ -52,7 +66,7 @@ function M.byte_col(line, character, encoding)
     return math.min(character, #line)
   end
   local ok, col
-  if vim.fn.has("nvim-0.11") == 1 then
+  if M.paths().method_calls then
     ok, col = pcall(vim.str_byteindex, line, encoding, character, false)
   else
     ok, col = pcall(vim.str_byteindex, line, character, encoding == "utf-16")
@@ -66,7 +80,7 @@ function M.lsp_col(line, byte, encoding)
     return byte
   end
   local prefix = line:sub(1, byte)
-  if vim.fn.has("nvim-0.11") == 1 then
+  if M.paths().method_calls then
     return vim.str_utfindex(prefix, encoding)
   end
   local utf32, utf16 = vim.str_utfindex(prefix)
