@@ -36,7 +36,7 @@ from hermes_lsp import __version__, loopwatch
 from hermes_lsp.config import Settings, env_problems, merge_settings
 from hermes_lsp.context.engine import WorkspaceContext
 from hermes_lsp.context.types import ContextEngine, NullContext
-from hermes_lsp.features.completion import CompletionService, Cursor
+from hermes_lsp.features.completion import NOTHING_ASKED, CompletionService, Cursor
 from hermes_lsp.framing import Fault, FrameReader, ReadSome, stream_reader
 from hermes_lsp.log_redaction import remember_secret
 from hermes_lsp.messages import MessageGate, with_prefix
@@ -49,6 +49,7 @@ from hermes_lsp.uris import document_key, relative, to_path
 log = logging.getLogger(__name__)
 
 STATUS_NOTIFICATION = "hermes/status"
+COMMAND_WHY_NO_SUGGESTION = "hermes.whyNoSuggestion"
 LOG_LEVELS = {
     types.MessageType.Error: logging.ERROR,
     types.MessageType.Warning: logging.WARNING,
@@ -637,6 +638,16 @@ def _register_core(server: HermesLanguageServer) -> None:
         here = types.Position(params.position.line, _character(cursor, ls.position_encoding))
         items = [types.InlineCompletionItem(insert_text=t, range=types.Range(here, here)) for t in texts]
         return types.InlineCompletionList(items=items)
+
+    @server.command(COMMAND_WHY_NO_SUGGESTION)
+    def why_no_suggestion(ls: HermesLanguageServer, *args: Any) -> dict[str, str]:
+        """``[{"uri"}]``: what became of the document's last completion request, as
+        ``{"kind", "message"}`` (kind ``none`` when nothing was asked there yet)."""
+        uri = args[0].get("uri") if args and isinstance(args[0], dict) else None
+        outcome = ls.completions.last_outcome(uri) if isinstance(uri, str) else None
+        if outcome is None:
+            return {"kind": "none", "message": NOTHING_ASKED}
+        return {"kind": outcome.kind, "message": outcome.sentence()}
 
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
