@@ -174,6 +174,26 @@ def test_suggestions_can_be_switched_off_and_the_model_sees_no_request(
     assert len(scripted.model_requests()) >= 1
 
 
+def test_hermes_why_says_why_nothing_was_shown(tmp_path: Path, scripted: ScriptedServer):
+    scripted.script(Reply(text=""))
+    source = tmp_path / "add.py"
+    source.write_text("def add(a, b):\n", encoding="utf-8")
+    mark = tmp_path / "asked.mark"
+
+    def mark_when_asked() -> None:
+        if scripted.wait_for(lambda: len(scripted.model_requests()) > 0, timeout=20):
+            mark.write_text("", encoding="utf-8")
+
+    watcher = threading.Thread(target=mark_when_asked, daemon=True)
+    watcher.start()
+    seen = run_nvim("why", source, scripted, HERMES_E2E_MARK=str(mark))
+    watcher.join(timeout=5)
+
+    empty, off = seen["messages"][0], seen["messages"][-1]
+    assert empty == "hermes-lsp: The model answered, but with nothing to insert at the cursor."
+    assert off.startswith("hermes-lsp: suggestions are switched off here")
+
+
 def test_hermes_log_opens_the_servers_log(tmp_path: Path, scripted: ScriptedServer):
     source = tmp_path / "a.py"
     source.write_text("x = 1\n", encoding="utf-8")

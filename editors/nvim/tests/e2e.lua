@@ -243,6 +243,27 @@ function scenarios.toggle()
   input("<Esc>")
 end
 
+-- :HermesWhy after a request that brought nothing, and while switched off.
+function scenarios.why()
+  setup()
+  results.messages = {}
+  vim.notify = function(message)
+    results.messages[#results.messages + 1] = message
+  end
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  input("o")
+  wait_for("the model to be asked", 10000, function()
+    return not require("hermes_lsp.ghost").pending(0) and vim.uv.fs_stat(env.HERMES_E2E_MARK) ~= nil
+  end)
+  input("<Esc>")
+  vim.cmd("HermesWhy")
+  wait_for("the answer", 5000, function()
+    return #results.messages > 0
+  end)
+  vim.cmd("HermesDisable buffer")
+  vim.cmd("HermesWhy")
+end
+
 -- :HermesLog opens the server's own log file.
 function scenarios.log()
   setup()

@@ -117,6 +117,22 @@ local function user_commands()
       desc = "Hermes: suggestions on/off [buffer|filetype|global] (default global)",
     })
   end
+  vim.api.nvim_create_user_command("HermesWhy", function()
+    local bufnr = vim.api.nvim_get_current_buf()
+    if not require("hermes_lsp.toggle").enabled(bufnr) then
+      util.notify("suggestions are switched off here (:HermesEnable buffer, filetype or global)")
+      return
+    end
+    local client = util.client(bufnr)
+    if not client then
+      util.notify("hermes-lsp is not attached to this buffer", vim.log.levels.WARN)
+      return
+    end
+    local args = { command = "hermes.whyNoSuggestion", arguments = { { uri = vim.uri_from_bufnr(bufnr) } } }
+    util.request(client, "workspace/executeCommand", args, function(err, result)
+      util.notify(err and (err.message or vim.inspect(err)) or result.message)
+    end, bufnr)
+  end, { desc = "Hermes: why was no suggestion shown?" })
   vim.api.nvim_create_user_command("HermesLog", function()
     vim.cmd.split(vim.fn.fnameescape(config.log_file() or vim.lsp.get_log_path()))
     vim.bo.autoread = true
