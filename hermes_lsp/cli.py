@@ -12,6 +12,7 @@ import importlib
 import logging
 import os
 import sys
+from pathlib import Path
 
 from hermes_lsp import __version__
 from hermes_lsp.log_redaction import RedactingFilter, remember_secret
@@ -47,9 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _setup_logging(log_file: str | None, verbose: bool, quiet: bool = False) -> None:
     """Log to ``log_file`` or stderr: debug with ``-v``, warnings only when ``quiet``."""
-    handler: logging.Handler = (
-        logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
-    )
+    handler: logging.Handler = logging.StreamHandler(sys.stderr)
+    if log_file:
+        try:
+            Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(log_file)
+        except OSError as exc:
+            # A log that cannot be written is no reason not to serve: say so, log to stderr.
+            print(f"hermes-lsp: cannot write {log_file} ({exc}); logging to stderr", file=sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     # Keys reach the logs from many sources (whole LSP messages at debug, headers,
     # exception texts): every line is scrubbed on its way out.

@@ -147,3 +147,18 @@ def test_context_piped_into_head_ends_quietly(tmp_path):
     assert first == b"{"
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
     assert code in (0, 141)
+
+
+def test_a_log_file_in_a_missing_folder_is_created(tmp_path):
+    log = tmp_path / "new" / "folder" / "hermes.log"
+    result = hermes("--log-file", str(log), "-v", "index", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert log.exists() and " INFO " in log.read_text(encoding="utf-8")
+
+
+def test_an_unwritable_log_file_falls_back_to_stderr(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    result = hermes("--log-file", str(blocker / "hermes.log"), "index", str(tmp_path))
+    assert result.returncode == 0
+    assert f"cannot write {blocker / 'hermes.log'}" in result.stderr

@@ -4,6 +4,7 @@ over stdio and the scripted model server."""
 from __future__ import annotations
 
 import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ def run_emacs(
         tool("emacs", EMACS_HINT),
         "-q",
         "--batch",
+        "-L",
+        str(EDITORS / "emacs"),
         "-l",
         str(EDITORS / "emacs" / "hermes-lsp.el"),
         "-l",
@@ -38,6 +41,7 @@ def run_emacs(
         "HERMES_E2E_ACTION": action,
         "HERMES_E2E_STATUS": status,
         "HERMES_E2E_REFACTOR": refactor,
+        "HOME": str(path.parent / "emacs-home"),  # the log and any state stay out of the real $HOME
         **extra,
     }
     return run_scenario(argv, result, env, cwd=path.parent)
@@ -160,3 +164,59 @@ def test_a_diagnostic_from_another_flymake_backend_gets_a_hermes_fix(
         assert f"Hermes: fix “{message}”" in seen["menu"]
     assert seen["text"] == GEOMETRY
     assert message in scripted.model_requests()[0].prompt
+
+
+def test_ghost_text_is_shown_cycled_accepted_and_switched_off(tmp_path: Path, scripted: ScriptedServer):
+    here = "def add(a, b):\n    <CURSOR>\n"
+    scripted.script(
+        Reply(text="return a + b", match=here, times=1, first_delay=0.3),
+        Reply(text="return b + a", match=here, times=1),
+        Reply(text="return a + b", match=here),
+        default=Reply(text=""),
+    )
+    source = tmp_path / "add.py"
+    source.write_text("def add(a, b):\n", encoding="utf-8")
+    mark = tmp_path / "ghost.mark"
+    asked: dict[str, int] = {}
+
+    def count_while_off() -> None:
+        for _ in range(1500):
+            state = mark.read_text(encoding="utf-8") if mark.exists() else ""
+            if state and state not in asked:
+                asked[state] = len(scripted.model_requests())
+            if state == "done":
+                return
+            threading.Event().wait(0.02)
+
+    watcher = threading.Thread(target=count_while_off, daemon=True)
+    watcher.start()
+    seen = run_emacs(source, scripted.url, HERMES_E2E_GHOST="1", HERMES_E2E_MARK=str(mark))
+    watcher.join(timeout=5)
+
+    assert "error" not in seen, seen
+    assert seen["mode-line-fetching"] == " Hermes⟳"
+    assert seen["first"] == "return a + b" and seen["overlay-at-point"] is True
+    assert seen["face"] == "hermes-lsp-ghost-face" and seen["mode-line-shown"] == " Hermes"
+    # M-] asked for more and opened on a different one; M-[ goes back.
+    assert seen["second"] == "return b + a" and seen["count"] == 2 and seen["back"] == "return a + b"
+    # M-f took one word; the rest stayed; TAB inserted it.
+    assert seen["line-after-word"] == "    return" and seen["ghost-after-word"] == " a + b"
+    assert seen["after-accept"] == "def add(a, b):\n    return a + b\n"
+    assert seen["ghost-after-accept"] is None
+    # Switched off: the mode line says so, and typing reached no model.
+    assert seen["mode-line-off"] == " Hermes:off" and seen["ghost-while-off"] is None
+    assert asked["done"] == asked["off"]
+
+
+def test_why_and_show_log(tmp_path: Path, scripted: ScriptedServer):
+    scripted.script(Reply(text=""))
+    source = tmp_path / "add.py"
+    source.write_text("def add(a, b):\n", encoding="utf-8")
+
+    seen = run_emacs(source, scripted.url, HERMES_E2E_WHY="1")
+
+    assert "error" not in seen, seen
+    assert seen["why"] == "Hermes: The model answered, but with nothing to insert at the cursor."
+    assert seen["why-off"].startswith("Hermes: suggestions are switched off here")
+    assert seen["log-file"] == str(tmp_path / "emacs-home" / ".emacs.d" / "hermes-lsp.log")
+    assert seen["log-has-start"] is True

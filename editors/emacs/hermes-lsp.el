@@ -20,6 +20,7 @@
 (require 'eglot)
 (require 'flymake)
 (require 'subr-x)
+(require 'hermes-lsp-ghost)
 
 (defgroup hermes-lsp nil
   "Hermes 4 coding assistant through the hermes-lsp language server."
@@ -50,6 +51,15 @@ Empty: the server's defaults, including $HERMES_LSP_ENDPOINT."
 Model actions take longer than eglot's usual 10-second request timeout."
   :type 'integer)
 
+(defcustom hermes-lsp-log-file (locate-user-emacs-file "hermes-lsp.log")
+  "Where the server writes its log (`hermes-lsp-show-log'); nil: its stderr buffer."
+  :type '(choice file (const nil)))
+
+(defcustom hermes-lsp-ghost-text t
+  "Whether `hermes-lsp-register' turns on `global-hermes-lsp-ghost-mode'.
+Ghost text is asked for after a pause in typing; see `hermes-lsp-ghost-mode'."
+  :type 'boolean)
+
 (defvar hermes-lsp-status nil
   "The last (STATE . MESSAGE) the server reported.")
 
@@ -58,6 +68,8 @@ Model actions take longer than eglot's usual 10-second request timeout."
   (append (let ((program (car hermes-lsp-command)))
             (list (if (string-prefix-p "~" program) (expand-file-name program) program)))
           (cdr hermes-lsp-command)
+          (when (and hermes-lsp-log-file (not (member "--log-file" hermes-lsp-command)))
+            (list "--log-file" (expand-file-name hermes-lsp-log-file)))
           (list :initializationOptions (or hermes-lsp-settings eglot--{}))))
 
 (defvar hermes-lsp--other-configuration nil
@@ -76,6 +88,8 @@ hermes-lsp gets its `hermes' section; other servers get what they had before."
 (defun hermes-lsp-register ()
   "Make eglot start hermes-lsp for `hermes-lsp-modes'."
   (add-to-list 'eglot-server-programs (cons hermes-lsp-modes #'hermes-lsp--contact))
+  (when hermes-lsp-ghost-text
+    (global-hermes-lsp-ghost-mode 1))
   (let ((current (default-value 'eglot-workspace-configuration)))
     (unless (eq current #'hermes-lsp--workspace-configuration)
       (setq hermes-lsp--other-configuration current)
@@ -87,10 +101,17 @@ hermes-lsp gets its `hermes' section; other servers get what they had before."
   (setq hermes-lsp-status (cons state message))
   (force-mode-line-update t))
 
+(defvar hermes-lsp--running 0 "Commands of this package under way.")
+
 (defun hermes-lsp-mode-line ()
-  "A short mode-line string: Hermes, and the state when it is not ready."
+  "A short mode-line string: Hermes, and the state when it is not ready.
+A spinner while a suggestion is fetched or a command runs; :off where
+suggestions are switched off."
   (pcase (car hermes-lsp-status)
-    ((or 'nil "ready") " Hermes")
+    ((and (or 'nil "ready" "indexing")
+          (guard (or (hermes-lsp-ghost-busy-p) (> hermes-lsp--running 0))))
+     " Hermes⟳")
+    ((or 'nil "ready") (if (hermes-lsp-ghost--enabled-p) " Hermes" " Hermes:off"))
     ("unreachable" (propertize " Hermes:unreachable" 'face 'error
                                'help-echo (cdr hermes-lsp-status)))
     (state (propertize (format " Hermes:%s" state) 'help-echo (cdr hermes-lsp-status)))))
@@ -181,7 +202,12 @@ this covers `eglot-code-actions' and `hermes-lsp-fix' alike."
   "Run the server's COMMAND with ARGUMENT; the server applies the edit itself."
   (let ((server (eglot--current-server-or-lose)))
     (message "Hermes: working on it...")
-    (eglot-execute-command server command (vector argument))
+    (cl-incf hermes-lsp--running)
+    (force-mode-line-update)
+    (unwind-protect
+        (eglot-execute-command server command (vector argument))
+      (cl-decf hermes-lsp--running)
+      (force-mode-line-update))
     (message "Hermes: done")))
 
 ;;;###autoload
@@ -200,6 +226,28 @@ this covers `eglot-code-actions' and `hermes-lsp-fix' alike."
          :range (list :start (eglot--pos-to-lsp-position beg)
                       :end (eglot--pos-to-lsp-position end))
          :instruction (string-trim instruction))))
+
+;;;###autoload
+(defun hermes-lsp-why ()
+  "Say why no suggestion was shown here."
+  (interactive)
+  (message "Hermes: %s"
+           (if (not (hermes-lsp-ghost--enabled-p))
+               "suggestions are switched off here (`hermes-lsp-ghost-mode', `hermes-lsp-ghost-disabled-modes')"
+             (plist-get (eglot-execute-command
+                         (eglot--current-server-or-lose) 'hermes.whyNoSuggestion
+                         (vector (list :uri (eglot--path-to-uri (buffer-file-name)))))
+                        :message))))
+
+;;;###autoload
+(defun hermes-lsp-show-log ()
+  "Show the server's log, following what it writes."
+  (interactive)
+  (if (not hermes-lsp-log-file)
+      (eglot-stderr-buffer (eglot--current-server-or-lose))
+    (pop-to-buffer (find-file-noselect (expand-file-name hermes-lsp-log-file)))
+    (auto-revert-tail-mode 1)
+    (goto-char (point-max))))
 
 ;;;###autoload
 (defun hermes-lsp-debug (trace)

@@ -82,6 +82,61 @@
     (e2e-put 'menu (vconcat menu))
     (e2e-wait "the fix's edit" 30 (lambda () (not (equal before (buffer-string)))))))
 
+(defun e2e-keys (keys)
+  "Type KEYS as a user would: through the command loop, hooks included."
+  (execute-kbd-macro (kbd keys)))
+
+(defun e2e-ghost ()
+  "Ghost text: shown after a pause, cycled, accepted a word at a time, then wholly."
+  (goto-char (point-min))
+  (end-of-line)
+  (e2e-keys "RET")
+  (e2e-put 'mode-line-fetching
+           (substring-no-properties
+            (e2e-wait "the spinner" 5 (lambda () (and (hermes-lsp-ghost-busy-p) (hermes-lsp-mode-line))))))
+  (e2e-put 'first (e2e-wait "ghost text" 10 #'hermes-lsp-ghost-current))
+  (e2e-put 'face (get-text-property 0 'face (overlay-get hermes-lsp-ghost--overlay 'after-string)))
+  (e2e-put 'overlay-at-point (= (overlay-start hermes-lsp-ghost--overlay) (point)))
+  (e2e-put 'mode-line-shown (substring-no-properties (hermes-lsp-mode-line)))
+  (e2e-keys "M-]")
+  (e2e-put 'second (e2e-wait "another suggestion" 10
+                             (lambda () (let ((now (hermes-lsp-ghost-current)))
+                                          (and now (not (equal now (cdr (assq 'first e2e-results)))) now)))))
+  (e2e-put 'count (length hermes-lsp-ghost--texts))
+  (e2e-keys "M-[")
+  (e2e-put 'back (hermes-lsp-ghost-current))
+  (e2e-keys "M-f")
+  (e2e-put 'line-after-word (buffer-substring-no-properties (line-beginning-position) (line-end-position)))
+  (e2e-put 'ghost-after-word (hermes-lsp-ghost-current))
+  (e2e-keys "TAB")
+  (e2e-put 'after-accept (buffer-substring-no-properties (point-min) (point-max)))
+  (e2e-put 'ghost-after-accept (hermes-lsp-ghost-current))
+  ;; Off in this buffer: typing asks nothing.
+  (hermes-lsp-ghost-mode -1)
+  (e2e-put 'mode-line-off (substring-no-properties (hermes-lsp-mode-line)))
+  (with-temp-file (getenv "HERMES_E2E_MARK") (insert "off"))
+  (e2e-keys "RET x")
+  (let ((deadline (+ (float-time) 0.6)))
+    (while (< (float-time) deadline) (accept-process-output nil 0.05)))
+  (e2e-put 'ghost-while-off (hermes-lsp-ghost-current))
+  (with-temp-file (getenv "HERMES_E2E_MARK") (insert "done")))
+
+(defun e2e-why-and-log ()
+  "After an empty answer: `hermes-lsp-why' says so; `hermes-lsp-show-log' opens the log."
+  (goto-char (point-min))
+  (end-of-line)
+  (e2e-keys "RET")
+  (e2e-wait "the request to be sent" 10 #'hermes-lsp-ghost-busy-p)
+  (e2e-wait "the answer" 10 (lambda () (not (hermes-lsp-ghost-busy-p))))
+  (e2e-put 'why (hermes-lsp-why))
+  (hermes-lsp-ghost-mode -1)
+  (e2e-put 'why-off (hermes-lsp-why))
+  (let ((file (current-buffer)))
+    (hermes-lsp-show-log)
+    (e2e-put 'log-file (buffer-file-name))
+    (e2e-put 'log-has-start (and (string-match-p "hermes-lsp .* for " (buffer-string)) t))
+    (set-buffer file)))
+
 (setq hermes-lsp-command (list (getenv "HERMES_E2E_SERVER") "--stdio"))
 (setq hermes-lsp-settings (list :endpoint (getenv "HERMES_E2E_ENDPOINT")))
 
@@ -106,6 +161,10 @@
             (e2e-code-action server kind))
           (when (getenv "HERMES_E2E_FOREIGN_WORD")
             (e2e-foreign-fix))
+          (when (getenv "HERMES_E2E_GHOST")
+            (e2e-ghost))
+          (when (getenv "HERMES_E2E_WHY")
+            (e2e-why-and-log))
           (when (and instruction (not (string-empty-p instruction)))
             (let ((before (buffer-string)))
               ;; M-x hermes-lsp-refactor on the whole buffer, as with a region.
