@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging(log_file: str | None, verbose: bool, quiet: bool = False) -> None:
+def _setup_logging(log_file: str | None, verbose: bool, quiet: bool = False) -> logging.Handler:
     """Log to ``log_file`` or stderr: debug with ``-v``, warnings only when ``quiet``."""
     handler: logging.Handler = logging.StreamHandler(sys.stderr)
     if log_file:
@@ -68,6 +68,19 @@ def _setup_logging(log_file: str | None, verbose: bool, quiet: bool = False) -> 
     # noise, and code in the logs, unless debugging.
     for noisy in ("pygls", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    return handler
+
+
+def _log_to_client(server: object, stderr: logging.Handler) -> None:
+    """Serving on stdio without a log file: logs go to the editor as window/logMessage."""
+    from hermes_lsp.lsp_log import LspLogHandler
+
+    root = logging.getLogger()
+    handler = LspLogHandler(server, fallback=stderr)
+    # The editor stamps the time itself.
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.removeHandler(stderr)
+    root.addHandler(handler)
 
 
 def _parse_hostport(value: str) -> tuple[str, int]:
@@ -113,13 +126,15 @@ def main(argv: list[str] | None = None) -> int:
         module.add_arguments(sub_actions[0].choices[command])
     args = parser.parse_args(argv)
     # A subcommand prints its own report: its INFO lines would only clutter the terminal.
-    _setup_logging(args.log_file, args.verbose, quiet=bool(args.command))
+    handler = _setup_logging(args.log_file, args.verbose, quiet=bool(args.command))
     if args.command:
         return _run_subcommand(args)
 
     from hermes_lsp.server import create_server
 
     server = create_server()
+    if not args.log_file:
+        _log_to_client(server, handler)
     if args.tcp:
         from hermes_lsp.tcp import serve_tcp
 

@@ -1,0 +1,53 @@
+"""The server's log reaches the editor as window/logMessage, each line at its own level
+(an editor shows raw stderr as one stream of errors)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from hermes_lsp.lsp_log import message_type
+from hermes_lsp.scripted_server import Reply, ScriptedServer
+from tests.support.lsp import initialize, inline, open_document, server_config, until
+
+
+@pytest_lsp.fixture(scope="module", config=server_config())
+async def client(lsp_client: LanguageClient, scripted_session: ScriptedServer):
+    lsp_client.set_configuration({"hermes": {}})
+    await initialize(lsp_client, {"endpoint": scripted_session.url}, "file:///tmp/hermes-log")
+    yield
+    await lsp_client.shutdown_session()
+
+
+def test_levels_map_to_message_types():
+    assert message_type(logging.ERROR) == types.MessageType.Error
+    assert message_type(logging.CRITICAL) == types.MessageType.Error
+    assert message_type(logging.WARNING) == types.MessageType.Warning
+    assert message_type(logging.INFO) == types.MessageType.Info
+    assert message_type(logging.DEBUG) == types.MessageType.Log
+
+
+async def test_info_lines_arrive_as_info_and_errors_as_errors(
+    client: LanguageClient, scripted: ScriptedServer
+):
+    # The start-up line is information, not an error.
+    assert await until(
+        lambda: any("hermes-lsp" in m.message and " for " in m.message for m in client.log_messages)
+    )
+    [start] = [m for m in client.log_messages if " for " in m.message and m.message.startswith("INFO")]
+    assert start.type == types.MessageType.Info
+
+    # A model failure the user is shown as an error is logged as one.
+    scripted.script(Reply(status=500))
+    uri = "file:///tmp/hermes-log/a.py"
+    open_document(client, uri, "x = \n")
+    await inline(client, uri, 0, 4)
+    assert await until(lambda: any(m.type == types.MessageType.Error for m in client.log_messages))
+    errors = [m for m in client.log_messages if m.type == types.MessageType.Error]
+    assert all(m.message.startswith("ERROR") for m in errors)
+    assert not [
+        m for m in client.log_messages if m.type == types.MessageType.Error and m.message.startswith("INFO")
+    ]
