@@ -49,6 +49,18 @@ def test_ghost_text_and_quick_fix_in_vs_code(tmp_path: Path):
     assert report["status"] == "Hermes"
     assert "Hermes is ready" in report["statusTooltip"]
     assert report["ghostText"] == "return math.pi * r * r"
+    # Alt+] asked for more suggestions and showed a different one; Alt+[ went back.
+    assert report["nextGhostText"] == "return math.pi * r ** 2"
+    assert report["previousGhostText"] == "return math.pi * r * r"
+    # The status-bar menu: suggestions off everywhere, and the model server saw no request.
+    assert report["menuItems"][:1] == ["Disable Suggestions"]
+    assert {"Why No Suggestion?", "Show Log", "Restart Language Server", "Open Settings"} <= set(
+        report["menuItems"]
+    )
+    assert report["statusOff"] == "Hermes: off"
+    assert report["requestsWhileOff"] == 0 and report["ghostWhileOff"] == 0
+    assert "Suggestions are switched off here" in report["whyWhileOff"]
+    assert report["ghostWhenOn"] == "x = 1"
     assert report["afterAccept"] == "import math\n\n\ndef area(r):\n    return math.pi * r * r\n"
     # Ctrl+. lists Hermes' fix for TypeScript's diagnostic, first, among the other actions.
     assert report["codeActions"][:2] == [
@@ -68,6 +80,7 @@ def test_ghost_text_and_quick_fix_in_vs_code(tmp_path: Path):
     names = [Path(p).name for p in report["screenshots"]]
     assert names == [
         "ghost-text.png",
+        "status-menu.png",
         "quick-fix-menu.png",
         "quick-fix-applied.png",
         "refactor-input.png",

@@ -1,6 +1,7 @@
 // Drives the packaged extension in a real VS Code (code-server) from a headless Chromium:
-// the status bar reports the model server; ghost text is shown and accepted with Tab; a
-// quick fix for a TypeScript error is picked from Ctrl+. and applied.
+// the status bar reports the model server; ghost text is shown, cycled and accepted with
+// Tab; the status-bar menu switches suggestions off and on; a quick fix for a TypeScript
+// error is picked from Ctrl+. and applied.
 // Started by run.sh, which installs code-server and playwright-core and builds the .vsix.
 //
 // Environment: E2E_MODULES (folder whose node_modules has playwright-core), CODE_SERVER (binary), VSIX, HERMES_LSP (server binary), PYTHON (to run the
@@ -175,7 +176,9 @@ async function startEditor() {
     shapes: path.join(workspace, "shapes.py"),
     units: path.join(workspace, "units.ts"),
     trace: path.join(workspace, "trace.txt"),
+    scratch: path.join(workspace, "scratch.py"),
   };
+  fs.writeFileSync(files.scratch, "def length(items):\n    \n");
   fs.writeFileSync(files.shapes, "import math\n\n\ndef area(r):\n    \n");
   fs.writeFileSync(files.units, UNITS);
   fs.writeFileSync(
@@ -267,7 +270,16 @@ async function readyStatus(page, status) {
 
 /** Ghost text: on the empty body line of `area`, type; the suggestion shows; Tab accepts it. */
 async function ghostText(page, { modelUrl, files }) {
-  await script(modelUrl, [{ text: "return math.pi * r * r", match: "def area(r):\n    <CURSOR>" }], { text: "" });
+  const here = "def area(r):\n    <CURSOR>";
+  await script(
+    modelUrl,
+    [
+      { text: "return math.pi * r * r", match: here, times: 1 },
+      { text: "return math.pi * r ** 2", match: here, times: 1 },
+      { text: "return math.pi * r * r", match: here },
+    ],
+    { text: "" },
+  );
   await page.locator(".monaco-editor .view-lines").first().click();
   await page.keyboard.press("Control+G");
   await page.keyboard.type("5:5");
@@ -277,13 +289,80 @@ async function ghostText(page, { modelUrl, files }) {
   await page.keyboard.press("Backspace");
   const ghost = page.locator(".ghost-text-decoration, .ghost-text");
   await ghost.first().waitFor({ timeout: 30000 });
-  report.ghostText = (await ghost.allTextContents()).join("").replace(/\u00a0/g, " ");
+  const ghostNow = async () => (await ghost.allTextContents()).join("").replace(/\u00a0/g, " ");
+  report.ghostText = await ghostNow();
   log(`ghost text: ${report.ghostText}`);
   await shot(page, "ghost-text");
+  // Alt+] (Show Next Inline Suggestion) asks for more: a different suggestion shows.
+  await page.keyboard.press("Alt+BracketRight");
+  const deadline = Date.now() + 20000;
+  while (Date.now() < deadline && (await ghostNow()) === report.ghostText) {
+    await page.waitForTimeout(200);
+  }
+  report.nextGhostText = await ghostNow();
+  log(`next suggestion: ${report.nextGhostText}`);
+  await page.keyboard.press("Alt+BracketLeft");
+  await page.waitForTimeout(300);
+  report.previousGhostText = await ghostNow();
   await page.keyboard.press("Tab");
   await page.waitForTimeout(300);
   report.afterAccept = await savedText(page, files.shapes);
   log(`after Tab:\n${report.afterAccept}`);
+}
+
+async function modelRequests(modelUrl) {
+  const seen = await (await fetch(`${modelUrl.replace(/\/v1$/, "")}/_control/requests`)).json();
+  return seen.requests.length;
+}
+
+/** Pick `label` in the menu behind the Hermes status-bar item. */
+async function statusMenu(page, label, screenshot) {
+  await page.locator(".statusbar-item[id$='hermes.status']").first().click();
+  await page.locator(".quick-input-widget .monaco-list-row").first().waitFor({ timeout: 20000 });
+  if (screenshot) {
+    report.menuItems = (await page.locator(".quick-input-widget .monaco-list-row .label-name").allTextContents()).map((t) =>
+      t.trim(),
+    );
+    await shot(page, screenshot);
+  }
+  await page.keyboard.type(label);
+  await page.locator(".quick-input-list .monaco-list-row.focused", { hasText: label }).waitFor({ timeout: 20000 });
+  await page.keyboard.press("Enter");
+}
+
+/**
+ * The status-bar menu: switch suggestions off everywhere; typing then sends the model no
+ * request, the status bar says "off" and "Why No Suggestion?" says why; switch them back on.
+ */
+async function toggleFromMenu(page, { modelUrl }) {
+  await script(modelUrl, [{ text: "x = 1" }], { text: "" });
+  await openFile(page, "scratch.py");
+  await statusMenu(page, "Disable Suggestions", "status-menu");
+  await page.waitForFunction(
+    () => /off/.test(document.querySelector(".statusbar-item[id$='hermes.status']")?.textContent ?? ""),
+    null,
+    { timeout: 20000 },
+  );
+  report.statusOff = (await page.locator(".statusbar-item[id$='hermes.status']").first().textContent())?.trim();
+  const before = await modelRequests(modelUrl);
+  await page.locator(".monaco-editor .view-lines").first().click();
+  await page.keyboard.press("Control+End");
+  await page.keyboard.type("    total = ");
+  await page.waitForTimeout(2000);
+  report.requestsWhileOff = (await modelRequests(modelUrl)) - before;
+  report.ghostWhileOff = await page.locator(".ghost-text-decoration, .ghost-text").count();
+  await statusMenu(page, "Why No Suggestion?");
+  const toast = page.locator(".notification-toast", { hasText: "switched off" }).first();
+  await toast.waitFor({ timeout: 20000 });
+  report.whyWhileOff = (await toast.locator(".notification-list-item-message").textContent())?.trim();
+  await page.keyboard.press("Escape");
+  await statusMenu(page, "Enable Suggestions");
+  await page.keyboard.type(" ");
+  await page.keyboard.press("Backspace");
+  const ghost = page.locator(".ghost-text-decoration, .ghost-text");
+  await ghost.first().waitFor({ timeout: 30000 });
+  report.ghostWhenOn = (await ghost.allTextContents()).join("").replace(/\u00a0/g, " ");
+  await page.keyboard.press("Escape");
 }
 
 /**
@@ -388,6 +467,7 @@ async function main() {
     }
     await readyStatus(page, status);
     await ghostText(page, editor);
+    await toggleFromMenu(page, editor);
     await quickFix(page, editor);
     await refactor(page, editor);
     await debugTrace(page, editor);

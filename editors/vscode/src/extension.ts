@@ -1,7 +1,8 @@
 /**
  * The Hermes extension: starts `hermes-lsp --stdio` with vscode-languageclient (which
  * registers inline completion, code actions and the server's commands), shows the
- * server's state in the status bar, and adds the refactor and stack-trace commands.
+ * server's state in the status bar with a menu behind it (suggestions on/off, why none
+ * showed, log, restart, settings), and adds the refactor and stack-trace commands.
  */
 import * as fs from "node:fs";
 import * as vscode from "vscode";
@@ -15,6 +16,7 @@ import {
 } from "vscode-languageclient/node";
 
 import { chooseTrace, debugRequest, type ExecuteCommandParams, refactorRequest } from "./commands";
+import { menuItems, type Switches, suggestionsOn } from "./menu";
 import { resolveServer } from "./serverCommand";
 import { affectsServer, needsRestart, serverSettings, type SettingsObject } from "./settings";
 import { parseStatus, type ServerState, statusView } from "./status";
@@ -27,12 +29,16 @@ let statusItem: vscode.StatusBarItem;
 let serverState: ServerState = "starting";
 let serverMessage = "";
 let running = 0;
+/** Inline-completion requests on their way (the status bar spins meanwhile). */
+let fetching = 0;
+/** Files whose suggestions were switched off from the menu (until the window closes). */
+const filesOff = new Set<string>();
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   log = vscode.window.createOutputChannel("Hermes", { log: true });
   statusItem = vscode.window.createStatusBarItem("hermes.status", vscode.StatusBarAlignment.Right, 100);
   statusItem.name = "Hermes";
-  statusItem.command = "hermes.showLog";
+  statusItem.command = "hermes.showMenu";
   statusItem.show();
   context.subscriptions.push(
     log,
@@ -41,7 +47,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("hermes.debugStackTrace", debugStackTrace),
     vscode.commands.registerCommand("hermes.restartServer", restart),
     vscode.commands.registerCommand("hermes.showLog", () => log.show()),
+    vscode.commands.registerCommand("hermes.showMenu", showMenu),
+    vscode.commands.registerCommand("hermes.toggleSuggestions", toggleSuggestions),
+    vscode.commands.registerCommand("hermes.whyNoSuggestion", whyNoSuggestion),
+    vscode.commands.registerCommand("hermes.openSettings", openSettings),
     vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
+    vscode.window.onDidChangeActiveTextEditor(() => render()),
   );
   await startClient();
 }
@@ -77,13 +88,14 @@ async function startClient(): Promise<void> {
     pathVariable: process.env.PATH ?? "",
     workspaceFolders: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
     platform: process.platform,
+    home: process.env.HOME ?? process.env.USERPROFILE,
   });
   if (!resolution.ok) {
     setState("stopped", resolution.message);
     log.error(resolution.message);
     void vscode.window.showErrorMessage(resolution.message, "Open Settings", "Show Log").then((choice) => {
       if (choice === "Open Settings") {
-        void vscode.commands.executeCommand("workbench.action.openSettings", "hermes.serverPath");
+        void openSettings("hermes.serverPath");
       } else if (choice === "Show Log") {
         log.show();
       }
@@ -101,6 +113,21 @@ async function startClient(): Promise<void> {
     traceOutputChannel: log,
     initializationOptions: currentSettings(),
     middleware: {
+      // While suggestions are off for the file, no request leaves the editor; while one is
+      // on its way, the status bar spins.
+      provideInlineCompletionItems: async (document, position, context, token, next) => {
+        if (!suggestionsOn(switches(document))) {
+          return undefined;
+        }
+        fetching += 1;
+        render();
+        try {
+          return await next(document, position, context, token);
+        } finally {
+          fetching -= 1;
+          render();
+        }
+      },
       workspace: {
         // The server asks for the "hermes" section; answer with the mapped settings so that
         // editor-only keys (serverPath, trace) never reach it.
@@ -190,10 +217,86 @@ function setState(state: ServerState, message: string): void {
 }
 
 function render(): void {
-  const view = statusView(serverState, serverMessage, running);
+  const document = vscode.window.activeTextEditor?.document;
+  const off = document !== undefined && !suggestionsOn(switches(document));
+  const view = statusView(serverState, serverMessage, running + fetching, off);
   statusItem.text = view.text;
   statusItem.tooltip = view.tooltip;
   statusItem.backgroundColor = view.background ? new vscode.ThemeColor(view.background) : undefined;
+}
+
+// -- suggestions on and off, and the menu ---------------------------------------------------
+
+function switches(document?: vscode.TextDocument): Switches {
+  const global = vscode.workspace.getConfiguration("hermes").inspect<boolean>("completion.enable");
+  const forLanguage = document
+    ? vscode.workspace.getConfiguration("hermes", { languageId: document.languageId }).get<boolean>("completion.enable")
+    : undefined;
+  return {
+    global: (global?.globalValue ?? global?.defaultValue ?? true) !== false,
+    language: forLanguage !== false,
+    file: document === undefined || !filesOff.has(document.uri.toString()),
+  };
+}
+
+async function toggleSuggestions(scope: "global" | "language" | "file" = "global"): Promise<void> {
+  const document = vscode.window.activeTextEditor?.document;
+  const now = switches(document);
+  if (scope === "file" && document !== undefined) {
+    const key = document.uri.toString();
+    if (now.file) {
+      filesOff.add(key);
+    } else {
+      filesOff.delete(key);
+    }
+  } else if (scope === "language" && document !== undefined) {
+    await vscode.workspace
+      .getConfiguration("hermes", { languageId: document.languageId })
+      .update("completion.enable", !now.language, vscode.ConfigurationTarget.Global, true);
+  } else {
+    await vscode.workspace
+      .getConfiguration("hermes")
+      .update("completion.enable", !now.global, vscode.ConfigurationTarget.Global);
+  }
+  log.info(`suggestions ${suggestionsOn(switches(document)) ? "on" : "off"} (${scope} switch)`);
+  render();
+}
+
+async function showMenu(): Promise<void> {
+  const document = vscode.window.activeTextEditor?.document;
+  const items = menuItems({
+    ...switches(document),
+    languageId: document?.languageId,
+    fileName: document ? document.uri.path.split("/").pop() : undefined,
+  });
+  const picked = await vscode.window.showQuickPick(items, { title: `Hermes: ${serverMessage || serverState}` });
+  if (picked !== undefined) {
+    await vscode.commands.executeCommand(picked.command, ...(picked.args ?? []));
+  }
+}
+
+async function whyNoSuggestion(): Promise<void> {
+  const document = vscode.window.activeTextEditor?.document;
+  let message: string;
+  if (document !== undefined && !suggestionsOn(switches(document))) {
+    message = "Suggestions are switched off here (see the Hermes menu in the status bar).";
+  } else if (document === undefined || client === undefined || !client.isRunning()) {
+    message = serverMessage || "hermes-lsp is not running.";
+  } else {
+    const answer: unknown = await client.sendRequest(ExecuteCommandRequest.type, {
+      command: "hermes.whyNoSuggestion",
+      arguments: [{ uri: client.code2ProtocolConverter.asUri(document.uri) }],
+    });
+    message = (answer as { message?: string } | null)?.message ?? "No answer from hermes-lsp.";
+  }
+  log.info(`why no suggestion: ${message}`);
+  void vscode.window.showInformationMessage(`Hermes: ${message}`);
+}
+
+/** The settings editor on Hermes' settings, or on one of them. The server's path is a
+ * window setting, so in a remote window (code-server, SSH) it shows in the User tab too. */
+async function openSettings(query = "@ext:hermes-lsp.hermes-lsp"): Promise<void> {
+  await vscode.commands.executeCommand("workbench.action.openSettings", query);
 }
 
 // -- commands -----------------------------------------------------------------------------

@@ -18,6 +18,9 @@ export interface Environment {
   pathVariable: string;
   /** Absolute paths of the open workspace folders. */
   workspaceFolders: string[];
+  /** The user's home folder: pipx puts hermes-lsp in ~/.local/bin, which a remote
+   * extension host's PATH often lacks. */
+  home?: string;
   platform: NodeJS.Platform;
 }
 
@@ -29,7 +32,7 @@ export const INSTALL_HINT =
 /**
  * The command line that starts the server. A configured path wins; otherwise the first
  * `hermes-lsp` on `PATH`, then a workspace virtual environment (`.venv`), which is where
- * a clone's `install.sh` puts it.
+ * a clone's `install.sh` puts it, then `~/.local/bin` (pipx).
  */
 export function resolveServer(configured: string, extraArgs: string[], env: Environment): Resolution {
   const args = [...extraArgs.filter((a) => a !== "--stdio"), "--stdio"];
@@ -53,12 +56,16 @@ export function resolveServer(configured: string, extraArgs: string[], env: Envi
       .filter((dir) => dir !== "")
       .map((dir) => path.join(dir, exe)),
     ...env.workspaceFolders.map((folder) => path.join(folder, ".venv", bin, exe)),
+    ...(env.home !== undefined ? [path.join(env.home, ".local", "bin", exe)] : []),
   ];
   const found = candidates.find((file) => env.isExecutable(file));
   if (found !== undefined) {
     return { ok: true, server: { command: found, args } };
   }
-  return { ok: false, message: `hermes-lsp was not found on your PATH. ${INSTALL_HINT}` };
+  return {
+    ok: false,
+    message: `hermes-lsp was not found on your PATH, in the workspace's .venv or in ~/.local/bin. ${INSTALL_HINT}`,
+  };
 }
 
 function expandHome(file: string): string {

@@ -45,12 +45,16 @@ export function parseStatus(params: unknown): { state: ServerState; message: str
 }
 
 /**
- * The view for a server state, given how many commands of ours are still running.
- * A running command shows as busy over `ready` and `indexing`, but never hides a problem.
+ * The view for a server state, given how many commands and suggestions of ours are on
+ * their way, and whether suggestions are off for the file in view. Work under way shows
+ * as busy over `ready` and `indexing`, but never hides a problem.
  */
-export function statusView(state: ServerState, message: string, runningCommands = 0): StatusView {
+export function statusView(state: ServerState, message: string, runningCommands = 0, off = false): StatusView {
   if (runningCommands > 0 && (state === "ready" || state === "indexing")) {
     return view("$(sync~spin) Hermes", `Hermes is working${message ? `: ${message}` : "…"}`);
+  }
+  if (off && state === "ready") {
+    return view("$(eye-closed) Hermes: off", "Suggestions are off here. Click for the Hermes menu.");
   }
   switch (state) {
     case "starting":

@@ -43,3 +43,8 @@ test("a wrong configured path is named in the message, not silently replaced", (
   assert.equal(result.ok, false);
   assert.match(!result.ok ? result.message : "", /"\/nope\/hermes-lsp"/);
 });
+
+test("pipx's ~/.local/bin is found when the extension host's PATH lacks it", () => {
+  const result = resolveServer("", [], env(["/home/me/.local/bin/hermes-lsp"], { home: "/home/me" }));
+  assert.deepEqual(result, { ok: true, server: { command: "/home/me/.local/bin/hermes-lsp", args: ["--stdio"] } });
+});

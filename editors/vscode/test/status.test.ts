@@ -32,3 +32,9 @@ test("notifications are parsed defensively", () => {
   assert.deepEqual(parseStatus(null), { state: "busy", message: "" });
   assert.deepEqual(parseStatus({ state: "ready", message: 3 }), { state: "ready", message: "" });
 });
+
+test("suggestions switched off show as off, but never hide a problem", () => {
+  assert.equal(statusView("ready", "", 0, true).text, "$(eye-closed) Hermes: off");
+  assert.match(statusView("unreachable", "", 0, true).text, /model unreachable/);
+  assert.match(statusView("ready", "", 1, true).text, /sync~spin/);
+});
