@@ -82,3 +82,14 @@ def test_vsix_holds_the_compiled_extension_and_its_runtime_dependencies(tmp_path
         n for n in names if n.endswith(".ts") or "/out/test/" in n or "/node_modules/typescript/" in n
     ]
     assert manifest["engines"]["vscode"] == "^1.100.0"
+
+
+def test_contributed_commands_do_not_collide_with_the_servers():
+    """vscode-languageclient registers each server command as a VS Code command; a
+    contributed command of the same name makes the client fail to start."""
+    from hermes_lsp.server import create_server
+
+    server_commands = set(create_server().protocol.fm.commands)
+    contributed = {c["command"] for c in MANIFEST["contributes"]["commands"]}
+    assert "hermes.whyNoSuggestion" in server_commands
+    assert contributed & server_commands == set()

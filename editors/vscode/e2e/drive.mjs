@@ -357,6 +357,14 @@ async function toggleFromMenu(page, { modelUrl }) {
   report.whyWhileOff = (await toast.locator(".notification-list-item-message").textContent())?.trim();
   await page.keyboard.press("Escape");
   await statusMenu(page, "Enable Suggestions");
+  await page.waitForFunction(
+    () => (document.querySelector(".statusbar-item[id$='hermes.status']")?.textContent ?? "").trim() === "Hermes",
+    null,
+    { timeout: 20000 },
+  );
+  // The menu hands the focus back to the status-bar item: back to the editor to type.
+  await page.locator(".monaco-editor .view-lines").first().click();
+  await page.keyboard.press("Control+End");
   await page.keyboard.type(" ");
   await page.keyboard.press("Backspace");
   const ghost = page.locator(".ghost-text-decoration, .ghost-text");

@@ -49,7 +49,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("hermes.showLog", () => log.show()),
     vscode.commands.registerCommand("hermes.showMenu", showMenu),
     vscode.commands.registerCommand("hermes.toggleSuggestions", toggleSuggestions),
-    vscode.commands.registerCommand("hermes.whyNoSuggestion", whyNoSuggestion),
+    vscode.commands.registerCommand("hermes.showWhyNoSuggestion", whyNoSuggestion),
     vscode.commands.registerCommand("hermes.openSettings", openSettings),
     vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
     vscode.window.onDidChangeActiveTextEditor(() => render()),
@@ -128,6 +128,9 @@ async function startClient(): Promise<void> {
           render();
         }
       },
+      // The completion-menu fallback asks the model too: the same switches apply.
+      provideCompletionItem: (document, position, context, token, next) =>
+        suggestionsOn(switches(document)) ? next(document, position, context, token) : undefined,
       workspace: {
         // The server asks for the "hermes" section; answer with the mapped settings so that
         // editor-only keys (serverPath, trace) never reach it.
@@ -229,12 +232,16 @@ function render(): void {
 
 function switches(document?: vscode.TextDocument): Switches {
   const global = vscode.workspace.getConfiguration("hermes").inspect<boolean>("completion.enable");
+  // Only a `[language]` value counts here: the effective value would repeat the global one.
   const forLanguage = document
-    ? vscode.workspace.getConfiguration("hermes", { languageId: document.languageId }).get<boolean>("completion.enable")
+    ? vscode.workspace.getConfiguration("hermes", { languageId: document.languageId }).inspect<boolean>("completion.enable")
     : undefined;
   return {
     global: (global?.globalValue ?? global?.defaultValue ?? true) !== false,
-    language: forLanguage !== false,
+    language:
+      (forLanguage?.workspaceFolderLanguageValue ??
+        forLanguage?.workspaceLanguageValue ??
+        forLanguage?.globalLanguageValue) !== false,
     file: document === undefined || !filesOff.has(document.uri.toString()),
   };
 }

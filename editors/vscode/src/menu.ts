@@ -61,7 +61,7 @@ export function menuItems(context: MenuContext): MenuItem[] {
     });
   }
   items.push(
-    { label: "$(question) Why No Suggestion?", command: "hermes.whyNoSuggestion" },
+    { label: "$(question) Why No Suggestion?", command: "hermes.showWhyNoSuggestion" },
     { label: "$(output) Show Log", command: "hermes.showLog" },
     { label: "$(debug-restart) Restart Language Server", command: "hermes.restartServer" },
     { label: "$(gear) Open Settings", command: "hermes.openSettings" },
