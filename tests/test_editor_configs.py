@@ -44,22 +44,25 @@ def test_sublime_lsp_client_settings():
 
 
 def test_emacs_package_byte_compiles_without_warnings(tmp_path: Path):
-    source = tmp_path / "hermes-lsp.el"
-    shutil.copy(EDITORS / "emacs" / "hermes-lsp.el", source)
+    files = ["hermes-lsp-ghost.el", "hermes-lsp.el"]  # in dependency order
+    for name in files:
+        shutil.copy(EDITORS / "emacs" / name, tmp_path / name)
     completed = subprocess.run(
         [
             tool("emacs", "run ./install.sh --test"),
             "-q",
             "--batch",
+            "-L",
+            str(tmp_path),
             "--eval",
             "(setq byte-compile-error-on-warn t)",
             "-f",
             "batch-byte-compile",
-            str(source),
+            *[str(tmp_path / name) for name in files],
         ],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert completed.returncode == 0, completed.stderr
-    assert (tmp_path / "hermes-lsp.elc").exists()
+    assert all((tmp_path / name).with_suffix(".elc").exists() for name in files)
