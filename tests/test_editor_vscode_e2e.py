@@ -77,6 +77,13 @@ def test_ghost_text_and_quick_fix_in_vs_code(tmp_path: Path):
     assert report["afterRefactor"] == "import math\n\n\ndef area(r):\n    return math.pi * r ** 2\n"
     # "Hermes: Debug a Stack Trace…" on a selected trace fixes the file of the failing frame.
     assert report["afterDebug"] == "import math\n\n\ndef area(r):\n    return math.pi * float(r) ** 2\n"
+    # The server's lines reach the Hermes output channel at their own level (they used to
+    # arrive through stderr, every one marked [error]); a fix that worked is no warning.
+    output = (tmp_path / "hermes-output.log").read_text(encoding="utf-8").splitlines()
+    [start] = [line for line in output if "hermes_lsp.server: hermes-lsp" in line]
+    assert "[info]" in start
+    assert not [line for line in output if "[error]" in line and " INFO " in line]
+    assert not [line for line in output if "[warning]" in line and "Returned the number" in line]
     names = [Path(p).name for p in report["screenshots"]]
     assert names == [
         "ghost-text.png",
