@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.editors import EDITORS
+from tests.support.editors import EDITORS, HERMES_LSP
 
 pytestmark = pytest.mark.editor
 
@@ -98,7 +98,10 @@ def test_ghost_text_and_quick_fix_in_vs_code(tmp_path: Path):
 
 def test_a_missing_server_is_explained_in_vs_code(tmp_path: Path):
     report = run_code_server(
-        tmp_path, SCENARIO="missing-server", HERMES_LSP=str(tmp_path / "nowhere" / "hermes-lsp")
+        tmp_path,
+        SCENARIO="missing-server",
+        HERMES_LSP=str(tmp_path / "nowhere" / "hermes-lsp"),
+        HERMES_LSP_FIXED=str(HERMES_LSP),
     )
 
     assert report["notification"].startswith(
@@ -107,6 +110,10 @@ def test_a_missing_server_is_explained_in_vs_code(tmp_path: Path):
     assert "pipx install git+https://github.com/hermes-lsp/hermes-lsp" in report["notification"]
     assert report["notificationButtons"] == ["Open Settings", "Show Log"]
     assert report["status"] == "Hermes: stopped"
+    # code-server is a remote window: the setting still shows in User settings, and a value
+    # set there is used (it used to be ignored, machine-overridable).
+    assert report["settingsFound"] >= 1 and report["noSettingsFound"] == 0
+    assert report["statusAfterFix"] in ("Hermes", "Hermes: indexing")
 
 
 def test_an_unreachable_model_server_shows_in_the_status_bar(tmp_path: Path):

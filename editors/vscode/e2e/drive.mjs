@@ -219,7 +219,8 @@ async function startEditor() {
   return { url: `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`, modelUrl, files, isolated };
 }
 
-/** hermes.serverPath names nothing: the user is told what to install or set. */
+/** hermes.serverPath names nothing: the user is told what to install or set, "Open Settings"
+ * shows the setting, and once the User setting is fixed the server starts. */
 async function missingServer(page, status) {
   const toast = page.locator(".notification-toast", { hasText: "hermes.serverPath" }).first();
   await toast.waitFor({ timeout: 60000 });
@@ -232,6 +233,29 @@ async function missingServer(page, status) {
   );
   report.status = (await status.textContent())?.trim();
   await shot(page, "missing-server");
+  // "Open Settings" lands on the setting, editable in the User tab of this remote window.
+  await toast.locator(".monaco-button", { hasText: "Open Settings" }).click();
+  const editor = page.locator(".settings-editor");
+  await editor.waitFor({ timeout: 20000 });
+  await page.waitForTimeout(1500); // the search runs after a short delay
+  report.settingsFound = await editor.locator(".setting-item-contents", { hasText: "Server Path" }).count();
+  report.noSettingsFound = await editor.locator(".no-results-message:visible").count();
+  await shot(page, "server-path-setting");
+  // The user fixes it there, in the User tab: the server starts without a reload.
+  const input = editor.locator(".setting-item-contents", { hasText: "Server Path" }).locator("input").first();
+  await input.click();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.type(env.HERMES_LSP_FIXED);
+  await page.keyboard.press("Tab");
+  const ready = await page.waitForFunction(
+    () => {
+      const text = (document.querySelector(".statusbar-item[id$='hermes.status']")?.textContent ?? "").trim();
+      return text === "Hermes" || /indexing/.test(text) ? text : null;
+    },
+    null,
+    { timeout: 60000 },
+  );
+  report.statusAfterFix = await ready.jsonValue();
 }
 
 /** The model server does not answer: the status bar says so, and what to check. */
