@@ -203,6 +203,8 @@ def test_ghost_text_is_shown_cycled_accepted_and_switched_off(tmp_path: Path, sc
     assert seen["line-after-word"] == "    return" and seen["ghost-after-word"] == " a + b"
     assert seen["after-accept"] == "def add(a, b):\n    return a + b\n"
     assert seen["ghost-after-accept"] is None
+    assert seen["on-after-mode-off"] is None and seen["on-after-mode-on"] is True
+    assert seen["on-after-global-off"] is None and seen["on-after-global-on"] is True
     # Switched off: the mode line says so, and typing reached no model.
     assert seen["mode-line-off"] == " Hermes:off" and seen["ghost-while-off"] is None
     assert asked["done"] == asked["off"]

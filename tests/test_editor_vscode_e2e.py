@@ -61,6 +61,7 @@ def test_ghost_text_and_quick_fix_in_vs_code(tmp_path: Path):
     assert report["requestsWhileOff"] == 0 and report["ghostWhileOff"] == 0
     assert "Suggestions are switched off here" in report["whyWhileOff"]
     assert report["ghostWhenOn"] == "x = 1"
+    assert report["spinnerWhileFetching"] is True  # the status bar spun while it was on its way
     assert report["afterAccept"] == "import math\n\n\ndef area(r):\n    return math.pi * r * r\n"
     # Ctrl+. lists Hermes' fix for TypeScript's diagnostic, first, among the other actions.
     assert report["codeActions"][:2] == [

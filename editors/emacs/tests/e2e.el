@@ -111,6 +111,15 @@
   (e2e-keys "TAB")
   (e2e-put 'after-accept (buffer-substring-no-properties (point-min) (point-max)))
   (e2e-put 'ghost-after-accept (hermes-lsp-ghost-current))
+  ;; The major-mode and global switches.
+  (hermes-lsp-ghost-toggle-mode)
+  (e2e-put 'on-after-mode-off (hermes-lsp-ghost--enabled-p))
+  (hermes-lsp-ghost-toggle-mode)
+  (e2e-put 'on-after-mode-on (hermes-lsp-ghost--enabled-p))
+  (global-hermes-lsp-ghost-mode -1)
+  (e2e-put 'on-after-global-off (and hermes-lsp-ghost-mode t))
+  (global-hermes-lsp-ghost-mode 1)
+  (e2e-put 'on-after-global-on (and hermes-lsp-ghost-mode t))
   ;; Off in this buffer: typing asks nothing.
   (hermes-lsp-ghost-mode -1)
   (e2e-put 'mode-line-off (substring-no-properties (hermes-lsp-mode-line)))

@@ -359,7 +359,8 @@ async function statusMenu(page, label, screenshot) {
  * request, the status bar says "off" and "Why No Suggestion?" says why; switch them back on.
  */
 async function toggleFromMenu(page, { modelUrl }) {
-  await script(modelUrl, [{ text: "x = 1" }], { text: "" });
+  // A slow answer, so the spinner can be seen while it is on its way.
+  await script(modelUrl, [{ text: "x = 1", first_delay: 1.5 }], { text: "" });
   await openFile(page, "scratch.py");
   await statusMenu(page, "Disable Suggestions", "status-menu");
   await page.waitForFunction(
@@ -391,6 +392,11 @@ async function toggleFromMenu(page, { modelUrl }) {
   await page.keyboard.press("Control+End");
   await page.keyboard.type(" ");
   await page.keyboard.press("Backspace");
+  report.spinnerWhileFetching = await page
+    .locator(".statusbar-item[id$='hermes.status'] .codicon-modifier-spin")
+    .first()
+    .waitFor({ timeout: 10000 })
+    .then(() => true, () => false);
   const ghost = page.locator(".ghost-text-decoration, .ghost-text");
   await ghost.first().waitFor({ timeout: 30000 });
   report.ghostWhenOn = (await ghost.allTextContents()).join("").replace(/\u00a0/g, " ");
