@@ -109,6 +109,7 @@ def test_eglot_lists_a_code_action_and_applies_its_edit(tmp_path: Path, scripted
     # the model's edit with workspace/applyEdit once it is run.
     assert listed["refactor.rewrite.hermes.docstring"]["command"] == "hermes.runAction"
     assert seen["chosen"] == "Hermes: add docstring"
+    assert seen["mode-lines-during-commands"] == [" Hermes⟳"]
     # Eglot asks before applying a server-initiated edit, naming the file (the test says yes).
     [question] = seen["prompts"]
     assert "Server wants to edit" in question and str(source) in question
@@ -133,6 +134,7 @@ def test_hermes_lsp_refactor_applies_the_instruction(tmp_path: Path, scripted: S
 
     assert "error" not in seen, seen
     assert seen["text"] == GEOMETRY.replace("r ** 2", "r * r")
+    assert seen["mode-lines-during-commands"] == [" Hermes⟳"]  # it spun while the model worked
     assert "use r * r, not r ** 2" in scripted.model_requests()[0].prompt
 
 

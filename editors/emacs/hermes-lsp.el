@@ -124,10 +124,17 @@ suggestions are switched off."
   "Call EXECUTE with a longer timeout when COMMAND is one of hermes-lsp's.
 EXECUTE is `eglot-execute-command' with SERVER, COMMAND and ARGUMENTS.
 Code actions picked with `eglot-code-actions' run through here too."
-  (if (string-prefix-p "hermes." (format "%s" command))
-      (let ((jsonrpc-default-request-timeout hermes-lsp-timeout))
-        (funcall execute server command arguments))
-    (funcall execute server command arguments)))
+  (if (not (string-prefix-p "hermes." (format "%s" command)))
+      (funcall execute server command arguments)
+    ;; The mode line spins while the model works (the request blocks: redisplay now).
+    (cl-incf hermes-lsp--running)
+    (force-mode-line-update t)
+    (redisplay t)
+    (unwind-protect
+        (let ((jsonrpc-default-request-timeout hermes-lsp-timeout))
+          (funcall execute server command arguments))
+      (cl-decf hermes-lsp--running)
+      (force-mode-line-update t))))
 
 (advice-add 'eglot-execute-command :around #'hermes-lsp--long-timeout)
 
@@ -202,12 +209,7 @@ this covers `eglot-code-actions' and `hermes-lsp-fix' alike."
   "Run the server's COMMAND with ARGUMENT; the server applies the edit itself."
   (let ((server (eglot--current-server-or-lose)))
     (message "Hermes: working on it...")
-    (cl-incf hermes-lsp--running)
-    (force-mode-line-update)
-    (unwind-protect
-        (eglot-execute-command server command (vector argument))
-      (cl-decf hermes-lsp--running)
-      (force-mode-line-update))
+    (eglot-execute-command server command (vector argument))
     (message "Hermes: done")))
 
 ;;;###autoload

@@ -31,6 +31,12 @@
       (accept-process-output nil 0.05))
     (or value (error "Timed out after %ss waiting for %s" seconds what))))
 
+(defvar e2e-mode-lines nil "The mode line each time a command was sent to the server.")
+(advice-add 'jsonrpc-request :before
+            (lambda (_server method &rest _)
+              (when (eq method :workspace/executeCommand)
+                (push (substring-no-properties (hermes-lsp-mode-line)) e2e-mode-lines))))
+
 ;; A user would answer eglot's "apply this server-initiated edit?" question; say yes and
 ;; record that it was asked.
 (advice-add 'y-or-n-p :override (lambda (prompt) (push prompt e2e-prompts) t))
@@ -183,6 +189,7 @@
 
 (e2e-put 'text (buffer-substring-no-properties (point-min) (point-max)))
 (e2e-put 'prompts (vconcat e2e-prompts))
+(e2e-put 'mode-lines-during-commands (vconcat (reverse e2e-mode-lines)))
 (with-temp-file (getenv "HERMES_E2E_RESULT")
   (insert (json-encode e2e-results)))
 (ignore-errors (eglot-shutdown (eglot-current-server)))
