@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 
 import pytest_lsp
+from hypothesis import given
+from hypothesis import strategies as st
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
@@ -20,6 +22,13 @@ async def client(lsp_client: LanguageClient, scripted_session: ScriptedServer):
     await initialize(lsp_client, {"endpoint": scripted_session.url}, "file:///tmp/hermes-log")
     yield
     await lsp_client.shutdown_session()
+
+
+@given(st.integers(min_value=0, max_value=100), st.integers(min_value=0, max_value=100))
+def test_a_more_severe_level_never_maps_to_a_milder_message_type(low: int, high: int):
+    low, high = sorted((low, high))
+    # MessageType counts down in severity: Error 1, Warning 2, Info 3, Log 4.
+    assert message_type(high) <= message_type(low)
 
 
 def test_levels_map_to_message_types():
