@@ -38,23 +38,29 @@ function M.handler(_, params)
 end
 
 --- LspProgress (our client's `$/progress`): remember it for the statusline and show it in
---- the message area, so a model action that takes seconds is not silent.
+--- the message area, so a model action that takes seconds is not silent. Indexing, which
+--- nobody asked for, stays in the statusline only.
 function M.on_progress(value)
   if type(value) ~= "table" then
     return
   end
+  if value.kind == "begin" then
+    running = running + 1
+    M.title = value.title or ""
+  end
+  local quiet = (M.title or ""):lower():find("index", 1, true) ~= nil
   if value.kind == "end" then
     running = math.max(0, running - 1)
     M.progress = ""
     M.finished = M.finished + 1
-    vim.api.nvim_echo({ { "Hermes: " .. (value.message or "done") } }, false, {})
-  else
-    if value.kind == "begin" then
-      running = running + 1
-      M.title = value.title or ""
+    if not quiet then
+      vim.api.nvim_echo({ { "Hermes: " .. (value.message or "done") } }, false, {})
     end
+  else
     M.progress = vim.trim(("%s %s"):format(M.title or "", value.message or ""))
-    vim.api.nvim_echo({ { "Hermes ⟳ " .. M.progress } }, false, {})
+    if not quiet then
+      vim.api.nvim_echo({ { "Hermes ⟳ " .. M.progress } }, false, {})
+    end
   end
   changed()
 end
