@@ -66,40 +66,6 @@ async def test_asking_for_more_suggestions_samples_different_ones(
     assert all(r.body["temperature"] > first.body["temperature"] for r in extra)
 
 
-async def why(client: LanguageClient, uri: str) -> dict[str, str]:
-    return await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="hermes.whyNoSuggestion", arguments=[{"uri": uri}])
-    )
-
-
-async def test_why_no_suggestion_tells_what_became_of_the_last_request(
-    client: LanguageClient, scripted: ScriptedServer
-):
-    uri = doc("why.py")
-    open_document(client, uri, "def add(a, b):\n    \n")
-    assert (await why(client, uri))["kind"] == "none"
-
-    scripted.script(Reply(text="", times=1), Reply(status=500, times=1), Reply(text="return a + b"))
-    assert not (await inline(client, uri, 1, 4)).items
-    empty = await why(client, uri)
-    assert empty == {
-        "kind": "empty",
-        "message": "The model answered, but with nothing to insert at the cursor.",
-    }
-
-    insert(client, uri, 2, 1, 4, "r")
-    assert not (await inline(client, uri, 1, 5)).items
-    failed = await why(client, uri)
-    assert failed["kind"] == "model-error" and failed["message"].startswith(
-        "The model server answered with an error"
-    )
-
-    insert(client, uri, 3, 1, 5, "e")
-    shown = await inline(client, uri, 1, 6)
-    assert shown.items
-    assert (await why(client, uri))["kind"] == "shown"
-
-
 async def test_newer_keystroke_cancels_stale_request_and_closes_its_stream(
     client: LanguageClient, scripted: ScriptedServer
 ):
