@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-import pytest_lsp
 from hypothesis import given
 from hypothesis import strategies as st
 from lsprotocol import types
@@ -13,15 +12,9 @@ from pytest_lsp import LanguageClient
 
 from hermes_lsp.lsp_log import message_type
 from hermes_lsp.scripted_server import Reply, ScriptedServer
-from tests.support.lsp import initialize, inline, open_document, server_config, until
+from tests.support.lsp import inline, open_document, scripted_client, until
 
-
-@pytest_lsp.fixture(scope="module", config=server_config())
-async def client(lsp_client: LanguageClient, scripted_session: ScriptedServer):
-    lsp_client.set_configuration({"hermes": {}})
-    await initialize(lsp_client, {"endpoint": scripted_session.url}, "file:///tmp/hermes-log")
-    yield
-    await lsp_client.shutdown_session()
+client = scripted_client("file:///tmp/hermes-log")
 
 
 @given(st.integers(min_value=0, max_value=100), st.integers(min_value=0, max_value=100))

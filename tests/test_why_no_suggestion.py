@@ -4,23 +4,17 @@ pop-up budget of a client shared with other tests."""
 
 from __future__ import annotations
 
-import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from hermes_lsp.config import LimitSettings
 from hermes_lsp.scripted_server import Reply, ScriptedServer
-from tests.support.lsp import initialize, inline, insert, open_document, push_settings, server_config
+from tests.support.lsp import inline, insert, open_document, push_settings, scripted_client
 
 ROOT = "file:///tmp/hermes-why"
 
 
-@pytest_lsp.fixture(scope="module", config=server_config())
-async def client(lsp_client: LanguageClient, scripted_session: ScriptedServer):
-    lsp_client.set_configuration({"hermes": {}})
-    await initialize(lsp_client, {"endpoint": scripted_session.url}, ROOT)
-    yield
-    await lsp_client.shutdown_session()
+client = scripted_client(ROOT)
 
 
 def doc(name: str) -> str:

@@ -7,10 +7,12 @@ import json
 import sys
 from typing import Any
 
+import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from hermes_lsp.bench.overhead import read_code_actions_correctly
+from hermes_lsp.scripted_server import ScriptedServer
 
 __all__ = ["read_code_actions_correctly"]
 
@@ -188,3 +190,17 @@ def accept_edits(client: LanguageClient, applied: list[types.WorkspaceEdit]) -> 
     def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         applied.append(params.edit)
         return types.ApplyWorkspaceEditResult(applied=True)
+
+
+def scripted_client(root_uri: str) -> Any:
+    """A module-scoped pytest-lsp client fixture: ``hermes-lsp --stdio`` on the scripted
+    model server, its workspace at ``root_uri``. Assign it to ``client`` in a test module."""
+
+    @pytest_lsp.fixture(scope="module", config=server_config())
+    async def client(lsp_client: LanguageClient, scripted_session: ScriptedServer) -> Any:
+        lsp_client.set_configuration({"hermes": {}})
+        await initialize(lsp_client, {"endpoint": scripted_session.url}, root_uri)
+        yield
+        await lsp_client.shutdown_session()
+
+    return client
