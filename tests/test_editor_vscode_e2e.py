@@ -81,7 +81,7 @@ def test_ghost_text_and_quick_fix_in_vs_code(tmp_path: Path):
     # The server's lines reach the Hermes output channel at their own level (they used to
     # arrive through stderr, every one marked [error]); a fix that worked is no warning.
     output = (tmp_path / "hermes-output.log").read_text(encoding="utf-8").splitlines()
-    [start] = [line for line in output if "hermes_lsp.server: hermes-lsp" in line]
+    [start] = [line for line in output if "hermes_lsp.server: hermes-lsp" in line and ", workspace " in line]
     assert "[info]" in start
     assert not [line for line in output if "[error]" in line and " INFO " in line]
     assert not [line for line in output if "[warning]" in line and "Returned the number" in line]

@@ -326,9 +326,17 @@ async function ghostText(page, { modelUrl, files }) {
   report.nextGhostText = await ghostNow();
   log(`next suggestion: ${report.nextGhostText}`);
   await page.keyboard.press("Alt+BracketLeft");
-  await page.waitForTimeout(300);
+  const back = Date.now() + 10000;
+  while (Date.now() < back && (await ghostNow()) !== report.ghostText) {
+    await page.waitForTimeout(200);
+  }
   report.previousGhostText = await ghostNow();
-  await page.keyboard.press("Tab");
+  // Cycling may still be settling (VS Code re-asks with the same context): press Tab once the
+  // suggestion is steady, and again if it is still on screen after a moment.
+  for (let i = 0; i < 3 && (await ghost.count()) > 0; i++) {
+    await page.waitForTimeout(300);
+    await page.keyboard.press("Tab");
+  }
   await page.waitForTimeout(300);
   report.afterAccept = await savedText(page, files.shapes);
   log(`after Tab:\n${report.afterAccept}`);
