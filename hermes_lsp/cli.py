@@ -79,6 +79,7 @@ def _log_to_client(server: object, stderr: logging.Handler) -> None:
     handler = LspLogHandler(server, fallback=stderr)
     # The editor stamps the time itself.
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())  # the editor's log is a log like any other
     root.removeHandler(stderr)
     root.addHandler(handler)
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import logging
 
+import pytest_lsp
 from hypothesis import given
 from hypothesis import strategies as st
 from lsprotocol import types
-from pytest_lsp import LanguageClient
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from hermes_lsp.lsp_log import message_type
 from hermes_lsp.scripted_server import Reply, ScriptedServer
-from tests.support.lsp import inline, open_document, scripted_client, until
+from tests.support.lsp import SERVER_COMMAND, initialize, inline, open_document, scripted_client, until
 
 client = scripted_client("file:///tmp/hermes-log")
 
@@ -53,3 +54,29 @@ async def test_info_lines_arrive_as_info_and_errors_as_errors(
     assert not [
         m for m in client.log_messages if m.type == types.MessageType.Error and m.message.startswith("INFO")
     ]
+
+
+SECRET = "sk-hermes-test-0123456789"
+
+
+@pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=[*SERVER_COMMAND, "-v"]))
+async def verbose_client(lsp_client: LanguageClient, scripted_session: ScriptedServer):
+    lsp_client.set_configuration({"hermes": {"apiKey": SECRET}})
+    await initialize(
+        lsp_client, {"endpoint": scripted_session.url, "apiKey": SECRET}, "file:///tmp/hermes-log-v"
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_the_api_key_never_reaches_the_editors_log(
+    verbose_client: LanguageClient, scripted: ScriptedServer
+):
+    # Debug logging writes whole LSP messages, initializationOptions included.
+    scripted.script(Reply(text="x"))
+    uri = "file:///tmp/hermes-log-v/a.py"
+    open_document(verbose_client, uri, "y = \n")
+    await inline(verbose_client, uri, 0, 4)
+    assert await until(lambda: len(verbose_client.log_messages) > 5)
+    assert any("[redacted]" in m.message for m in verbose_client.log_messages)
+    assert not [m.message for m in verbose_client.log_messages if SECRET in m.message]
