@@ -117,8 +117,8 @@ def make_project(root) -> None:
     (root / "pkg").mkdir()
     for n in range(40):
         (root / "pkg" / f"mod{n}.py").write_text(
-            f"def helper_{n}(x):\n    return x + {n}\n\n\n"
-            f"class Thing{n}:\n    def run(self):\n        return helper_{n}(1)\n",
+            f"def scale_{n}(x):\n    return x + {n}\n\n\n"
+            f"class Thing{n}:\n    def run(self):\n        return scale_{n}(1)\n",
             encoding="utf-8",
         )
 

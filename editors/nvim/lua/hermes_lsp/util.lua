@@ -1,4 +1,4 @@
---- Small helpers that hide the differences between Neovim 0.10, 0.11 and 0.12.
+--- Small functions that hide the differences between Neovim 0.10, 0.11 and 0.12.
 local M = {}
 
 --- Which version-specific path this Neovim takes. The only place that asks; each path
