@@ -18,6 +18,24 @@ done
 
 step() { printf '\n== %s\n' "$*"; }
 
+# Run a long command with its output in LOG, saying every HEARTBEAT_S seconds (30) that it
+# is still at work, with cmake's last "[ NN%]": pip is silent for the whole build, which
+# takes many minutes and would otherwise look hung. Returns the command's status.
+run_with_heartbeat() {
+  local what=$1 log=$2
+  shift 2
+  "$@" >"$log" 2>&1 &
+  local pid=$! started=$SECONDS progress
+  while kill -0 "$pid" 2>/dev/null; do
+    for _ in $(seq "${HEARTBEAT_S:-30}"); do kill -0 "$pid" 2>/dev/null && sleep 1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      progress=$(grep -oE '^\[ *[0-9]+%\]' "$log" | tail -1 | tr -d '[] ' || true)
+      echo "   still $what: $(( (SECONDS - started) / 60 )) min${progress:+ (cmake $progress)}; log: $log"
+    fi
+  done
+  wait "$pid"
+}
+
 if [ ! -x .venv/bin/python ]; then
   step "creating .venv"
   python3 -m venv .venv
@@ -33,18 +51,9 @@ if [ "$want_test" = 1 ]; then
       command -v "$need" >/dev/null || { echo "install.sh: building llama.cpp needs $need (apt-get install cmake g++)" >&2; exit 1; }
     done
     build_log=$(mktemp -t llama-build.XXXXXX.log)
-    CMAKE_ARGS=-DGGML_NATIVE=OFF .venv/bin/python -m pip install -v 'llama-cpp-python[server]==0.3.36' >"$build_log" 2>&1 &
-    build=$!
     started=$SECONDS
-    # pip says nothing for many minutes while the compiler runs: show that it is alive.
-    while kill -0 "$build" 2>/dev/null; do
-      for _ in $(seq 30); do kill -0 "$build" 2>/dev/null && sleep 1; done
-      if kill -0 "$build" 2>/dev/null; then
-        done_steps=$(grep -oE '^\[ *[0-9]+%\]' "$build_log" | tail -1 | tr -d '[] ' || true)
-        echo "   still building llama.cpp: $(( (SECONDS - started) / 60 )) min ${done_steps:+(cmake ${done_steps})}; log: $build_log"
-      fi
-    done
-    if ! wait "$build"; then
+    if ! CMAKE_ARGS=-DGGML_NATIVE=OFF run_with_heartbeat "building llama.cpp" "$build_log" \
+        .venv/bin/python -m pip install -v 'llama-cpp-python[server]==0.3.36'; then
       tail -n 30 "$build_log" >&2
       echo "install.sh: building llama-cpp-python failed; the whole log is in $build_log" >&2
       exit 1
