@@ -95,7 +95,10 @@ class RawServer:
 
     @property
     def log(self) -> str:
-        return b"".join(self._stderr).decode("utf-8", "replace")
+        """What the server logged: on stderr, and to the client as window/logMessage
+        (where its log goes once the connection is up)."""
+        sent = [str(m.get("params", {}).get("message", "")) for m in self.notifications("window/logMessage")]
+        return b"".join(self._stderr).decode("utf-8", "replace") + "".join(line + "\n" for line in sent)
 
     def send(self, data: bytes) -> None:
         assert self.process.stdin is not None
