@@ -115,6 +115,7 @@ def test_a_missing_server_is_explained_in_vs_code(tmp_path: Path):
     # set there is used (it used to be ignored, machine-overridable).
     assert report["settingsFound"] >= 1 and report["noSettingsFound"] == 0
     assert report["statusAfterFix"] in ("Hermes", "Hermes: indexing")
+    assert report["toastsAfterFix"] == 0  # the stale "not found" toast went once it started
 
 
 def test_an_unreachable_model_server_shows_in_the_status_bar(tmp_path: Path):

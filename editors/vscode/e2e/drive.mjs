@@ -241,12 +241,19 @@ async function missingServer(page, status) {
   report.settingsFound = await editor.locator(".setting-item-contents", { hasText: "Server Path" }).count();
   report.noSettingsFound = await editor.locator(".no-results-message:visible").count();
   await shot(page, "server-path-setting");
-  // The user fixes it there, in the User tab: the server starts without a reload.
+  // The user fixes it there, in the User tab: first with a typo (a new "not found" toast),
+  // then right; the server starts without a reload, and the stale toast goes.
   const input = editor.locator(".setting-item-contents", { hasText: "Server Path" }).locator("input").first();
-  await input.click();
-  await page.keyboard.press("Control+A");
-  await page.keyboard.type(env.HERMES_LSP_FIXED);
-  await page.keyboard.press("Tab");
+  const setPath = async (value) => {
+    await input.click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.type(value);
+    await page.keyboard.press("Tab");
+  };
+  await setPath(`${env.HERMES_LSP_FIXED}-typo`);
+  const again = page.locator(".notification-toast", { hasText: "-typo" });
+  await again.first().waitFor({ timeout: 20000 });
+  await setPath(env.HERMES_LSP_FIXED);
   const ready = await page.waitForFunction(
     () => {
       const text = (document.querySelector(".statusbar-item[id$='hermes.status']")?.textContent ?? "").trim();
@@ -256,6 +263,9 @@ async function missingServer(page, status) {
     { timeout: 60000 },
   );
   report.statusAfterFix = await ready.jsonValue();
+  await page.waitForTimeout(1000);
+  report.toastsAfterFix = await page.locator(".notification-toast:visible", { hasText: "hermes.serverPath" }).count();
+  await shot(page, "server-found");
 }
 
 /** The model server does not answer: the status bar says so, and what to check. */

@@ -31,6 +31,8 @@ let serverMessage = "";
 let running = 0;
 /** Inline-completion requests on their way (the status bar spins meanwhile). */
 let fetching = 0;
+/** Whether the "hermes-lsp not found" toast is still on screen. */
+let notFoundShowing = false;
 /** Files whose suggestions were switched off from the menu (until the window closes). */
 const filesOff = new Set<string>();
 
@@ -93,7 +95,9 @@ async function startClient(): Promise<void> {
   if (!resolution.ok) {
     setState("stopped", resolution.message);
     log.error(resolution.message);
+    notFoundShowing = true;
     void vscode.window.showErrorMessage(resolution.message, "Open Settings", "Show Log").then((choice) => {
+      notFoundShowing = false;
       if (choice === "Open Settings") {
         void openSettings("hermes.serverPath");
       } else if (choice === "Show Log") {
@@ -168,6 +172,12 @@ async function startClient(): Promise<void> {
   setState("starting", "");
   try {
     await created.start();
+    if (notFoundShowing) {
+      // The user fixed the path while the "not found" toast was up: it is no longer true.
+      // The API cannot close one toast, so hide the toasts (they stay in the notification list).
+      notFoundShowing = false;
+      void vscode.commands.executeCommand("notifications.hideToasts");
+    }
   } catch (error) {
     const message = `hermes-lsp failed to start: ${String(error)}`;
     setState("stopped", message);
