@@ -10,7 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from hermes_lsp.scripted_server import Reply
+from tests.support.lsp import call, turns
 
 REPO = Path(__file__).resolve().parents[2]
 EDITORS = REPO / "editors"
@@ -56,11 +59,9 @@ def run_scenario(
     return data
 
 
-def tool_call(name: str, **arguments: str) -> str:
-    """A Hermes-format tool call, as the model writes it."""
-    return f"<tool_call>\n{json.dumps({'name': name, 'arguments': arguments})}\n</tool_call>"
+tool_call = call  # the editor tests' name for it
 
 
 def model_turns(*texts: str) -> list[Reply]:
-    """One scripted reply per model turn, in order (a tool call, then the final answer)."""
-    return [Reply(text=text, times=1, chunk_size=40, path="/chat/completions") for text in texts]
+    """One scripted chat reply per model turn, in order (a tool call, then the final answer)."""
+    return [attrs.evolve(reply, path="/chat/completions") for reply in turns(*texts)]
