@@ -67,3 +67,17 @@ async def test_an_answer_cut_short_by_the_deadline_is_named(client: LanguageClie
         assert "limits.completionDeadlineMs" in answer["message"]
     finally:
         push_settings(client, {"limits": {"completionDeadlineMs": LimitSettings().completion_deadline_ms}})
+
+
+async def test_a_prompt_the_model_cannot_take_is_named(client: LanguageClient, scripted: ScriptedServer):
+    refusal = (
+        "This model's maximum context length is 4096 tokens. However, you requested 4898 tokens "
+        "(4770 in the messages, 128 in the completion). Please reduce the length of the messages."
+    )
+    scripted.script(Reply(status=400, body=refusal))  # refused, and refused again once shrunk
+    uri = doc("long.py")
+    open_document(client, uri, "def long():\n    return \n")
+    assert not (await inline(client, uri, 1, 11)).items
+    answer = await why(client, uri)
+    assert answer["kind"] == "too-long"
+    assert answer["message"].startswith("The prompt did not fit the model's context")

@@ -265,15 +265,16 @@ class CompletionService:
                 self._outcomes[cursor.key] = Outcome("superseded")
                 return []  # superseded by a newer keystroke
             raise
-        except ModelContextExceeded as exc:
-            self.stats.errors += 1
-            self._on_error(exc)
-            self._outcomes[cursor.key] = Outcome("too-long", str(exc))
-            return []
         except ModelError as exc:
             self.stats.errors += 1
             self._on_error(exc)
-            kind = "unreachable" if isinstance(exc, ModelUnreachable) else "model-error"
+            kind = (
+                "too-long"
+                if isinstance(exc, ModelContextExceeded)
+                else "unreachable"
+                if isinstance(exc, ModelUnreachable)
+                else "model-error"
+            )
             self._outcomes[cursor.key] = Outcome(kind, str(exc))
             return []
         except CutShort:
