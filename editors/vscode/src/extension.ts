@@ -194,9 +194,21 @@ async function stopClient(): Promise<void> {
   }
 }
 
-async function restart(): Promise<void> {
-  await stopClient();
-  await startClient();
+/** Restarts run one after another: typing a path in the settings editor saves it several
+ * times, and overlapping restarts could leave a stale "not found" behind a running server. */
+let restarting: Promise<void> = Promise.resolve();
+
+function restart(): Promise<void> {
+  restarting = restarting
+    .then(async () => {
+      await stopClient();
+      await startClient();
+    })
+    .catch((error: unknown) => {
+      // A failed restart must not block the next one.
+      log.error(`restarting hermes-lsp failed: ${String(error)}`);
+    });
+  return restarting;
 }
 
 function onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
