@@ -112,8 +112,12 @@ def _cut_unbalanced(text: str, before: str, rest_of_line: str) -> tuple[str, boo
     return (text, False) if index is None else (text[:index], True)
 
 
-# How far back in the document an echo of earlier lines is looked for, in lines.
+# How far back in the document an echo of earlier lines is looked for, in lines and in
+# characters: the model cannot echo more than the prompt showed it (about 12,000 characters
+# of the file before the cursor by default), and splitting a longer stretch on every
+# keystroke would cost a millisecond in a large file.
 _ECHO_WINDOW = 4000
+_ECHO_CHARS = 32_000
 # Fewer characters than this repeating the code below the cursor may be a coincidence.
 _MIN_SUFFIX_ECHO = 4
 # Line starts of comments in the supported languages.
@@ -147,16 +151,17 @@ def _document(prefix: str, suffix: str) -> _Document:
     be a large file.
     """
     eol = "\r\n" if "\r\n" in prefix[-4096:] or "\r\n" in suffix[:4096] else "\n"
-    start = len(prefix)
+    start, floor = len(prefix), max(0, len(prefix) - _ECHO_CHARS)
     for _ in range(_ECHO_WINDOW + 1):
-        start = prefix.rfind("\n", 0, start)
+        start = prefix.rfind("\n", floor, start)
         if start == -1:
+            start = prefix.rfind("\n", 0, floor + 1) if floor else -1
             break
     lines = [line.rstrip("\r") for line in prefix[start + 1 :].split("\n")]
     end = -1
     for _ in range(_ECHO_WINDOW + 1):
         end = suffix.find("\n", end + 1)
-        if end == -1:
+        if end == -1 or end > _ECHO_CHARS:
             break
     after = [line.rstrip("\r") for line in (suffix if end == -1 else suffix[:end]).split("\n")]
     known = [_norm(line) for line in lines]
