@@ -8,6 +8,7 @@ provides ``add_arguments(parser)`` and ``run(args) -> int``.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import os
@@ -136,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     server = create_server()
     if not args.log_file:
         _log_to_client(server, handler)
+    # Everything alive now (modules, the protocol's converters, grammars) lives as long as
+    # the server: keep it out of the collector's full passes, which would otherwise walk
+    # it all and stall the event loop for tens of milliseconds now and then.
+    gc.collect()
+    gc.freeze()
     if args.tcp:
         from hermes_lsp.tcp import serve_tcp
 
