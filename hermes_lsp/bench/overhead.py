@@ -116,6 +116,10 @@ class Session:
         def on_message(params: Any) -> None:
             self.messages.append(params.message)
 
+        @self.client.feature(types.WINDOW_LOG_MESSAGE)
+        def on_log(params: Any) -> None:
+            return None  # the server's log, as an editor would show it: not measured here
+
         @self.client.feature(types.WORKSPACE_CONFIGURATION)
         def on_configuration(params: types.ConfigurationParams) -> list[Any]:
             return [None for _ in params.items]
