@@ -15,6 +15,7 @@ refreshes after it.
 from __future__ import annotations
 
 import concurrent.futures
+import heapq
 import logging
 import multiprocessing
 import os
@@ -55,6 +56,11 @@ LOCK_POLL_S = 0.5
 Progress = Callable[[str | None, int | None], None]
 Hot = Callable[[], tuple[Sequence[str], frozenset[str]]]
 """The open files (relative paths) and the module tokens their imports name."""
+
+
+WARM_FILES = 4
+"""Files (the document and what it imports first) whose most used names are looked up
+when a document opens."""
 
 
 @attrs.define
@@ -391,13 +397,21 @@ class Index:
 
     def warm(self, path: str, names: Iterable[str], tokens: Iterable[str]) -> None:
         """Bring into memory what a document's completions will ask for: its own
-        definitions, those of the names it uses, and the files its imports name."""
+        definitions, those of the names it uses, the files its imports name, and who
+        defines the names those files use most (the edges the cursor's personalised walk
+        starts from), so that the first completions do not pay for them."""
         self.by_path.get(path)
+        files = [path]
         for token in tokens:
             for module in self.by_module.get(token, ()):
                 self.by_path.get(module)
+                files.append(module)
         for name in names:
             self.by_name.get(name)
+        for file in files[:WARM_FILES]:
+            uses = self.use_counts(file) or {}
+            for name in heapq.nlargest(ranking.NAMES_PER_FILE, uses, key=lambda n: (uses[n], n)):
+                self.by_name.get(name)
 
     def references(self, name: str) -> list[tuple[str, list[int]]]:
         return [

@@ -21,14 +21,20 @@ from typing import Protocol
 
 from hermes_lsp.context.index import Def
 from hermes_lsp.context.languages import may_use, same_family
-from hermes_lsp.context.rank import MAX_DEFINERS, MAX_PUSHES, FileEdges, file_edges, local_push, name_weight
+from hermes_lsp.context.rank import (
+    MAX_DEFINERS,
+    MAX_PUSHES,
+    NAMES_PER_FILE,
+    FileEdges,
+    file_edges,
+    local_push,
+    name_weight,
+)
 
 CACHED_FILES = 512
 """Files whose edges and ordered definitions are kept (a few MB at most)."""
 READS_PER_QUERY = 3
 """Fresh edge reads from the index allowed in one query; cached files cost nothing."""
-NAMES_PER_FILE = 128
-"""Most names of one file that become edges (its most used ones)."""
 RANKED_FILES = 32
 """Files of the walk whose definitions are considered."""
 DEFS_PER_FILE = 16

@@ -25,6 +25,8 @@ import attrs
 DAMPING = 0.85
 ITERATIONS = 15
 MAX_DEFINERS = 12
+NAMES_PER_FILE = 128
+"""Most names of one file that become edges (its most used ones)."""
 # A call to str() or len() is not a use of some module's function that happens to share the name.
 BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
 
