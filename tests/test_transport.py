@@ -8,16 +8,14 @@ import subprocess
 import sys
 import time
 
+from tests.support.raw import frame
+
 INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 1,
     "method": "initialize",
     "params": {"capabilities": {}, "processId": None},
 }
-
-
-def frame(payload: bytes) -> bytes:
-    return b"Content-Length: %d\r\n\r\n" % len(payload) + payload
 
 
 def read_message(stream) -> dict:
