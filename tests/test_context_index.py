@@ -237,18 +237,50 @@ def test_indexes_of_long_unused_workspaces_are_pruned(tmp_path: Path) -> None:
     assert Path(path + ".root").read_text() == os.path.realpath(root)
 
 
-def test_use_counts_agree_with_the_references(tmp_path: Path) -> None:
+def test_most_used_names_agree_with_the_references(tmp_path: Path) -> None:
     root = make(
         tmp_path / "p", {"a.py": "from b import f\n\nf(1)\nf(2)\ng()\n", "b.py": "def f(x):\n    return x\n"}
     )
     index = open_index(root)
     index.refresh()
-    counts = index.use_counts("a.py")
+    counts = index.most_used("a.py", 100)
     assert counts == {name: len(lines) for name, lines in index.references_in("a.py").items()}
-    assert counts["f"] == 2 and index.use_counts("missing.py") == {}
+    assert counts["f"] == 2 and index.most_used("missing.py", 100) == {}
+    assert index.most_used("a.py", 1) == {"f": 2}  # the most used first
 
 
-def test_use_counts_do_not_wait_for_a_write(tmp_path: Path) -> None:
+def test_lean_walk_reads_agree_with_the_full_lookups(tmp_path: Path) -> None:
+    files = {f"m{i}.py": "def shared():\n    pass\n" for i in range(6)}
+    files["one.py"] = "def alone():\n    pass\n\n\ndef other():\n    alone()\n"
+    root = make(tmp_path / "p", files)
+    index = open_index(root)
+    index.refresh()
+    found = index.definers_of(["shared", "alone", "nowhere"], 4)
+    assert found["shared"] == ("m0.py", "m1.py", "m2.py", "m3.py")  # by path, at most 4
+    assert found["alone"] == ("one.py",) and found["nowhere"] == ()
+    best, total = index.ranked_in("one.py", 1)
+    every = index.by_path["one.py"]
+    assert total == pytest.approx(sum(0.05 + d.rank for d in every))
+    assert best == (max(every, key=lambda d: (d.rank, -d.start_line)),)
+    assert index.ranked_in("missing.py", 3) == ((), 0.0)
+
+
+def test_many_names_read_together_match_one_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lookup, "FIRST_PAGE", 3)
+    files = {f"m{i}.py": f"def common():\n    pass\n\n\ndef own{i}():\n    pass\n" for i in range(5)}
+    root = make(tmp_path / "p", files)
+    open_index(root).refresh()
+    together = open_index(root).by_name.get_many(["common", "own1", "nowhere", "own3"])
+    alone = open_index(root).by_name
+    assert set(together) == {"common", "own1", "own3"}  # absent names are left out
+    for name, defs in together.items():
+        assert list(defs) == list(alone[name]) and len(defs) == len(alone[name])
+    assert len(together["common"]) == 5  # past the first page, the whole list
+
+
+def test_walk_reads_do_not_wait_for_a_write(tmp_path: Path) -> None:
     root = make(tmp_path / "p", {"a.py": "from b import f\n\nf(1)\n", "b.py": "def f(x):\n    return x\n"})
     index = open_index(root)
     index.refresh()
@@ -268,11 +300,11 @@ def test_use_counts_do_not_wait_for_a_write(tmp_path: Path) -> None:
     holding.wait(5)
     try:
         # Answered at once, from what was committed: reads have their own connection.
-        assert index.use_counts("a.py") == {"f": 1}
+        assert index.most_used("a.py", 10) == {"f": 1}
     finally:
         done.set()
         thread.join()
-    assert index.use_counts("a.py") == {"f": 1}
+    assert index.most_used("a.py", 10) == {"f": 1}
 
 
 def test_warm_start_loads_nothing_and_keeps_only_what_is_hot(

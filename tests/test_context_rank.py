@@ -3,6 +3,8 @@ over file edges read from the index a few at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -129,9 +131,17 @@ class _FakeIndex:
                 self.by_path[d.path] = (*self.by_path.get(d.path, ()), d)
         self.reads: list[str] = []
 
-    def use_counts(self, path: str) -> dict[str, int]:
+    def most_used(self, path: str, limit: int) -> dict[str, int] | None:
         self.reads.append(path)
-        return dict(self.uses.get(path, {}))
+        uses = self.uses.get(path, {})
+        return dict(sorted(uses.items(), key=lambda item: (-item[1], item[0]))[:limit])
+
+    def definers_of(self, names: Sequence[str], limit: int) -> dict[str, tuple[str, ...]]:
+        return {name: tuple(sorted({d.path for d in self.by_name.get(name, ())}))[:limit] for name in names}
+
+    def ranked_in(self, path: str, limit: int) -> tuple[tuple[Def, ...], float]:
+        defs = sorted(self.by_path.get(path, ()), key=lambda d: (-d.rank, d.start_line))
+        return tuple(defs[:limit]), sum(0.05 + d.rank for d in defs)
 
 
 def test_file_graph_reads_a_few_files_per_query_and_caches_them() -> None:
@@ -178,8 +188,8 @@ def test_file_edges_join_a_language_family_or_native_code_never_other_languages_
 def test_file_graph_does_not_cache_a_file_the_index_could_not_read_now() -> None:
     index = _FakeIndex({"a.py": {"f": 1}}, {"f": ["b.py"]})
     busy = [True]
-    counts = index.use_counts
-    index.use_counts = lambda path: None if busy[0] else counts(path)  # type: ignore[method-assign]
+    counts = index.most_used
+    index.most_used = lambda path, limit: None if busy[0] else counts(path, limit)  # type: ignore[method-assign]
     graph = FileGraph(index)
     assert graph.reader()("a.py") is None
     busy[0] = False

@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 WARM_CHARS = 200_000
 """How much of an opened document is read for the names to look up ahead of time."""
+WARM_FILES = 4
+"""Files (the document and what it imports first) whose edges in the reference graph are
+read when a document opens."""
 RECENT_DOCUMENTS = 8
 """How many recently used documents feed snippets."""
 PARSE_AFTER_S = 0.04
@@ -318,11 +321,26 @@ class WorkspaceContext:
         index = self.index
         if index is None or document.language is None or document.oversized or os.path.isabs(document.path):
             return
-        names = set(retrieve.IDENTIFIER.findall(document.text, 0, WARM_CHARS)) - retrieve.KEYWORDS
+        names = sorted(set(retrieve.IDENTIFIER.findall(document.text, 0, WARM_CHARS)) - retrieve.KEYWORDS)
+        graph = self._graph_of(index)
+        tokens = _import_tokens(document)
+
+        def warm() -> None:
+            # The first completions' lookups, and the edges their walk starts from.
+            files = index.warm(document.path, names, tokens)
+            graph.learn_definers(names)
+            graph.prefetch(files[:WARM_FILES])
+
         try:
-            self._warmer.submit(index.warm, document.path, sorted(names), _import_tokens(document))
+            self._warmer.submit(warm)
         except RuntimeError:
             pass  # shutting down
+
+    def _graph_of(self, index: Index) -> FileGraph:
+        graph = self._graph
+        if graph is None or graph.index is not index:
+            graph = self._graph = FileGraph(index)
+        return graph
 
     def _note_hot(self) -> None:
         paths = tuple(d.path for d in self.documents.values() if not os.path.isabs(d.path))
@@ -584,9 +602,7 @@ class WorkspaceContext:
         by_name = index.by_name if index is not None else {}
         by_path = index.by_path if index is not None else {}
         by_module = index.by_module if index is not None else {}
-        graph = self._graph
-        if index is not None and (graph is None or graph.index is not index):
-            graph = self._graph = FileGraph(index)
+        graph = self._graph_of(index) if index is not None else self._graph
         windows = self._windows_for(uri)
         return retrieve.retrieve(purpose, request, by_name, by_path, windows, by_module, graph)
 

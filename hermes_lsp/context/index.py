@@ -15,7 +15,6 @@ refreshes after it.
 from __future__ import annotations
 
 import concurrent.futures
-import heapq
 import logging
 import multiprocessing
 import os
@@ -56,11 +55,6 @@ LOCK_POLL_S = 0.5
 Progress = Callable[[str | None, int | None], None]
 Hot = Callable[[], tuple[Sequence[str], frozenset[str]]]
 """The open files (relative paths) and the module tokens their imports name."""
-
-
-WARM_FILES = 4
-"""Files (the document and what it imports first) whose most used names are looked up
-when a document opens."""
 
 
 @attrs.define
@@ -395,11 +389,10 @@ class Index:
 
     # -- lookups -------------------------------------------------------------------------
 
-    def warm(self, path: str, names: Iterable[str], tokens: Iterable[str]) -> None:
+    def warm(self, path: str, names: Iterable[str], tokens: Iterable[str]) -> list[str]:
         """Bring into memory what a document's completions will ask for: its own
-        definitions, those of the names it uses, the files its imports name, and who
-        defines the names those files use most (the edges the cursor's personalised walk
-        starts from), so that the first completions do not pay for them."""
+        definitions, those of the names it uses and the files its imports name; returns
+        those files (the document's first), where the cursor's personalised walk starts."""
         self.by_path.get(path)
         files = [path]
         for token in tokens:
@@ -408,10 +401,7 @@ class Index:
                 files.append(module)
         for name in names:
             self.by_name.get(name)
-        for file in files[:WARM_FILES]:
-            uses = self.use_counts(file) or {}
-            for name in heapq.nlargest(ranking.NAMES_PER_FILE, uses, key=lambda n: (uses[n], n)):
-                self.by_name.get(name)
+        return files
 
     def references(self, name: str) -> list[tuple[str, list[int]]]:
         return [
@@ -425,14 +415,20 @@ class Index:
 
     # -- lookups for the personalised ranking (context/neighbourhood.py) -------------------
 
-    def use_counts(self, path: str) -> dict[str, int] | None:
-        """Names ``path`` uses -> how many lines use each (no line numbers: cheaper).
+    def most_used(self, path: str, limit: int) -> dict[str, int]:
+        """The ``limit`` names ``path`` uses on most lines -> on how many lines.
 
         Reads go to this thread's own connection, which WAL never makes wait for a write:
         the answer is always there (the ``None`` of the protocol is never needed).
         """
-        rows = self.store.references_in(path)
-        return {name: lines.count(",") + 1 for name, lines in rows if lines}
+        return self.store.most_used(path, limit)
+
+    def definers_of(self, names: Sequence[str], limit: int) -> dict[str, tuple[str, ...]]:
+        return self.store.definers_of(names, limit)
+
+    def ranked_in(self, path: str, limit: int) -> tuple[tuple[Def, ...], float]:
+        rows, total = self.store.ranked_in(path, limit)
+        return tuple(Def(*row) for row in rows), total
 
 
 def _split_hot(ordered: list[str], hot: Hot) -> tuple[list[str], list[str]]:

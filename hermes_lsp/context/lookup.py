@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Generic, TypeVar, overload
 
 import attrs
@@ -73,6 +73,20 @@ class Recent(Generic[K, V]):
                 _, (_, dropped) = self._items.popitem(last=False)
                 self._weight -= dropped
 
+    def get_many(self, keys: Iterable[K]) -> list[V | None]:
+        """:meth:`get` of many keys under one hold of the lock."""
+        with self._lock:
+            items = self._items
+            out: list[V | None] = []
+            for key in keys:
+                found = items.get(key)
+                if found is None:
+                    out.append(None)
+                else:
+                    items.move_to_end(key)
+                    out.append(found[0])
+            return out
+
     def forget(self, key: K) -> None:
         with self._lock:
             old = self._items.pop(key, None)
@@ -112,6 +126,8 @@ class Source(Generic[V]):
     """How many keys (a whole-table count: asked rarely)."""
     exists: Callable[[], bool]
     """Whether there is any key (cheap: asked by every truth test)."""
+    fetch_many: Callable[[Sequence[str]], Mapping[str, Sequence[V]]] | None = None
+    """Many keys' values at once (absent keys may be left out)."""
 
 
 class _View(Mapping[str, Sequence[V]]):
@@ -124,7 +140,9 @@ class _View(Mapping[str, Sequence[V]]):
         self._keys = source.keys
         self._count = source.count
         self._exists = source.exists
+        self._fetch_many = source.fetch_many
         self._len: int | None = None
+        self._any: bool | None = None
 
     def get(self, key: str, default: object = None) -> Sequence[V] | None:  # type: ignore[override]
         self._check()
@@ -133,6 +151,31 @@ class _View(Mapping[str, Sequence[V]]):
             found = self._fetch(key)
             self.cache.put(key, found)  # absent names are remembered too: most words are
         return found if found else default  # type: ignore[return-value]
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Sequence[V]]:
+        """The values of those of ``keys`` that are present: what is not in memory is read
+        in one go, which costs a query for the lot rather than one per key."""
+        self._check()
+        keys = list(keys)
+        out: dict[str, Sequence[V]] = {}
+        missing = []
+        for key, found in zip(keys, self.cache.get_many(keys), strict=True):
+            if found is None:
+                missing.append(key)
+            elif found:
+                out[key] = found
+        if missing:
+            fetched = (
+                self._fetch_many(missing)
+                if self._fetch_many is not None
+                else {key: self._fetch(key) for key in missing}
+            )
+            for key in missing:
+                values = fetched.get(key, ())
+                self.cache.put(key, values)
+                if values:
+                    out[key] = values
+        return out
 
     def __getitem__(self, key: str) -> Sequence[V]:
         found = self.get(key)
@@ -155,10 +198,15 @@ class _View(Mapping[str, Sequence[V]]):
 
     def __bool__(self) -> bool:
         self._check()
-        return self._len > 0 if self._len is not None else self._exists()
+        if self._len is not None:
+            return self._len > 0
+        if self._any is None:
+            self._any = self._exists()
+        return self._any
 
     def forget(self) -> None:
         self._len = None
+        self._any = None
         self.cache.clear()
 
 
@@ -220,11 +268,27 @@ def _held(values: Sequence[object]) -> int:
     return values.held if isinstance(values, Defs) else len(values)
 
 
-def _named(store: Store, name: str) -> tuple[Def, ...] | Defs:
-    rows, count = store.definitions_named(name, FIRST_PAGE)
+def _page(store: Store, name: str, rows: list[DefRow], count: int) -> tuple[Def, ...] | Defs:
     if count <= len(rows):
         return _defs(rows)
     return Defs(_defs(rows), count, lambda: _defs(store.definitions_named(name)[0]))
+
+
+def _named(store: Store, name: str) -> tuple[Def, ...] | Defs:
+    return _page(store, name, *store.definitions_named(name, FIRST_PAGE))
+
+
+def _named_many(store: Store, names: Sequence[str]) -> dict[str, tuple[Def, ...] | Defs]:
+    found = store.definitions_named_many(names, FIRST_PAGE)
+    return {name: _page(store, name, rows, count) for name, (rows, count) in found.items()}
+
+
+def get_many(mapping: Mapping[str, Sequence[V]], keys: Iterable[str]) -> dict[str, Sequence[V]]:
+    """The values of those of ``keys`` that ``mapping`` holds, read together where it is a
+    view of the index."""
+    if isinstance(mapping, _View):
+        return mapping.get_many(keys)
+    return {key: found for key in keys if (found := mapping.get(key))}
 
 
 class Views:
@@ -244,7 +308,13 @@ class Views:
     def _make(self) -> None:
         store = self.store
         self.by_name: _View[Def] = _View(
-            Source(lambda name: _named(store, name), store.names, store.name_count, store.has_definitions),
+            Source(
+                lambda name: _named(store, name),
+                store.names,
+                store.name_count,
+                store.has_definitions,
+                lambda names: _named_many(store, names),
+            ),
             NAMES_KEPT,
             self.sync,
         )

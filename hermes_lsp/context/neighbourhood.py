@@ -15,6 +15,7 @@ part of the repository stays cheap and the ranking improves as the user stays th
 from __future__ import annotations
 
 import heapq
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
@@ -30,6 +31,7 @@ from hermes_lsp.context.rank import (
     local_push,
     name_weight,
 )
+from hermes_lsp.context.store import RANK_FLOOR
 
 CACHED_FILES = 512
 """Files whose edges and ordered definitions are kept (a few MB at most)."""
@@ -44,22 +46,38 @@ IMPORT_SEED = 1.0
 
 
 class IndexView(Protocol):
-    """What the neighbourhood reads from the index."""
+    """What the neighbourhood reads from the index: lean queries, no summaries for files
+    it only passes through."""
 
     by_name: Mapping[str, Sequence[Def]]
-    by_path: Mapping[str, Sequence[Def]]
+    """Its identity changes when the index changes (then the graph forgets)."""
 
-    def use_counts(self, path: str) -> dict[str, int] | None: ...
+    def most_used(self, path: str, limit: int) -> dict[str, int] | None:
+        """The ``limit`` names ``path`` uses most -> lines using each (None: not now)."""
+        ...
+
+    def definers_of(self, names: Sequence[str], limit: int) -> Mapping[str, Sequence[str]]:
+        """Files defining each name, by path, at most ``limit`` of them."""
+        ...
+
+    def ranked_in(self, path: str, limit: int) -> tuple[Sequence[Def], float]:
+        """The ``limit`` best-ranked definitions of ``path`` and the file's total weight."""
+        ...
 
 
 class FileGraph:
-    """Edges and best definitions of recently used files, read from an index on demand."""
+    """Edges and best definitions of recently used files, read from an index on demand.
+
+    The event loop and the look-ahead thread (which reads the edges of a file just
+    opened) share it: the caches change under a lock, the index is read outside it.
+    """
 
     def __init__(self, index: IndexView, size: int = CACHED_FILES) -> None:
         self.index = index
         self.size = size
+        self._lock = threading.Lock()
         self._edges: OrderedDict[str, FileEdges] = OrderedDict()
-        self._best: OrderedDict[str, tuple[tuple[Def, float], ...]] = OrderedDict()
+        self._best: OrderedDict[str, tuple[tuple[tuple[Def, float], ...], bool]] = OrderedDict()
         self._definers: dict[str, tuple[str, ...]] = {}
         self._view: Mapping[str, Sequence[Def]] = index.by_name
 
@@ -71,48 +89,74 @@ class FileGraph:
 
     def forget(self) -> None:
         """Drop what is cached (the index changed); swapped, not cleared, for readers."""
-        self._edges = OrderedDict()
-        self._best = OrderedDict()
-        self._definers = {}
+        with self._lock:
+            self._edges = OrderedDict()
+            self._best = OrderedDict()
+            self._definers = {}
 
     def definers(self, name: str) -> tuple[str, ...]:
         """The files defining ``name`` (empty past a dozen: such a name says little)."""
         found = self._definers.get(name)
         if found is None:
-            defs = self.index.by_name.get(name, ())
-            paths = tuple(dict.fromkeys(d.path for d in defs[: 4 * MAX_DEFINERS]))
-            found = paths if len(paths) <= MAX_DEFINERS else ()
-            if len(self._definers) > 16 * self.size:
-                self._definers = {}
-            self._definers[name] = found
+            found = self.learn_definers((name,)).get(name, ())
         return found
+
+    def learn_definers(self, names: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """:meth:`definers` of many names, the unknown ones read in one query."""
+        known = self._definers
+        out: dict[str, tuple[str, ...]] = {}
+        missing = []
+        for name in names:
+            found = known.get(name)
+            if found is None:
+                missing.append(name)
+            else:
+                out[name] = found
+        if missing:
+            read = self.index.definers_of(missing, MAX_DEFINERS + 1)
+            with self._lock:
+                if len(self._definers) > 16 * self.size:
+                    self._definers = {}
+                for name in missing:
+                    paths = tuple(read.get(name, ()))
+                    out[name] = self._definers[name] = paths if len(paths) <= MAX_DEFINERS else ()
+        return out
 
     def reader(self, reads: int = READS_PER_QUERY) -> Callable[[str], FileEdges | None]:
         """An edge lookup for one query: cached files always, at most ``reads`` fresh ones."""
         left = [reads]
 
         def edges(path: str) -> FileEdges | None:
-            cache = self._edges
-            found = cache.get(path)
+            found = self.cached_edges(path)
             if found is not None:
-                cache.move_to_end(path)
                 return found
             if left[0] <= 0:
                 return None
             left[0] -= 1
-            uses = self.index.use_counts(path)
-            if uses is None:
-                return None  # the index is writing: not now, and not cached
-            if len(uses) > NAMES_PER_FILE:
-                # A hub that uses hundreds of names: its most used ones carry its edges.
-                uses = dict(heapq.nlargest(NAMES_PER_FILE, uses.items(), key=lambda item: (item[1], item[0])))
-            found = file_edges(uses, lambda name: self._reachable(path, name), path)
+            return self._read_edges(path)
+
+        return edges
+
+    def _read_edges(self, path: str) -> FileEdges | None:
+        # A hub that uses hundreds of names: its most used ones carry its edges.
+        uses = self.index.most_used(path, NAMES_PER_FILE)
+        if uses is None:
+            return None  # the index is writing: not now, and not cached
+        self.learn_definers(uses)
+        found = file_edges(uses, lambda name: self._reachable(path, name), path)
+        with self._lock:
+            cache = self._edges
             cache[path] = found
             if len(cache) > self.size:
                 cache.popitem(last=False)
-            return found
+        return found
 
-        return edges
+    def prefetch(self, paths: Iterable[str]) -> None:
+        """Read the edges of ``paths`` now (off the event loop), so that the walks of the
+        next queries start from memory."""
+        for path in paths:
+            if self.cached_edges(path) is None:
+                self._read_edges(path)
 
     def _reachable(self, source: str, name: str) -> tuple[str, ...]:
         """Definers of a name ``source`` uses that it can really mean: of its own language
@@ -120,22 +164,32 @@ class FileGraph:
         return tuple(path for path in self.definers(name) if may_use(source, path))
 
     def cached_edges(self, path: str) -> FileEdges | None:
-        return self._edges.get(path)
+        with self._lock:
+            found = self._edges.get(path)
+            if found is not None:
+                self._edges.move_to_end(path)
+            return found
 
-    def best(self, path: str) -> tuple[tuple[Def, float], ...]:
-        """The file's definitions by global rank, each with its share of the file's rank."""
-        cache = self._best
-        found = cache.get(path)
-        if found is None:
-            defs = sorted(self.index.by_path.get(path, ()), key=lambda d: (-d.rank, d.start_line))
-            total = sum(0.05 + d.rank for d in defs) or 1.0
-            found = tuple((d, (0.05 + d.rank) / total) for d in defs)
-            cache[path] = found
+    def best(self, path: str, count: int) -> tuple[tuple[Def, float], ...]:
+        """The file's ``count`` best definitions by global rank, each with its share of the
+        file's rank."""
+        with self._lock:
+            cached = self._best.get(path)
+            if cached is not None:
+                self._best.move_to_end(path)
+        if cached is not None and (cached[1] or len(cached[0]) >= count):
+            return cached[0][:count]
+        # A page at least twice the usual ask: the next query's budget may ask a few more.
+        wanted = max(count, 2 * DEFS_PER_FILE)
+        defs, total = self.index.ranked_in(path, wanted)
+        total = total or 1.0
+        found = tuple((d, (RANK_FLOOR + d.rank) / total) for d in defs)
+        with self._lock:
+            cache = self._best
+            cache[path] = (found, len(found) < wanted)  # fewer than asked: that is all of them
             if len(cache) > self.size:
                 cache.popitem(last=False)
-        else:
-            cache.move_to_end(path)
-        return found
+        return found[:count]
 
 
 def seeds(
@@ -149,8 +203,9 @@ def seeds(
     among them) and the files the imports name; only files of the current file's language
     family or joined to it by a real link (``linked(path, name)``)."""
     out: dict[str, float] = {}
+    known = graph.learn_definers(names)
     for name, weight in names.items():
-        paths = graph.definers(name)
+        paths = known.get(name, ())
         if not paths:
             continue
         share = weight * name_weight(name, len(paths)) / len(paths)
@@ -204,7 +259,7 @@ def ranked_definitions(
                 reached[(path, name)] = reached.get((path, name), 0.0) + unit * weight
     out: list[tuple[float, Def]] = []
     for path, mass in files:
-        for d, share in graph.best(path)[:per_file]:
+        for d, share in graph.best(path, per_file):
             flow = reached.get((path, d.name), 0.0)
             if d.qualname != d.name and not flow:
                 continue  # a member nobody around here uses by name

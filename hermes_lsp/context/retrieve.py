@@ -30,6 +30,7 @@ import attrs
 from hermes_lsp.context import neighbourhood
 from hermes_lsp.context.index import Def
 from hermes_lsp.context.languages import BINDING_FAMILIES, family_of, same_family
+from hermes_lsp.context.lookup import get_many
 from hermes_lsp.context.modules import import_tokens, module_forms, packages
 from hermes_lsp.context.neighbourhood import FileGraph
 from hermes_lsp.context.rank import BUILTIN_NAMES
@@ -347,13 +348,13 @@ def choose_definitions(
     )
     here = _directory(request.path)
     in_tests = _is_test(request.path)
-    shown = {
-        d.name for d in (by_path or {}).get(request.path, ()) if visible.covers(d.start_line, d.start_line)
-    }
+    own = by_path.get(request.path, ()) if by_path is not None else ()
+    shown = {d.name for d in own if visible.covers(d.start_line, d.start_line)}
     strengths: dict[str, float] = {}
     chosen: list[tuple[float, Def]] = []
+    found = get_many(by_name, names)
     for name, weight in names.items():
-        defs = by_name.get(name)
+        defs = found.get(name)
         if not defs or name in shown:
             continue  # unknown, or defined in the very lines the model is shown
         owners = qualifiers.get(name, set())
@@ -387,7 +388,7 @@ def choose_definitions(
         score = weight * best[0]
         if score >= MIN_SCORE:
             chosen.append((score, best[1]))
-    if by_path and by_module:
+    if by_path is not None and by_module is not None:
         chosen += _imported_modules(request, query.links, by_path, by_module, {d.name for _, d in chosen})
     chosen.sort(key=lambda item: (-item[0], item[1].path, item[1].start_line))
     return chosen
@@ -568,7 +569,7 @@ def _neighbourhood_candidates(
     """The personalised walk's definitions, best first, for names not yet covered, enough
     to fill about ``tokens``."""
     graph.sync()
-    imported = imported_paths(request.path, query.links, by_module or {})
+    imported = imported_paths(request.path, query.links, by_module if by_module is not None else {})
     start = neighbourhood.seeds(request.path, query.names, imported, graph, query.links.allows)
     extra = []
     ranked = neighbourhood.ranked_definitions(request.path, start, graph, query.links.allows, tokens)

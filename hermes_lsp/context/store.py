@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import sqlite3
@@ -68,6 +69,8 @@ _LATE_INDEXES = {
 
 DefRow = tuple[int, str, str, str, str, int, int, str, float]
 """(id, name, qualname, kind, path, start, end, summary, rank)."""
+RANK_FLOOR = 0.05
+"""What every definition counts in its file's share of rank, whatever its own rank."""
 _DEF_COLUMNS = "d.id, d.name, d.qualname, d.kind, f.path, d.start_line, d.end_line, d.summary, d.rank"
 
 ModuleForms = Callable[[str], Sequence[str]]
@@ -388,6 +391,39 @@ class Store:
         count = self._read("SELECT count(*) FROM defs WHERE name = ?", (name,))[0][0]
         return rows[:limit], int(count)
 
+    def definitions_named_many(self, names: Sequence[str], limit: int) -> dict[str, tuple[list[DefRow], int]]:
+        """:meth:`definitions_named` of many names in a few queries: which exist (and how
+        many definitions each has, counted up to ``limit`` + 1) over the name index alone,
+        then the definitions of those that have at most ``limit`` in one query; a name
+        with more is read on its own, a page at a time."""
+        if not names:
+            return {}
+        counts = self._read(
+            "SELECT j.value, (SELECT count(*) FROM (SELECT 1 FROM defs WHERE name = j.value LIMIT ?))"
+            " FROM json_each(?) j",
+            (limit + 1, json.dumps(list(names))),
+        )
+        out: dict[str, tuple[list[DefRow], int]] = {}
+        few = []
+        for name, count in counts:
+            if count == 0:
+                out[name] = ([], 0)
+            elif count <= limit:
+                few.append(name)
+            else:
+                out[name] = self.definitions_named(name, limit)
+        if few:
+            grouped: dict[str, list[DefRow]] = {name: [] for name in few}
+            for row in self._read(
+                "SELECT id, name, qualname, kind, path, start_line, end_line, summary, rank FROM defs"
+                " WHERE name IN (SELECT value FROM json_each(?)) ORDER BY name, path, start_line, id",
+                (json.dumps(few),),
+            ):
+                grouped[row[1]].append(row)
+            for name, rows in grouped.items():
+                out[name] = (rows, len(rows))
+        return out
+
     def definitions_in(self, path: str) -> list[DefRow]:
         return self._read(
             f"SELECT {_DEF_COLUMNS} FROM defs d JOIN files f ON f.id = d.file_id WHERE f.path = ?"
@@ -458,6 +494,49 @@ class Store:
             " ORDER BY r.name",
             (path,),
         )
+
+    # -- lean reads for the personalised walk (no summaries, no line lists) ---------------
+
+    def most_used(self, path: str, limit: int) -> dict[str, int]:
+        """The ``limit`` names ``path`` uses on most lines -> on how many lines."""
+        rows = self._read(
+            "SELECT r.name, r.count FROM refs r JOIN files f ON f.id = r.file_id WHERE f.path = ?"
+            " ORDER BY r.count DESC, r.name DESC LIMIT ?",
+            (path, limit),
+        )
+        return dict(rows)
+
+    def definers_of(self, names: Sequence[str], limit: int) -> dict[str, tuple[str, ...]]:
+        """For each name, the files defining it, by path, at most ``limit`` of them: one
+        query over the name index alone, which stops at ``limit`` files for a name defined
+        in thousands."""
+        if not names:
+            return {}
+        rows = self._read(
+            "SELECT j.value, (SELECT group_concat(path, char(10)) FROM"
+            " (SELECT DISTINCT path FROM defs WHERE name = j.value ORDER BY path LIMIT ?))"
+            " FROM json_each(?) j",
+            (limit, json.dumps(list(names))),
+        )
+        return {name: tuple(sorted(paths.split("\n"))) if paths else () for name, paths in rows}
+
+    def ranked_in(self, path: str, limit: int) -> tuple[list[DefRow], float]:
+        """The ``limit`` definitions of ``path`` with the highest rank (then by line), and
+        the sum over all of them of ``RANK_FLOOR`` + rank (for each one's share)."""
+        rows = self._read(
+            f"SELECT {_DEF_COLUMNS} FROM defs d JOIN files f ON f.id = d.file_id WHERE f.path = ?"
+            " ORDER BY d.rank DESC, d.start_line, d.id LIMIT ?",
+            (path, limit),
+        )
+        if not rows:
+            return [], 0.0
+        # Apart: a window sum over the same rows would carry every summary through the sort.
+        total = self._read(
+            f"SELECT sum({RANK_FLOOR} + d.rank) FROM defs d JOIN files f ON f.id = d.file_id"
+            " WHERE f.path = ?",
+            (path,),
+        )[0][0]
+        return rows, float(total or 0.0)
 
     def is_empty(self) -> bool:
         return not self._read("SELECT 1 FROM files LIMIT 1")
