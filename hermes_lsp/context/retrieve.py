@@ -19,6 +19,7 @@ sorted by path and line, snippets), so that consecutive prompts share a long pre
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import re
@@ -176,47 +177,90 @@ def _skip_name(name: str, language: str | None) -> bool:
     return len(name) < 2 or name in KEYWORDS or (language == "python" and name in BUILTIN_NAMES)
 
 
+_SKIPPED_IN_PYTHON = KEYWORDS | BUILTIN_NAMES
+
+
+def _skipped(language: str | None) -> frozenset[str]:
+    """The names :func:`_skip_name` skips in ``language``, apart from one-letter ones."""
+    return _SKIPPED_IN_PYTHON if language == "python" else KEYWORDS
+
+
 NEAR_LINES = 24
 """Lines either side of the cursor weighed one by one; further lines count as a whole."""
 FAR_BEFORE_WEIGHT = 0.06
 FAR_AFTER_WEIGHT = 0.03
 
 
-def near_identifiers(request: Request) -> dict[str, float]:
+@attrs.frozen
+class Regions:
+    """The text around the cursor in three parts, split at line ends.
+
+    The near lines are weighed one by one and change with every keystroke; the far parts
+    (up to :data:`NEAR_BEFORE_CHARS` before, :data:`NEAR_AFTER_CHARS` after, whole lines)
+    stay the same while the user types on one line, so what is read from them is kept
+    (:func:`_far_words`, :func:`_qualified`, :func:`string_literals`) and costs nothing
+    on the next keystroke.
+    """
+
+    far_before: str
+    before: str
+    """From the start of the line :data:`NEAR_LINES` above the cursor's to the cursor."""
+    after: str
+    """From the cursor to the end of the line half as many lines below."""
+    far_after: str
+
+    @classmethod
+    def around(cls, text: str, offset: int) -> Regions:
+        near_start = offset
+        for _ in range(NEAR_LINES):
+            near_start = text.rfind("\n", 0, max(0, near_start - 1)) + 1
+            if near_start == 0:
+                break
+        near_end = offset
+        for _ in range(NEAR_LINES // 2):
+            found = text.find("\n", near_end + 1)
+            if found == -1:
+                near_end = len(text)
+                break
+            near_end = found
+        far_start = min(near_start, text.rfind("\n", 0, max(0, offset - NEAR_BEFORE_CHARS)) + 1)
+        far_end = text.find("\n", offset + NEAR_AFTER_CHARS)
+        far_end = len(text) if far_end == -1 else max(far_end, near_end)
+        return cls(
+            text[far_start:near_start], text[near_start:offset], text[offset:near_end], text[near_end:far_end]
+        )
+
+
+@functools.lru_cache(maxsize=16)
+def _far_words(region: str, weight: float, skipped: frozenset[str]) -> dict[str, float]:
+    """Identifiers of a far region, each weighted by the square root of its uses."""
+    counts = Counter(IDENTIFIER.findall(region))
+    return {
+        name: weight * math.sqrt(count)
+        for name, count in counts.items()
+        if len(name) > 1 and name not in skipped
+    }
+
+
+def near_identifiers(request: Request, regions: Regions | None = None) -> dict[str, float]:
     """Identifiers around the cursor, weighted by closeness (before counts more than after)."""
-    text, offset = request.text, request.offset
-    # Near the cursor each line has its own weight; the rest of the window is counted in
-    # bulk (regex and Counter run in C), which keeps this at a fraction of a millisecond.
-    near_start = offset
-    for _ in range(NEAR_LINES):
-        near_start = text.rfind("\n", 0, max(0, near_start - 1)) + 1
-        if near_start == 0:
-            break
-    near_end = offset
-    for _ in range(NEAR_LINES // 2):
-        found = text.find("\n", near_end + 1)
-        if found == -1:
-            near_end = len(text)
-            break
-        near_end = found
-    scores: dict[str, float] = {}
-    before = text[near_start:offset].split("\n")
-    for distance, line in enumerate(reversed(before)):
+    regions = regions or Regions.around(request.text, request.offset)
+    skipped = _skipped(request.language)
+    scores = dict(_far_words(regions.far_before, FAR_BEFORE_WEIGHT, skipped))
+    for name, weight in _far_words(regions.far_after, FAR_AFTER_WEIGHT, skipped).items():
+        scores[name] = scores.get(name, 0.0) + weight
+    # Near the cursor each line has its own weight.
+    for distance, line in enumerate(reversed(regions.before.split("\n"))):
         weight = 1.0 / (1.0 + distance / 3.0)
         for name in set(IDENTIFIER.findall(line)):
-            scores[name] = scores.get(name, 0.0) + weight
-    after = text[offset:near_end].split("\n")
-    for distance, line in enumerate(after):
+            if len(name) > 1 and name not in skipped:
+                scores[name] = scores.get(name, 0.0) + weight
+    for distance, line in enumerate(regions.after.split("\n")):
         weight = 0.5 / (1.0 + distance / 3.0)
         for name in set(IDENTIFIER.findall(line)):
-            scores[name] = scores.get(name, 0.0) + weight
-    far_before = Counter(IDENTIFIER.findall(text, max(0, offset - NEAR_BEFORE_CHARS), near_start))
-    for name, count in far_before.items():
-        scores[name] = scores.get(name, 0.0) + FAR_BEFORE_WEIGHT * math.sqrt(count)
-    far_after = Counter(IDENTIFIER.findall(text, near_end, offset + NEAR_AFTER_CHARS))
-    for name, count in far_after.items():
-        scores[name] = scores.get(name, 0.0) + FAR_AFTER_WEIGHT * math.sqrt(count)
-    return {name: score for name, score in scores.items() if not _skip_name(name, request.language)}
+            if len(name) > 1 and name not in skipped:
+                scores[name] = scores.get(name, 0.0) + weight
+    return scores
 
 
 def _import_strength(path: str, tokens: frozenset[str]) -> float:
@@ -236,7 +280,11 @@ def _directory(path: str) -> str:
 
 
 _TEST_PATH = re.compile(r"(^|/)(tests?|spec|__tests__)(/|$)|(^|/)test_[^/]*$|_test\.\w+$")
-_QUALIFIED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:\.|::|->)\s*([A-Za-z_][A-Za-z0-9_]*)")
+# An identifier is matched from its first character only (the look-behind), and never
+# given back (possessive): tried at every character, the pattern cost a millisecond.
+_QUALIFIED = re.compile(
+    r"(?<![A-Za-z_])([A-Za-z_][A-Za-z0-9_]*+)\s*+(?:\.|::|->)\s*+([A-Za-z_][A-Za-z0-9_]*)"
+)
 MIN_SCORE = 0.04
 MAX_CANDIDATES = 32
 
@@ -286,6 +334,7 @@ class Links:
         return verdict
 
 
+@functools.lru_cache(maxsize=16)
 def string_literals(text: str) -> frozenset[str]:
     """Short one-word string literals of ``text``, whole and by their last path component."""
     found: set[str] = set()
@@ -294,6 +343,12 @@ def string_literals(text: str) -> frozenset[str]:
         found.add(literal.rstrip("/").rsplit("/", 1)[-1])
     found.discard("")
     return frozenset(found)
+
+
+@functools.lru_cache(maxsize=16)
+def _qualified(text: str) -> tuple[tuple[str, str], ...]:
+    """(owner, member) pairs of ``text``: ``owner.member``, ``owner::member``, ``owner->member``."""
+    return tuple(_QUALIFIED.findall(text))
 
 
 @attrs.frozen
@@ -310,7 +365,8 @@ class Query:
 
 
 def query_of(request: Request) -> Query:
-    names = near_identifiers(request)
+    regions = Regions.around(request.text, request.offset)
+    names = near_identifiers(request, regions)
     imports_text = "\n".join("\n".join(request.lines[s - 1 : e]) for s, e in request.imports)
     tokens = import_tokens(imports_text)
     imported_names = frozenset(IDENTIFIER.findall(imports_text))
@@ -323,12 +379,36 @@ def query_of(request: Request) -> Query:
         for name in IDENTIFIER.findall("\n".join(request.lines[start - 1 : end])):
             if not _skip_name(name, request.language):
                 names[name] = names.get(name, 0.0) + 0.2
-    near = request.text[max(0, request.offset - NEAR_BEFORE_CHARS) : request.offset + NEAR_AFTER_CHARS]
+    # The far parts are read once while the user types on one line (kept by the caches).
+    near = regions.before + regions.after
     qualifiers: dict[str, set[str]] = {}
-    for owner, member in _QUALIFIED.findall(near):
-        qualifiers.setdefault(member, set()).add(owner)
-    links = Links(request.path, tokens, string_literals(near))
+    for part in (regions.far_before, near, regions.far_after):
+        for owner, member in _qualified(part):
+            qualifiers.setdefault(member, set()).add(owner)
+    strings = string_literals(regions.far_before) | string_literals(near) | string_literals(regions.far_after)
+    links = Links(request.path, tokens, strings)
     return Query(names, tokens, imported_names, qualifiers, links)
+
+
+_shown_memo: list[tuple[Sequence[Def], list[tuple[int, str]]]] = []
+
+
+def _shown_names(own: Sequence[Def], first: int, last: int) -> set[str]:
+    """Names of the current file's definitions that start in lines ``first..last``.
+
+    The file's definitions, by line, are kept for the list they came from (the index's
+    cached answer, the same object keystroke after keystroke): a bisection then finds
+    the shown ones without looking at the others.
+    """
+    memo = _shown_memo[-1] if _shown_memo else None  # one read: another thread may replace it
+    if memo is not None and memo[0] is own:
+        starts = memo[1]
+    else:
+        starts = sorted((d.start_line, d.name) for d in own)
+        _shown_memo[:] = [(own, starts)]
+    low = bisect.bisect_left(starts, (first, ""))
+    high = bisect.bisect_right(starts, (last, "\U0010ffff"))
+    return {name for _, name in starts[low:high]}
 
 
 def choose_definitions(
@@ -349,7 +429,7 @@ def choose_definitions(
     here = _directory(request.path)
     in_tests = _is_test(request.path)
     own = by_path.get(request.path, ()) if by_path is not None else ()
-    shown = {d.name for d in own if visible.covers(d.start_line, d.start_line)}
+    shown = _shown_names(own, visible.first, visible.last)
     strengths: dict[str, float] = {}
     chosen: list[tuple[float, Def]] = []
     found = get_many(by_name, names)
