@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from hermes_lsp.features import postprocess as pp
 from hermes_lsp.features.completion import Shown, typeahead
 from hermes_lsp.features.postprocess import decide_multiline, postprocess
+from hermes_lsp.indentation import unit_of
 from hermes_lsp.model.hermes import parse_answer, strip_think
 
 
@@ -117,3 +121,47 @@ def test_typeahead_serves_the_rest_of_the_shown_suggestion():
     assert typeahead(shown, "x = comp", "\nmore") is None  # the rest of the file changed
     assert typeahead(shown, "x = compute(1)", "\n") is None  # fully typed: nothing left
     assert typeahead(shown, "x = ", "\n") is None  # nothing typed: ask again
+
+
+def _plain_document(prefix: str, suffix: str) -> pp._Document:
+    """The document split around the cursor the obvious way: the whole window at once."""
+    eol = "\r\n" if "\r\n" in prefix[-4096:] or "\r\n" in suffix[:4096] else "\n"
+    start, floor = len(prefix), max(0, len(prefix) - pp._ECHO_CHARS)
+    for _ in range(pp._ECHO_WINDOW + 1):
+        start = prefix.rfind("\n", floor, start)
+        if start == -1:
+            start = prefix.rfind("\n", 0, floor + 1) if floor else -1
+            break
+    lines = [line.rstrip("\r") for line in prefix[start + 1 :].split("\n")]
+    end = -1
+    for _ in range(pp._ECHO_WINDOW + 1):
+        end = suffix.find("\n", end + 1)
+        if end == -1 or end > pp._ECHO_CHARS:
+            break
+    after = [line.rstrip("\r") for line in (suffix if end == -1 else suffix[:end]).split("\n")]
+    known = [line.strip() for line in lines]
+    return pp._Document(lines[:-1], lines[-1], after[0], after[1:], eol, known, unit_of(lines[-200:]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=" \t\r\nab:", max_size=120), st.text(alphabet=" \t\r\nab:", max_size=60), st.data())
+def test_the_document_read_in_parts_is_the_document_read_whole(
+    text: str, typed: str, data: st.DataObject
+) -> None:
+    cursor = data.draw(st.integers(0, len(text)))
+    prefix, suffix = text[:cursor], text[cursor:]
+    # Typing character by character: the lines above are kept from one keystroke to the next.
+    for count in range(len(typed) + 1):
+        now = prefix + typed[:count]
+        assert pp._document(now, suffix) == _plain_document(now, suffix)
+
+
+@pytest.mark.parametrize(("chars", "lines"), [(50, 4000), (50, 3), (4000, 3)])
+def test_the_document_window_is_cut_the_same_in_a_large_file(
+    monkeypatch: pytest.MonkeyPatch, chars: int, lines: int
+) -> None:
+    monkeypatch.setattr(pp, "_ECHO_CHARS", chars)
+    monkeypatch.setattr(pp, "_ECHO_WINDOW", lines)
+    text = "".join(f"{'    ' * (i % 3)}line_{i}:\n" for i in range(40))
+    for cursor in range(0, len(text), 7):
+        assert pp._document(text[:cursor], text[cursor:]) == _plain_document(text[:cursor], text[cursor:])

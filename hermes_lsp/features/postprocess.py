@@ -20,7 +20,7 @@ from itertools import islice
 
 import attrs
 
-from hermes_lsp.indentation import leading, reindent, unit_of, width
+from hermes_lsp.indentation import leading, reindent, width
 from hermes_lsp.model.hermes import CodeBlock, parse_answer
 from hermes_lsp.text import line_at
 
@@ -142,6 +142,68 @@ class _Document:
     """One level of the document's indentation."""
 
 
+# Lines before the cursor whose indentation tells the document's unit.
+_UNIT_LINES = 200
+
+
+@attrs.frozen
+class _Lines:
+    """Whole lines of a stretch of the document, as the alignment reads them."""
+
+    lines: list[str]
+    known: list[str]
+    tabs: bool
+    """Whether one of the last lines is indented with a tab."""
+    steps: frozenset[int]
+    """Indentations (in spaces) of the last lines indented with spaces."""
+
+
+@functools.lru_cache(maxsize=4)
+def _whole_lines(block: str) -> _Lines:
+    # Kept by the text of the lines: while the user types on one line the lines above it
+    # do not change, and splitting and normalising 32,000 characters is most of the work.
+    lines = block.split("\n")
+    if "\r" in block:
+        lines = [line.rstrip("\r") for line in lines]
+    last = lines[-(_UNIT_LINES - 1) :]
+    tabs = any(line.startswith("\t") for line in last)
+    steps = frozenset(len(leading(line)) for line in last if line.startswith(" ") and line.strip())
+    return _Lines(lines, [line.strip() for line in lines], tabs, steps)
+
+
+@functools.lru_cache(maxsize=4)
+def _lines_after(block: str) -> tuple[str, list[str]]:
+    lines = [line.rstrip("\r") for line in block.split("\n")]
+    return lines[0], lines[1:]
+
+
+_NO_LINES = _Lines([], [], False, frozenset())
+
+
+def _window_start(prefix: str) -> int:
+    """The newline before the first line an echo can reach (-1: the start of the text):
+    at most :data:`_ECHO_WINDOW` whole lines back, and none starting before the last
+    :data:`_ECHO_CHARS` characters unless the cursor's line itself does."""
+    floor = max(0, len(prefix) - _ECHO_CHARS)
+    if prefix.count("\n", floor) <= _ECHO_WINDOW:  # counted in C, not found line by line
+        return prefix.rfind("\n", 0, floor + 1) if floor else -1
+    start = len(prefix)
+    for _ in range(_ECHO_WINDOW + 1):
+        start = prefix.rfind("\n", floor, start)
+    return start
+
+
+def _window_end(suffix: str) -> int:
+    """The newline that ends the last line after the cursor an echo can reach (-1: the
+    end of the text)."""
+    if suffix.count("\n", 0, _ECHO_CHARS + 1) <= _ECHO_WINDOW:
+        return suffix.find("\n", _ECHO_CHARS + 1)
+    end = -1
+    for _ in range(_ECHO_WINDOW + 1):
+        end = suffix.find("\n", end + 1)
+    return end
+
+
 @functools.lru_cache(maxsize=4)
 def _document(prefix: str, suffix: str) -> _Document:
     """The document split around the cursor (shared, never modified).
@@ -151,21 +213,21 @@ def _document(prefix: str, suffix: str) -> _Document:
     be a large file.
     """
     eol = "\r\n" if "\r\n" in prefix[-4096:] or "\r\n" in suffix[:4096] else "\n"
-    start, floor = len(prefix), max(0, len(prefix) - _ECHO_CHARS)
-    for _ in range(_ECHO_WINDOW + 1):
-        start = prefix.rfind("\n", floor, start)
-        if start == -1:
-            start = prefix.rfind("\n", 0, floor + 1) if floor else -1
-            break
-    lines = [line.rstrip("\r") for line in prefix[start + 1 :].split("\n")]
-    end = -1
-    for _ in range(_ECHO_WINDOW + 1):
-        end = suffix.find("\n", end + 1)
-        if end == -1 or end > _ECHO_CHARS:
-            break
-    after = [line.rstrip("\r") for line in (suffix if end == -1 else suffix[:end]).split("\n")]
-    known = [_norm(line) for line in lines]
-    return _Document(lines[:-1], lines[-1], after[0], after[1:], eol, known, unit_of(lines[-200:]))
+    start = _window_start(prefix)
+    line_start = prefix.rfind("\n") + 1
+    whole = _whole_lines(prefix[start + 1 : line_start - 1]) if start < line_start - 1 else _NO_LINES
+    before = prefix[line_start:].rstrip("\r")
+    end = _window_end(suffix)
+    rest_of_line, following = _lines_after(suffix if end == -1 else suffix[:end])
+    if whole.tabs or before.startswith("\t"):
+        unit = "\t"
+    else:
+        steps = whole.steps
+        if before.startswith(" ") and before.strip():
+            steps = steps | {len(leading(before))}
+        unit = " " * min(steps, default=4)
+    known = [*whole.known, _norm(before)]
+    return _Document(whole.lines, before, rest_of_line, following, eol, known, unit)
 
 
 def _norm(line: str) -> str:

@@ -228,8 +228,10 @@ def stable_pieces(
     A piece whose file may no longer reach the model (``shares`` says no: it is ignored
     now) is dropped at once, from the kept pieces and from ``fresh``.
     """
-    fresh = [piece for piece in fresh if shares(piece.path)]
-    kept = [piece for piece in state.pieces if shares(piece.path)]
+    # Asked once per file (a file gives many pieces).
+    allowed = {path: shares(path) for path in {piece.path for piece in (*fresh, *state.pieces)}}
+    fresh = [piece for piece in fresh if allowed[piece.path]]
+    kept = [piece for piece in state.pieces if allowed[piece.path]]
     if len(kept) != len(state.pieces):
         state.pieces, state.seen = kept, set(kept)
         state.tokens = sum(piece.tokens for piece in kept)
