@@ -263,6 +263,7 @@ def near_identifiers(request: Request, regions: Regions | None = None) -> dict[s
     return scores
 
 
+@functools.lru_cache(maxsize=65536)
 def _import_strength(path: str, tokens: frozenset[str]) -> float:
     """How many trailing path components of ``path`` an import statement names (0: none),
     one more when it names the whole path from the root (the module itself, not a
@@ -323,15 +324,20 @@ class Links:
         return verdict if verdict is not None else bool(name) and name in self.strings
 
     def _judge(self, path: str) -> bool | None:
-        verdict: bool | None
-        if same_family(self.path, path) or path.rsplit("/", 1)[-1] in self.strings:
-            verdict = True
-        elif family_of(path) not in BINDING_FAMILIES:
-            verdict = False
-        else:
-            verdict = True if _import_strength(path, self.tokens) >= 1.0 else None
+        verdict = True if path.rsplit("/", 1)[-1] in self.strings else _linked(self.path, self.tokens, path)
         self._verdicts[path] = verdict
         return verdict
+
+
+@functools.lru_cache(maxsize=65536)
+def _linked(current: str, tokens: frozenset[str], path: str) -> bool | None:
+    """:meth:`Links.allows` apart from string literals, which change with every keystroke;
+    the rest changes only with the file's imports, so it is kept across requests."""
+    if same_family(current, path):
+        return True
+    if family_of(path) not in BINDING_FAMILIES:
+        return False
+    return True if _import_strength(path, tokens) >= 1.0 else None
 
 
 @functools.lru_cache(maxsize=16)
