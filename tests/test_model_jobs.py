@@ -15,7 +15,8 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from hermes_lsp.model.client import ModelClient, ModelConfig, context_exceeded
-from hermes_lsp.model.hermes import CONTEXT_MARGIN, FIXED_PROMPT_CHARS, Budgets, fit_budgets
+from hermes_lsp.model.hermes import FIXED_PROMPT_CHARS, Budgets, fit_budgets
+from hermes_lsp.model.window import CONTEXT_MARGIN
 from hermes_lsp.scripted_server import Reply, ScriptedServer
 from tests.support.lsp import initialize, inline, open_document, server_config
 

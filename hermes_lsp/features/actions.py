@@ -22,11 +22,13 @@ from lsprotocol import types
 from hermes_lsp.context import walk
 from hermes_lsp.edits import DocumentReader, EditError, EditSet, OpenText
 from hermes_lsp.features.agent import run_agent
+from hermes_lsp.features.conversation import Conversation
 from hermes_lsp.features.payload import ActionPayload, from_data, to_data
 from hermes_lsp.features.stacktrace import Located, locate, parse_trace
 from hermes_lsp.model.client import ModelError
-from hermes_lsp.model.hermes import format_pieces
+from hermes_lsp.model.hermes import piece_blocks
 from hermes_lsp.model.tools import EDIT_TOOLS, READ_TOOLS, system_prompt
+from hermes_lsp.model.window import Around, Blocks, Ends, Fixed, Part
 from hermes_lsp.progress import ProgressReporter
 from hermes_lsp.server import HermesLanguageServer
 from hermes_lsp.text import offset_at
@@ -223,45 +225,55 @@ def offered_actions(
     return offered
 
 
-def _numbered(text: str, start: int, end: int) -> str:
-    lines = text.split("\n")
+def _numbered_lines(lines: list[str], start: int, end: int) -> str:
     return "\n".join(f"{n:>5}  {lines[n - 1]}" for n in range(max(1, start), min(len(lines), end) + 1))
 
 
 def build_task_message(
     ls: HermesLanguageServer, payload: ActionPayload, spec: ActionSpec, target: Target
-) -> str:
-    """The user message: context, the file around the target, the target, the task."""
+) -> list[Part]:
+    """The user message's parts: context, the file around the target, the target, the task.
+
+    Fitted to the model's window, the repository context is cut first (whole pieces left
+    out), then the lines around the target; the target's own lines and the task never.
+    """
     budget = ls.settings.actions.context_budget
     purpose = "debug" if spec.id == "debug" else "refactor"
     offset = offset_at(target.text, target.start_line - 1, 0).offset
     pieces = ls.context_engine.context(target.uri, target.text, offset, budget, purpose) if budget else []
-    parts = []
-    if pieces:
-        parts.append("Related code from the repository:\n\n" + format_pieces(pieces))
-    total = target.text.count("\n") + 1
-    lo, hi = max(1, target.start_line - 40), min(total, target.end_line + 40)
-    more = ""
-    if hi - lo + 1 > MAX_SHOWN_LINES:
-        # A huge selection would crowd out everything else: show its start, let the model read on.
-        hi = lo + MAX_SHOWN_LINES - 1
-        more = f"\n(Lines {hi + 1}-{min(total, target.end_line + 40)} not shown: read them with read_file.)"
-    parts.append(
-        f"File {target.rel} (lines {lo}-{hi}, numbered for reading only):\n"
-        f"```\n{_numbered(target.text, lo, hi)}\n```{more}"
-    )
+    lines = target.text.split("\n")
+    total = len(lines)
+    first = min(max(1, target.start_line), total)
+    # A huge selection would crowd out everything else: show its start, let the model read on.
+    last = min(max(first, target.end_line), total, first + MAX_SHOWN_LINES - 1)
+    unread = min(total, target.end_line + AROUND_LINES) if last < target.end_line else None
+    span = (max(1, first - AROUND_LINES), last if unread else min(total, last + AROUND_LINES))
+
+    def show(lo: int, hi: int) -> str:
+        more = f"\n(Lines {hi + 1}-{unread} not shown: read them with read_file.)" if unread else ""
+        return (
+            f"File {target.rel} (lines {lo}-{hi}, numbered for reading only):\n"
+            f"```\n{_numbered_lines(lines, lo, hi)}\n```{more}"
+        )
+
     what = "the selected code" if payload.selection else "the code"
-    parts.append(f"Target: {what} in {target.rel}, lines {target.start_line}-{target.end_line}.")
+    task = [f"Target: {what} in {target.rel}, lines {target.start_line}-{target.end_line}."]
     if payload.diagnostic:
         line = payload.diagnostic_line or payload.start
-        parts.append(f"Diagnostic at line {line}: {payload.diagnostic}")
+        task.append(f"Diagnostic at line {line}: {payload.diagnostic}")
     instruction = payload.instruction
-    parts.append(f"Task: {instruction}" if instruction else f"Task: {spec.task}")
-    return "\n\n".join(parts)
+    task.append(f"Task: {instruction}" if instruction else f"Task: {spec.task}")
+    return [
+        Blocks("Related code from the repository:\n\n", tuple(piece_blocks(pieces)), rank=2),
+        Around((first, last), span, show, rank=1),
+        Fixed("\n\n".join(task)),
+    ]
 
 
 # Most lines of the target's file put in the first prompt (about 8,000 tokens).
 MAX_SHOWN_LINES = 400
+# Lines shown either side of the target, as far as the window allows.
+AROUND_LINES = 40
 
 
 @attrs.frozen
@@ -315,7 +327,7 @@ def edit_support(ls: HermesLanguageServer) -> EditSupport:
 async def perform(
     ls: HermesLanguageServer,
     spec: ActionSpec,
-    messages_user: str,
+    task: list[Part],
     *,
     reasoning: bool,
     title: str,
@@ -334,10 +346,7 @@ async def perform(
         max_file_bytes=ls.settings.index.max_file_kb * 1024,
     )
     tools = (EDIT_TOOLS + READ_TOOLS) if spec.edits else READ_TOOLS
-    messages = [
-        {"role": "system", "content": system_prompt(INSTRUCTIONS, tools, reasoning=reasoning)},
-        {"role": "user", "content": messages_user},
-    ]
+    conversation = Conversation(system_prompt(INSTRUCTIONS, tools, reasoning=reasoning), task)
     progress = ProgressReporter(ls, title)
     progress("Asking Hermes…", None)
     ls.begin_work(title)
@@ -346,7 +355,7 @@ async def perform(
         async with asyncio.timeout(deadline / 1000):
             result = await run_agent(
                 ls.actions_model,
-                messages,
+                conversation,
                 edits,
                 ls.context_engine,
                 ls.settings.actions,
@@ -603,8 +612,12 @@ def ls_range(value: Any) -> types.Range:
         return types.Range(types.Position(0, 0), types.Position(0, 0))
 
 
-def debug_message(ls: HermesLanguageServer, trace: str, frames: list[Located]) -> str:
-    """The debug prompt: the trace, then the code of each workspace frame, innermost last."""
+def debug_message(ls: HermesLanguageServer, trace: str, frames: list[Located]) -> list[Part]:
+    """The debug prompt's parts: the trace, then the code of each workspace frame, innermost last.
+
+    Fitted to the model's window, the outer frames' code goes first (outermost first), then
+    the middle of the trace, then the lines around the innermost frame's line.
+    """
     root = ls.root or os.getcwd()
     reader = EditSet(
         root,
@@ -613,34 +626,58 @@ def debug_message(ls: HermesLanguageServer, trace: str, frames: list[Located]) -
         syntax=ls.context_engine.syntax,
         max_file_bytes=ls.settings.index.max_file_kb * 1024,
     )
-    parts = [f"A program failed with this trace:\n```\n{trace.strip()[:6000]}\n```"]
-    for frame in frames[-6:]:
+    shown = frames[-MAX_FRAMES:]
+    told = f"A program failed with this trace:\n```\n{trace.strip()}\n```"
+    parts: list[Part] = [Ends(told, cap=MAX_TRACE_CHARS, floor=TRACE_FLOOR_CHARS, rank=2)]
+    for depth, frame in enumerate(reversed(shown)):
         try:
             text = reader.state(frame.rel).text
         except EditError:
             continue  # unreadable or excluded: the trace itself still goes to the model
-        if frame.line == 0:
-            parts.append(
+        parts.insert(1, _frame_part(reader, frame, text, rank=1 if depth == 0 else 2 + depth))
+    parts.append(Fixed(f"Task: {ACTIONS['debug'].task}"))
+    return parts
+
+
+def _frame_part(reader: EditSet, frame: Located, text: str, rank: int) -> Part:
+    """The code of one frame: the definition around its line (as much as fits), or the
+    start of the open file when the trace names no line of the workspace."""
+    lines = text.split("\n")
+    if frame.line == 0:
+        return Around(
+            (1, 1),
+            (1, min(len(lines), FALLBACK_LINES)),
+            lambda lo, hi: (
                 f"File {frame.rel}, open in the editor (the trace names no line of the workspace), "
-                f"lines 1-{FALLBACK_LINES}:\n```\n{_numbered(text, 1, FALLBACK_LINES)}\n```"
-            )
-            continue
-        around = [
-            d for d in reader.syntax.definitions(frame.rel, text) if d.start_line <= frame.line <= d.end_line
-        ]
-        if around:
-            inner = min(around, key=lambda d: d.end_line - d.start_line)
-            lo, hi = inner.start_line, min(inner.end_line, inner.start_line + 80)
-        else:
-            lo, hi = max(1, frame.line - 12), frame.line + 12
-        parts.append(
-            f"Frame {frame.rel}:{frame.line} ({frame.function or 'top level'}), "
-            f"lines {lo}-{hi}:\n```\n{_numbered(text, lo, hi)}\n```"
+                f"lines {lo}-{hi}:\n```\n{_numbered_lines(lines, lo, hi)}\n```"
+            ),
+            rank=rank,
+            optional=True,
         )
-    parts.append(f"Task: {ACTIONS['debug'].task}")
-    return "\n\n".join(parts)
+    line = min(frame.line, len(lines))
+    around = [d for d in reader.syntax.definitions(frame.rel, text) if d.start_line <= line <= d.end_line]
+    if around:
+        inner = min(around, key=lambda d: d.end_line - d.start_line)
+        lo, hi = inner.start_line, min(inner.end_line, inner.start_line + 80)
+    else:
+        lo, hi = max(1, line - 12), min(len(lines), line + 12)
+    return Around(
+        (line, line),
+        (min(lo, line), max(hi, line)),
+        lambda first, last: (
+            f"Frame {frame.rel}:{frame.line} ({frame.function or 'top level'}), "
+            f"lines {first}-{last}:\n```\n{_numbered_lines(lines, first, last)}\n```"
+        ),
+        rank=rank,
+        optional=True,
+    )
 
 
+# Frames of a trace whose code is shown (the innermost ones).
+MAX_FRAMES = 6
+# Most characters of a pasted trace shown (its middle goes), and the least kept of its end.
+MAX_TRACE_CHARS = 6000
+TRACE_FLOOR_CHARS = 800
 # How much of the open file a debug prompt shows when the trace names none of its lines.
 FALLBACK_LINES = 200
 

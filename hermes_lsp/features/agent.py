@@ -3,7 +3,9 @@
 Each turn the model may read (symbols, references, file ranges: see
 :mod:`~hermes_lsp.features.read_tools`) or edit (through :class:`~hermes_lsp.edits.EditSet`,
 in memory); results go back as ``<tool_response>``, and a failing tool is an error result,
-never a failed action.
+never a failed action. Every request is fitted to the model's context window
+(:mod:`~hermes_lsp.features.conversation`); one the server refuses as too long is fitted to
+what the refusal says and sent once more.
 The loop ends when the model answers without calling a tool, or after ``max_steps``
 turns. Edits that break the syntax are shown to the model once for repair; if they are
 still broken, nothing is offered.
@@ -22,15 +24,11 @@ import attrs
 from hermes_lsp.config import ActionSettings, LimitSettings
 from hermes_lsp.context.types import ContextEngine
 from hermes_lsp.edits import EditError, EditSet
+from hermes_lsp.features.conversation import Conversation, ToolResult, Turn
 from hermes_lsp.features.read_tools import ReadTools, describe_failure
-from hermes_lsp.model.client import ModelClient
-from hermes_lsp.model.tools import (
-    EDIT_TOOL_NAMES,
-    READ_TOOL_NAMES,
-    ParsedReply,
-    parse_reply,
-    tool_response,
-)
+from hermes_lsp.model.client import ModelClient, ModelContextExceeded
+from hermes_lsp.model.tools import EDIT_TOOL_NAMES, READ_TOOL_NAMES, ParsedReply, parse_reply
+from hermes_lsp.model.window import answer_tokens, limit_after_refusal, prompt_room
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +94,13 @@ class ThoughtFollower:
         return lines[-1][:100] if lines else None
 
 
+class DoesNotFit(Exception):
+    """The action's prompt cannot be made to fit the model's context window; ``str()`` says why."""
+
+
 async def run_agent(
     model: ModelClient,
-    messages: list[dict[str, Any]],
+    conversation: Conversation,
     edits: EditSet,
     engine: ContextEngine,
     settings: ActionSettings,
@@ -109,8 +111,10 @@ async def run_agent(
 ) -> AgentResult:
     """Run the tool loop until the model answers; the edits stay in ``edits``.
 
-    Each turn reads at most ``limits.maxAnswerChars`` of the model's answer; each read
-    tool result holds at most ``limits.maxToolResultChars``.
+    Each request is fitted to the model's context window (when it is known) with the
+    answer's tokens set aside; a request the server refuses as too long is fitted to what
+    the refusal says and sent once more. Each turn reads at most ``limits.maxAnswerChars``
+    of the model's answer; each read tool result holds at most ``limits.maxToolResultChars``.
     """
     limits = limits or LimitSettings()
     max_chars = limits.max_answer_chars
@@ -121,45 +125,32 @@ async def run_agent(
     last_error = ""
     refused: list[str] = []
     for step in range(1, settings.max_steps + 1):
-        raw = ""
-        thoughts = ThoughtFollower()
-        stream = model.stream_chat(
-            messages, max_tokens=settings.max_tokens, temperature=settings.temperature, extra_body=extra
-        )
-        async with aclosing(stream) as deltas:
-            async for delta in deltas:
-                raw += delta
-                if len(raw) >= max_chars:
-                    raw = raw[:max_chars]
-                    break  # closing the stream stops the generation
-                thought = thoughts.feed(raw)
-                if thought:
-                    stream_progress(f"Thinking: {thought}")
+        try:
+            raw = await _turn(model, conversation, settings, extra, max_chars, stream_progress, step)
+        except DoesNotFit as exc:
+            return AgentResult("", [str(exc)], step, refused)
         capped = len(raw) >= max_chars
         reply = parse_reply(raw)
         if capped and not reply.calls:
             # Nothing usable in the part that was read: say why, rather than "no change".
             problem = f"the model's answer grew past {max_chars} characters (hermes.limits.maxAnswerChars)"
             return AgentResult("", [problem], step, refused)
-        responses = await _run_tools(reply, reader, edits, progress, refused)
+        results = await _run_tools(reply, reader, edits, progress, refused)
         # Keep the history lean: earlier reasoning is not needed to continue.
-        messages.append({"role": "assistant", "content": _without_thinking(raw)})
-        if responses:
+        if results:
             last_error = next((r for r in reply.errors), last_error)
-            messages.append({"role": "user", "content": "\n".join(responses)})
+            conversation.add(Turn(_without_thinking(raw), tuple(results)))
             continue
         progress("Checking the edits")
         problems = edits.syntax_problems()
         if problems and not repaired:
             repaired = True
-            messages.append(
-                {
-                    "role": "user",
-                    "content": "Your edits would break the syntax: "
-                    + "; ".join(problems)
-                    + ". The files now hold your edits; fix them with the edit tools, then answer.",
-                }
+            text = (
+                "Your edits would break the syntax: "
+                + "; ".join(problems)
+                + ". The files now hold your edits; fix them with the edit tools, then answer."
             )
+            conversation.add(Turn(_without_thinking(raw), text=text))
             continue
         broken = [f"the edit would break the syntax ({p})" for p in problems]
         return AgentResult(reply.text, [], step, refused, broken)
@@ -167,6 +158,64 @@ async def run_agent(
     if last_error:
         reason += f" (last problem: {last_error})"
     return AgentResult("", [reason], settings.max_steps, refused)
+
+
+async def _turn(
+    model: ModelClient,
+    conversation: Conversation,
+    settings: ActionSettings,
+    extra: dict[str, Any] | None,
+    max_chars: int,
+    stream_progress: Progress,
+    step: int,
+) -> str:
+    """One model turn (at most ``max_chars`` of it), its prompt fitted to the window."""
+    limit = await model.context_length()
+    for may_retry in (True, False):
+        answer = answer_tokens(settings.max_tokens, limit)
+        room = prompt_room(limit, answer, model.chars_per_token) if limit else None
+        messages = conversation.messages(room)
+        if messages is None:
+            raise DoesNotFit(_why_it_does_not_fit(model, conversation, limit or 0, answer, step))
+        raw = ""
+        thoughts = ThoughtFollower()
+        stream = model.stream_chat(
+            messages, max_tokens=answer, temperature=settings.temperature, extra_body=extra
+        )
+        try:
+            async with aclosing(stream) as deltas:
+                async for delta in deltas:
+                    raw += delta
+                    if len(raw) >= max_chars:
+                        return raw[:max_chars]  # closing the stream stops the generation
+                    thought = thoughts.feed(raw)
+                    if thought:
+                        stream_progress(f"Thinking: {thought}")
+        except ModelContextExceeded as exc:
+            if not may_retry:
+                raise
+            log.info("the model server refused an action's prompt as too long; fitting it: %s", exc)
+            limit = await limit_after_refusal(model, exc, messages)
+            continue
+        return raw
+    raise AssertionError("unreachable: the second attempt returns or raises")
+
+
+def _why_it_does_not_fit(
+    model: ModelClient, conversation: Conversation, limit: int, answer: int, step: int
+) -> str:
+    """What the user reads when an action's prompt cannot fit the window."""
+    window = f"the model's context window ({limit} tokens, {answer} of them kept for the answer)"
+    if step > 1:
+        return (
+            f"the conversation outgrew {window} after {step - 1} steps; "
+            "select less code, or serve the model with a longer context"
+        )
+    least = int(conversation.least_chars() / model.chars_per_token)
+    return (
+        f"the code it works on does not fit {window}: its prompt needs about {least} tokens even "
+        "with everything else left out; select less code, or serve the model with a longer context"
+    )
 
 
 def _without_thinking(raw: str) -> str:
@@ -179,8 +228,8 @@ def _without_thinking(raw: str) -> str:
 
 async def _run_tools(
     reply: ParsedReply, reader: ReadTools, edits: EditSet, progress: Progress, refused: list[str]
-) -> list[str]:
-    responses = [tool_response("error", error) for error in reply.errors]
+) -> list[ToolResult]:
+    results = [ToolResult("error", error) for error in reply.errors]
     for call in reply.calls:
         if call.name in READ_TOOL_NAMES:
             progress(f"Reading: {call.name} {_short(call.arguments)}")
@@ -199,8 +248,8 @@ async def _run_tools(
         else:
             known = ", ".join(sorted(READ_TOOL_NAMES | EDIT_TOOL_NAMES))
             content = {"error": f"there is no tool named {call.name!r}; the tools are: {known}"}
-        responses.append(tool_response(call.name, content))
-    return responses
+        results.append(ToolResult(call.name, content))
+    return results
 
 
 def _short(arguments: dict[str, Any]) -> str:

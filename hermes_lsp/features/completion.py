@@ -49,6 +49,7 @@ from hermes_lsp.model.hermes import (
     completion_messages,
     fit_budgets,
 )
+from hermes_lsp.model.window import limit_after_refusal
 
 log = logging.getLogger(__name__)
 
@@ -133,16 +134,6 @@ class Cursor:
     offset: int
     path: str
     language: str
-
-
-async def _limit_after_refusal(
-    client: ModelClient, refusal: ModelContextExceeded, messages: list[dict[str, str]]
-) -> int:
-    """The context length to fit after the server refused ``messages`` as too long."""
-    chars = sum(len(message["content"]) for message in messages)
-    client.learn_from(refusal, chars)
-    # A server that says neither its limit nor the prompt's length gets a quarter less.
-    return await client.context_length() or int(chars / client.chars_per_token * 0.75)
 
 
 def typeahead(shown: Shown | None, prefix: str, suffix: str) -> str | None:
@@ -319,7 +310,7 @@ class CompletionService:
             except ModelContextExceeded as exc:
                 if not may_retry:
                     raise
-                limit = await _limit_after_refusal(client, exc, messages)
+                limit = await limit_after_refusal(client, exc, messages)
                 continue  # once more, shrunk to what the server takes
             break
         if text:

@@ -285,12 +285,13 @@ def _numbered_within(lines: list[str], start: int, budget: int) -> tuple[list[st
     return shown, False
 
 
-def bounded(content: Any, limit: int) -> Any:
-    """``content`` cut so that its JSON fits in ``limit`` characters, saying what was cut."""
+def bounded(content: Any, limit: int, why: str = "") -> Any:
+    """``content`` cut so that its JSON fits in ``limit`` characters, saying what was cut and
+    ``why`` (by default: ``limits.maxToolResultChars``)."""
     size = len(json.dumps(content, ensure_ascii=False))
     if size <= limit:
         return content
-    note = f"cut to fit limits.maxToolResultChars ({limit} characters)"
+    note = f"cut to fit {why or f'limits.maxToolResultChars ({limit} characters)'}"
     if isinstance(content, list):
         kept: list[Any] = []
         used = 100

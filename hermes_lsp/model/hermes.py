@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from hermes_lsp.context.values import Piece
+from hermes_lsp.model.window import prompt_room
 
 CURSOR = "<CURSOR>"
 
@@ -84,14 +85,19 @@ def _fence_for(text: str) -> str:
     return "`" * (longest + 1)
 
 
-def format_pieces(pieces: Sequence[Piece]) -> str:
+def piece_blocks(pieces: Sequence[Piece]) -> list[str]:
     """Repository context as the model sees it: one fenced block per piece."""
     blocks = []
     for piece in pieces:
         fence = _fence_for(piece.text)
         where = f"{piece.path}:{piece.start_line}-{piece.end_line}"
         blocks.append(f"{piece.kind} from {where}\n{fence}\n{piece.text}\n{fence}")
-    return "\n\n".join(blocks)
+    return blocks
+
+
+def format_pieces(pieces: Sequence[Piece]) -> str:
+    """Repository context as the model sees it, the blocks one after another."""
+    return "\n\n".join(piece_blocks(pieces))
 
 
 # The window starts on a multiple of this many lines, so that a snapshot taken a little
@@ -132,8 +138,6 @@ def prompt_window(text: str, offset: int, prefix_tokens: int, suffix_tokens: int
 MAX_LIVE_CHARS = 3000
 # Room kept free of budgeted text: the system prompt, headers and fences, and the live lines.
 FIXED_PROMPT_CHARS = len(COMPLETION_SYSTEM) + 600 + MAX_LIVE_CHARS
-# Real tokenizers disagree with any estimate: leave this share of the window unused.
-CONTEXT_MARGIN = 0.9
 
 
 @attrs.frozen
@@ -155,7 +159,7 @@ def fit_budgets(
     """
     if not context_length:
         return wanted
-    room = (context_length - max_tokens) * chars_per_token * CONTEXT_MARGIN - FIXED_PROMPT_CHARS
+    room = prompt_room(context_length, max_tokens, chars_per_token) - FIXED_PROMPT_CHARS
     # The snapshot holds up to a quarter more of the suffix (see prompt_state.SUFFIX_MARGIN).
     wanted_chars = 4 * (wanted.prefix + wanted.suffix * 5 // 4 + context_slack * wanted.context)
     if wanted_chars <= room:
