@@ -17,6 +17,7 @@ from tests.support.lsp import (
     actions,
     apply_text_edits,
     call,
+    indexed,
     initialize,
     open_document,
     server_config,
@@ -64,17 +65,6 @@ async def lsp(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
     lsp_client.set_configuration({"hermes": {}})
     yield lsp_client
     await lsp_client.shutdown_session()
-
-
-def indexed(lsp: LanguageClient) -> bool:
-    """Whether the workspace index has been built (its progress report has ended)."""
-    return any(
-        reports
-        and isinstance(reports[0], types.WorkDoneProgressBegin)
-        and reports[0].title == "Hermes: indexing"
-        and isinstance(reports[-1], types.WorkDoneProgressEnd)
-        for reports in lsp.progress_reports.values()
-    )
 
 
 async def start(lsp: LanguageClient, model: ScriptedServer, workspace: Path) -> str:

@@ -177,3 +177,41 @@ async def test_code_action_against_junk_output_is_refused_cleanly(
     finally:
         await client.shutdown_session()
         await client.stop()
+
+
+async def test_a_code_action_on_a_large_file_fits_the_servers_window(
+    tmp_path_factory: pytest.TempPathFactory, llama_server: LlamaServer
+):
+    """The server holds 4,096 tokens and says so only by refusing a longer prompt. Explaining
+    a function of a 600-line file, with 6,000 tokens of repository context asked for, is
+    fitted to that window and answered (junk, but an answer) instead of failing."""
+    from tests.support.lsp import indexed, until
+
+    root = tmp_path_factory.mktemp("llama-window")
+    for k in range(8):
+        (root / f"module_{k}.py").write_text(
+            "".join(f"def util_{k}_{i}(value):\n    return value * {i}\n\n\n" for i in range(60))
+        )
+    body = "".join(f"total_{i} = util_{i % 8}_{i}(records[{i}])\n" for i in range(600))
+    text = f"from module_0 import util_0_1\n{body}\ndef summary(records):\n    return sum(records)\n"
+    (root / "main.py").write_text(text)
+    client = await server_config().start()
+    try:
+        options = {"endpoint": llama_server.url, "actions": {"maxSteps": 1, "maxTokens": 32}}
+        await initialize(client, options, root.as_uri())
+        uri = (root / "main.py").as_uri()
+        open_document(client, uri, text)
+        assert await until(lambda: indexed(client), 120)
+        answer = await asyncio.wait_for(
+            client.workspace_execute_command_async(
+                types.ExecuteCommandParams(
+                    command="hermes.explain", arguments=[{"uri": uri, "start": 603, "end": 604}]
+                )
+            ),
+            300,
+        )
+        errors = [m.message for m in client.messages if m.type == types.MessageType.Error]
+        assert errors == [] and isinstance(answer, str), (errors, answer)
+    finally:
+        await client.shutdown_session()
+        await client.stop()

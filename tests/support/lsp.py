@@ -144,6 +144,17 @@ async def until(predicate: Any, timeout: float = 5.0) -> bool:
     return bool(predicate())
 
 
+def indexed(client: LanguageClient) -> bool:
+    """Whether the workspace index has been built (its progress report has ended)."""
+    return any(
+        reports
+        and isinstance(reports[0], types.WorkDoneProgressBegin)
+        and reports[0].title == "Hermes: indexing"
+        and isinstance(reports[-1], types.WorkDoneProgressEnd)
+        for reports in client.progress_reports.values()
+    )
+
+
 def call(tool: str, /, **arguments: str) -> str:
     """One tool call as Hermes writes it."""
     return f"<tool_call>\n{json.dumps({'name': tool, 'arguments': arguments})}\n</tool_call>"
