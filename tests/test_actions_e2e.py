@@ -361,7 +361,12 @@ TypeError: unsupported operand type(s) for ** or pow(): 'str' and 'int'
     # Both frames were found in the workspace (one by its path tail) and their code shown.
     assert "Frame report.py:7" in prompt and "Frame geometry.py:6" in prompt
     assert "<think>" in scripted.model_requests()[0].body["messages"][0]["content"]  # debug reasons
-    reports = [value for values in client.progress_reports.values() for value in values]
+    # The action's own progress (the background index may report beside it).
+    (reports,) = [
+        values
+        for values in client.progress_reports.values()
+        if values and getattr(values[0], "title", "") == "Hermes: explain and fix this error"
+    ]
     assert reports[0].kind == "begin" and reports[-1].kind == "end"
     assert any("Thinking: r arrives as a string" in (getattr(r, "message", "") or "") for r in reports)
     assert all("<think>" not in c.new_text for d in edit.document_changes for c in d.edits)
