@@ -67,9 +67,11 @@ async def lsp(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
     await lsp_client.shutdown_session()
 
 
-async def start(lsp: LanguageClient, model: ScriptedServer, workspace: Path) -> str:
+async def start(
+    lsp: LanguageClient, model: ScriptedServer, workspace: Path, actions: dict[str, int] | None = None
+) -> str:
     """Initialize on ``workspace`` against ``model``, open big.py, wait for the index."""
-    await initialize(lsp, {"endpoint": model.url}, workspace.as_uri())
+    await initialize(lsp, {"endpoint": model.url, "actions": actions or {}}, workspace.as_uri())
     uri = (workspace / "big.py").as_uri()
     open_document(lsp, uri, (workspace / "big.py").read_text())
     assert await until(lambda: indexed(lsp), 60)
@@ -228,3 +230,23 @@ async def test_a_large_tool_result_is_cut_to_fit_and_the_model_is_told(lsp: Lang
         assert len(requests) == 3 and all(tokens(r) <= WINDOW for r in requests)
         told = requests[1].body["messages"][-1]["content"]  # type: ignore[index]
         assert "share_0" in told and "cut to fit the model's context window" in told
+
+
+async def test_a_turn_refused_in_the_middle_of_the_loop_is_fitted_and_sent_once_more(
+    lsp: LanguageClient, workspace: Path
+):
+    """The first turn fits a window nobody has said; the second, holding a long read, is
+    refused: its result is cut to the window the refusal names and the turn sent again."""
+    wide = "".join(f"ROW_{n} = '{'x' * 90}'\n" for n in range(200))
+    (workspace / "wide.py").write_text(wide)
+    with ScriptedServer(context_length=WINDOW, list_context_length=False) as model:
+        read = call("read_file", path="wide.py", start_line="1", end_line="200")
+        model.script(*turns(read, FIX, "Fixed after reading wide.py."))
+        uri = await start(lsp, model, workspace, {"maxTokens": 256, "contextBudget": 0})
+        resolved = await lsp.code_action_resolve_async(await offered_fix(lsp, uri))
+        assert resolved.edit is not None
+        first, refused, retried, last = model.model_requests()
+        assert tokens(first) <= WINDOW < tokens(refused)
+        assert tokens(retried) <= WINDOW and tokens(last) <= WINDOW
+        told = retried.body["messages"][-1]["content"]  # type: ignore[index]
+        assert "ROW_0" in told and "cut to fit the model's context window" in told
