@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from hermes_lsp.features.conversation import EARLIER_REPLY_LEFT_OUT, Conversation, ToolResult, Turn
 from hermes_lsp.model.window import (
+    MESSAGE_OVERHEAD_CHARS,
     Around,
     Blocks,
     Ends,
@@ -16,9 +17,15 @@ from hermes_lsp.model.window import (
     answer_tokens,
     fit,
     least_chars,
-    messages_chars,
     prompt_room,
 )
+
+
+def messages_chars(messages: list[dict[str, str]]) -> int:
+    """Characters a chat prompt takes as the fitting counts them: each message's text and
+    what a chat template adds around it."""
+    return sum(len(m["content"]) + MESSAGE_OVERHEAD_CHARS for m in messages)
+
 
 LINES = [f"line_{n} = compute(records[{n}])" for n in range(1, 2001)]
 

@@ -41,11 +41,6 @@ def answer_tokens(max_tokens: int, context_length: int | None) -> int:
     return max(1, min(max_tokens, context_length // 2))
 
 
-def messages_chars(messages: Sequence[dict[str, Any]]) -> int:
-    """Characters a chat prompt takes, the template's overhead per message included."""
-    return sum(len(str(m.get("content") or "")) + MESSAGE_OVERHEAD_CHARS for m in messages)
-
-
 async def limit_after_refusal(
     client: ModelClient, refusal: ModelContextExceeded, messages: Sequence[dict[str, Any]]
 ) -> int:
