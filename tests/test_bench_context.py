@@ -43,6 +43,9 @@ def test_recall_at_each_budget_on_the_same_lines_and_no_other_language(
     assert large["recall"] > small["recall"]
     # `notify` is used in every file, and defined only in Lua: never offered.
     assert large["other_language_pieces"] == large["contexts_with_other_language"] == 0
+    # Each sampled file's first context (asked for as it opens) is told apart from the rest.
+    opened, settled = figures["first_context_ms"], figures["context_ms"]
+    assert opened["n"] > 0 and settled["n"] >= opened["n"] and opened["max"] >= opened["p50"] > 0
 
 
 def test_bad_budget_list_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -139,6 +139,7 @@ class WorkspaceContext:
         self._parse_timers: dict[str, asyncio.TimerHandle] = {}
         self._scratch: Document | None = None
         self._graph: FileGraph | None = None
+        self._looking_ahead: concurrent.futures.Future[None] | None = None
         self._admissions: dict[str, tuple[tuple[object, ...], Admission]] = {}
         self._ignore_generation = 0
         """Bumped when an ignore file changes: cached admissions are decided again."""
@@ -332,9 +333,23 @@ class WorkspaceContext:
             graph.prefetch(files[:WARM_FILES])
 
         try:
-            self._warmer.submit(warm)
+            self._looking_ahead = self._warmer.submit(warm)
         except RuntimeError:
             pass  # shutting down
+
+    def looked_ahead(self, timeout: float = 10.0) -> bool:
+        """Wait until the look-ahead of the last opened document is done (benchmarks: an
+        editor's first completion comes when the user types, after it)."""
+        future = self._looking_ahead
+        if future is None:
+            return True
+        try:
+            future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            return False
+        except Exception:
+            log.debug("look-ahead failed", exc_info=True)
+        return True
 
     def _graph_of(self, index: Index) -> FileGraph:
         graph = self._graph
