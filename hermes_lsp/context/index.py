@@ -399,8 +399,7 @@ class Index:
             for module in self.by_module.get(token, ()):
                 self.by_path.get(module)
                 files.append(module)
-        for name in names:
-            self.by_name.get(name)
+        self.views.by_name.get_many(names)  # one query for the lot
         return files
 
     def references(self, name: str) -> list[tuple[str, list[int]]]:
