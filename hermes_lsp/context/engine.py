@@ -27,6 +27,7 @@ from hermes_lsp.config import IndexSettings, LimitSettings
 from hermes_lsp.context import retrieve, tags
 from hermes_lsp.context.index import Index, IndexReport
 from hermes_lsp.context.languages import language_for, language_for_path, parser
+from hermes_lsp.context.lookup import get_many
 from hermes_lsp.context.modules import import_tokens
 from hermes_lsp.context.neighbourhood import FileGraph
 from hermes_lsp.context.parsing import Document
@@ -329,6 +330,7 @@ class WorkspaceContext:
         def warm() -> None:
             # The first completions' lookups, and the edges their walk starts from.
             files = index.warm(document.path, names, tokens)
+            retrieve.prepare(document.path, tokens, get_many(index.by_name, names))
             graph.learn_definers(names)
             graph.prefetch(files[:WARM_FILES])
 

@@ -36,6 +36,19 @@ class Def:
     end_line: int
     summary: str
     rank: float
+    # Derived once here rather than for every request that weighs the definition.
+    owner: str = attrs.field(init=False, eq=False, repr=False)
+    """The qualified name without its last part (``Class`` of ``Class.method``; empty at top level)."""
+    folder: str = attrs.field(init=False, eq=False, repr=False)
+    """The folder of ``path`` (empty at the root)."""
+    stem: str = attrs.field(init=False, eq=False, repr=False)
+    """The file name of ``path`` up to its first dot."""
+
+    def __attrs_post_init__(self) -> None:
+        folder, _, file = self.path.rpartition("/")
+        object.__setattr__(self, "owner", self.qualname.rpartition(".")[0])
+        object.__setattr__(self, "folder", folder)
+        object.__setattr__(self, "stem", file.split(".", 1)[0])
 
 
 K = TypeVar("K")

@@ -417,6 +417,18 @@ def _shown_names(own: Sequence[Def], first: int, last: int) -> set[str]:
     return {name for _, name in starts[low:high]}
 
 
+def prepare(current: str, tokens: frozenset[str], found: Mapping[str, Sequence[Def]]) -> None:
+    """Work out ahead of the first completion in ``current`` (whose imports name
+    ``tokens``) what weighing these definitions will ask of each file: whether its code may
+    join the cursor's, and how strongly the imports name it. Both are kept (see
+    :func:`_linked`); the look-ahead that opening a document starts calls this."""
+    for defs in found.values():
+        for d in defs[:MAX_CANDIDATES]:
+            _linked(current, tokens, d.path)
+            if tokens:
+                _import_strength(d.path, tokens)
+
+
 def choose_definitions(
     request: Request,
     query: Query,
@@ -439,23 +451,25 @@ def choose_definitions(
     strengths: dict[str, float] = {}
     chosen: list[tuple[float, Def]] = []
     found = get_many(by_name, names)
+    allows = query.links.allows
     for name, weight in names.items():
         defs = found.get(name)
         if not defs or name in shown:
             continue  # unknown, or defined in the very lines the model is shown
-        owners = qualifiers.get(name, set())
+        owners = qualifiers.get(name)
         best: tuple[float, Def] | None = None
         for d in defs[:MAX_CANDIDATES]:
-            if not query.links.allows(d.path, name):
+            path = d.path
+            if not allows(path, name):
                 continue
-            owner = d.qualname.rsplit(".", 1)[0] if "." in d.qualname else ""
+            owner = d.owner
             factor = 1.0 + 0.3 * math.log1p(d.rank)
-            strength = strengths.get(d.path)
+            strength = strengths.get(path)
             if strength is None:
-                strength = strengths[d.path] = _import_strength(d.path, tokens) if tokens else 0.0
-            if d.path == request.path:
+                strength = strengths[path] = _import_strength(path, tokens) if tokens else 0.0
+            if path == request.path:
                 factor *= 3.0
-            elif strength or (owners & {d.path.rsplit("/", 1)[-1].split(".")[0], owner}):
+            elif strength or (owners and (d.stem in owners or owner in owners)):
                 factor *= 3.0 + strength
             elif owner and owner in names:
                 factor *= 2.5  # its class is used nearby
@@ -463,9 +477,9 @@ def choose_definitions(
                 factor *= 1.5
             else:
                 factor /= len(defs)  # ambiguous and unresolved: likely not the one meant
-                if _directory(d.path) == here:
+                if d.folder == here:
                     factor *= 1.5
-            if not in_tests and _is_test(d.path):
+            if not in_tests and _is_test(path):
                 factor *= 0.3
             if best is None or factor > best[0]:
                 best = (factor, d)
