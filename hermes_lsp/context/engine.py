@@ -330,9 +330,10 @@ class WorkspaceContext:
         def warm() -> None:
             # The first completions' lookups, and the edges their walk starts from.
             files = index.warm(document.path, names, tokens)
-            retrieve.prepare(document.path, tokens, get_many(index.by_name, names))
             graph.learn_definers(names)
             graph.prefetch(files[:WARM_FILES])
+            found = get_many(index.by_name, names)
+            retrieve.prepare(document.path, tokens, found, graph, files[1:])
 
         try:
             self._looking_ahead = self._warmer.submit(warm)

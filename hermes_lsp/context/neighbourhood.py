@@ -226,12 +226,14 @@ def ranked_definitions(
     graph: FileGraph,
     linked: Callable[[str, str], bool],
     tokens: int,
+    reads: int = READS_PER_QUERY,
 ) -> list[tuple[float, Def]]:
     """Definitions of the walk's best files, best first: the walk's mass on the file times
     the definition's share of the file's global rank, plus what reached it by name.
 
     The walk's effort follows ``tokens``, the budget it is to fill (a definition costs
     about 32): a few files for the end of a small budget, the whole allowance for a large one.
+    At most ``reads`` files not yet in memory have their edges read.
     """
     if not start:
         return []
@@ -239,7 +241,7 @@ def ranked_definitions(
     ranked_files = min(RANKED_FILES, max(4, wanted // 2))
     per_file = max(DEFS_PER_FILE // 2, wanted // 2)
     pushes = min(MAX_PUSHES, max(4, ranked_files // 2))
-    walk = local_push(start, graph.reader(), skip={current}, max_pushes=pushes)
+    walk = local_push(start, graph.reader(reads), skip={current}, max_pushes=pushes)
     # Another family's file is kept only where the walk started from it (it was linked).
     best = heapq.nsmallest(ranked_files + 8, walk.files.items(), key=lambda item: (-item[1], item[0]))
     files = [

@@ -417,16 +417,35 @@ def _shown_names(own: Sequence[Def], first: int, last: int) -> set[str]:
     return {name for _, name in starts[low:high]}
 
 
-def prepare(current: str, tokens: frozenset[str], found: Mapping[str, Sequence[Def]]) -> None:
-    """Work out ahead of the first completion in ``current`` (whose imports name
-    ``tokens``) what weighing these definitions will ask of each file: whether its code may
-    join the cursor's, and how strongly the imports name it. Both are kept (see
-    :func:`_linked`); the look-ahead that opening a document starts calls this."""
+LOOK_AHEAD_TOKENS = 2048
+"""The budget the look-ahead's walk prepares for."""
+LOOK_AHEAD_READS = 12
+"""Files whose edges the look-ahead's walk may read (a completion reads a few at most)."""
+
+
+def prepare(
+    current: str,
+    tokens: frozenset[str],
+    found: Mapping[str, Sequence[Def]],
+    graph: FileGraph | None = None,
+    imported: Sequence[str] = (),
+) -> None:
+    """Work out, ahead of the first completion in ``current`` (whose imports name
+    ``tokens`` and the files ``imported``), what it will ask for the names ``found`` in it:
+    whether each of their files may join the cursor's code and how strongly the imports
+    name it (both kept, see :func:`_linked`), and the neighbourhood its personalised walk
+    goes through (kept by ``graph``). The look-ahead that opening a document starts calls
+    this, off the event loop."""
     for defs in found.values():
         for d in defs[:MAX_CANDIDATES]:
             _linked(current, tokens, d.path)
             if tokens:
                 _import_strength(d.path, tokens)
+    if graph is None:
+        return
+    links = Links(current, tokens, frozenset())
+    start = neighbourhood.seeds(current, dict.fromkeys(found, 1.0), imported, graph, links.allows)
+    neighbourhood.ranked_definitions(current, start, graph, links.allows, LOOK_AHEAD_TOKENS, LOOK_AHEAD_READS)
 
 
 def choose_definitions(
