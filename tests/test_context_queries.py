@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hermes_lsp.context.languages import LANGUAGES, language_for_path
 from hermes_lsp.context.walk import tag_bytes
@@ -85,3 +87,59 @@ def test_tags_read_a_slice_at_a_time_are_the_same(name: str, monkeypatch: pytest
     whole = tag_bytes(spec.name, data)
     monkeypatch.setattr(tags, "CAPTURE_SLICE_BYTES", 8)
     assert tag_bytes(spec.name, data) == whole
+
+
+@pytest.mark.parametrize("spec", LANGUAGES, ids=lambda spec: spec.name)
+def test_the_scan_query_captures_only_what_extraction_reads(spec: object) -> None:
+    """A reference's outer node is matched but never captured (each capture costs an object)."""
+    from hermes_lsp.context.languages import scan_query
+
+    query = scan_query(spec.name)  # type: ignore[attr-defined]
+    names = {query.capture_name(i) for i in range(query.capture_count)}
+    read = {"name", "definition_name", "scope", "import"}
+    assert {n for n in names if not n.startswith(("definition.", "_"))} <= read, names
+
+
+_WORDS = st.sampled_from(["alpha", "beta", "gamma", "Delta", "é", "x"])
+
+
+@st.composite
+def _python_modules(draw: st.DrawFn) -> bytes:
+    """Module-level statements of every kind the Python query tags, in any order and size."""
+    lines: list[str] = []
+    for _ in range(draw(st.integers(1, 30))):
+        name, other = draw(_WORDS), draw(_WORDS)
+        lines += draw(
+            st.sampled_from(
+                [
+                    [f"import {name}"],
+                    [f"{name} = {other}({other}.{name})"],
+                    [
+                        f"class {name}({other}):",
+                        f"    def {other}(self) -> {name}:",
+                        f"        return {name}()",
+                    ],
+                    [f"@{other}", f"def {name}():", f"    {other}.{name}({other})"],
+                ]
+            )
+        )
+    return "\n".join(lines).encode()
+
+
+@settings(max_examples=60, deadline=None)
+@given(source=_python_modules(), slice_bytes=st.integers(1, 200))
+def test_tags_are_the_same_whatever_the_slices(source: bytes, slice_bytes: int) -> None:
+    """A large tree is queried a slice at a time; where the slices fall never changes what is found."""
+    from hermes_lsp.context import tags
+
+    whole = tag_bytes("python", source)
+    original = tags.CAPTURE_SLICE_BYTES
+    tags.CAPTURE_SLICE_BYTES = slice_bytes
+    try:
+        sliced = tag_bytes("python", source)
+    finally:
+        tags.CAPTURE_SLICE_BYTES = original
+    assert sliced == whole
+    for name, lines in whole.references.items():
+        assert lines == sorted(set(lines)), name
+        assert all(name.encode() in source.split(b"\n")[line - 1] for line in lines)

@@ -181,6 +181,9 @@ def tags_query(name: str) -> tree_sitter.Query:
     return tree_sitter.Query(grammar(name), query_source(name))
 
 
+_REFERENCE_CAPTURE = re.compile(r"\s*@reference\.[\w.]+")
+
+
 @functools.cache
 def scan_query(name: str) -> tree_sitter.Query:
     """The tags query rewritten for one ``captures()`` pass over the tree.
@@ -188,7 +191,9 @@ def scan_query(name: str) -> tree_sitter.Query:
     ``matches()`` would pair each name with its definition but builds a dictionary per
     match, and references are most matches; one ``captures()`` walk costs half as much.
     Definition names are renamed ``@definition_name`` so that they can be told from
-    references; :func:`hermes_lsp.context.tags.extract` pairs them with their nodes.
+    references; :func:`hermes_lsp.context.tags.extract` pairs them with their nodes. A
+    reference's outer node (``@reference.call``...) is matched but not captured: only its
+    ``@name`` is read, and every captured node costs an object.
     """
     full = tags_query(name)
     source = query_source(name).encode("utf-8")
@@ -199,6 +204,7 @@ def scan_query(name: str) -> tree_sitter.Query:
         )
         if "@definition." in pattern:
             pattern = re.sub(r"@name\b", "@definition_name", pattern)
+        pattern = _REFERENCE_CAPTURE.sub("", pattern)
         patterns.append(pattern)
     return tree_sitter.Query(grammar(name), "\n".join(patterns))
 

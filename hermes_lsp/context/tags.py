@@ -91,8 +91,9 @@ def last_row(node: tree_sitter.Node) -> int:
     return end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row
 
 
-def _text(node: tree_sitter.Node) -> str:
-    return (node.text or b"").decode("utf-8", "replace")
+def _text(source: bytes, node: tree_sitter.Node) -> str:
+    # A slice of the source the tree was parsed from costs less than ``node.text``.
+    return source[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
 
 # When one node is captured as two kinds, the more specific wins (a const holding an arrow
@@ -110,28 +111,39 @@ def _captures(language: str, tree: tree_sitter.Tree) -> dict[str, list[tree_sitt
     cursor = tree_sitter.QueryCursor(scan_query(language))
     if root.end_byte <= CAPTURE_SLICE_BYTES:
         return cursor.captures(root)
-    # Slices end where top-level nodes end; a node that reaches into two slices is
-    # captured in both and kept once.
+    # Slices end where top-level nodes end. A node captured in two slices is harmless:
+    # everything below reads captures as sets (by position), so none are removed here.
     bounds, start = [], 0
     for child in root.children:
         if child.end_byte - start >= CAPTURE_SLICE_BYTES:
             bounds.append((start, child.end_byte))
             start = child.end_byte
     bounds.append((start, root.end_byte))
-    merged: dict[str, dict[tuple[int, int, int], tree_sitter.Node]] = {}
+    merged: dict[str, list[tree_sitter.Node]] = {}
     for lo, hi in bounds:
         cursor.set_byte_range(lo, hi)
         for name, nodes in cursor.captures(root).items():
-            kept = merged.setdefault(name, {})
-            for node in nodes:
-                kept.setdefault((node.start_byte, node.end_byte, node.kind_id), node)
-    return {name: list(nodes.values()) for name, nodes in merged.items()}
+            merged.setdefault(name, []).extend(nodes)
+    return merged
 
 
-def extract(language: str, tree: tree_sitter.Tree, text: str) -> FileTags:
-    """Run ``language``'s tags query over ``tree`` (parsed from ``text``)."""
+def extract(language: str, tree: tree_sitter.Tree, text: str, source: bytes | None = None) -> FileTags:
+    """Run ``language``'s tags query over ``tree``, parsed from ``source`` (by default
+    ``text`` as UTF-8, the way documents are parsed)."""
+    data = text.encode("utf-8", "surrogatepass") if source is None else source
     captures = _captures(language, tree)
     imports = sorted({(n.start_point.row + 1, last_row(n) + 1) for n in captures.get("import", ())})
+    found = _named(captures, data)
+    definitions = _definitions(found, text.split("\n"), data) if found else []
+    return FileTags(definitions, _uses(captures.get("name", ()), found, data), imports)
+
+
+Named = dict[int, tuple[str, tree_sitter.Node, tree_sitter.Node, str | None]]
+"""Start byte of a definition's name -> (kind, definition node, name node, owner's name)."""
+
+
+def _named(captures: dict[str, list[tree_sitter.Node]], data: bytes) -> Named:
+    """Pairs each captured definition with its name (and the owner a pattern names)."""
     nodes: dict[tuple[int, int], tuple[str, tree_sitter.Node]] = {}
     for capture, captured in captures.items():
         if not capture.startswith("definition.") or capture == "definition_name":
@@ -141,11 +153,13 @@ def extract(language: str, tree: tree_sitter.Tree, text: str) -> FileTags:
             key = (node.start_byte, node.end_byte)
             if key not in nodes or nodes[key][0] in _WEAK_KINDS:
                 nodes[key] = (kind, node)
+    found: Named = {}
+    if not nodes:
+        return found
     names = sorted({n.start_byte: n for n in captures.get("definition_name", ())}.items())
     name_starts = [start for start, _ in names]
     scopes = sorted(((n.start_byte, n) for n in captures.get("scope", ())), key=lambda item: item[0])
     scope_starts = [start for start, _ in scopes]
-    found: dict[int, tuple[str, tree_sitter.Node, tree_sitter.Node, str | None]] = {}
     # Outer definitions first: a definition's name is the first unclaimed name inside it.
     for (start, end), (kind, node) in sorted(nodes.items(), key=lambda item: (item[0][0], -item[0][1])):
         index = bisect.bisect_left(name_starts, start)
@@ -161,23 +175,35 @@ def extract(language: str, tree: tree_sitter.Tree, text: str) -> FileTags:
                 scope = scopes[at][1]
                 break
             at += 1
-        found[name_node.start_byte] = (kind, node, name_node, _text(scope) if scope else None)
-    refs = sorted((n.start_byte, _text(n), n.start_point.row + 1) for n in captures.get("name", ()))
-    lines = text.split("\n")
-    definitions = _definitions(found, lines)
-    references: dict[str, list[int]] = {}
-    for start_byte, name, line in refs:
-        if start_byte in found:
+        found[name_node.start_byte] = (kind, node, name_node, _text(data, scope) if scope else None)
+    return found
+
+
+def _uses(names: list[tree_sitter.Node], found: Named, data: bytes) -> dict[str, list[int]]:
+    """Name -> the 1-based lines that use it. This runs for every identifier of every
+    file: words stay bytes and rows stay unsorted (captures come in no particular order)
+    until the end, once per name."""
+    rows: dict[bytes, list[int]] = {}
+    for node in names:
+        start = node.start_byte
+        if start in found:
             continue  # a definition's own name is not a use of it
-        rows = references.setdefault(name, [])
-        if not rows or rows[-1] != line:
-            rows.append(line)
-    return FileTags(definitions, references, imports)
+        word = data[start : node.end_byte]
+        known = rows.get(word)
+        if known is None:
+            rows[word] = [node.start_point.row]
+        else:
+            known.append(node.start_point.row)
+    return {word.decode("utf-8", "replace"): _lines(found_rows) for word, found_rows in rows.items()}
 
 
-def _definitions(
-    found: dict[int, tuple[str, tree_sitter.Node, tree_sitter.Node, str | None]], lines: list[str]
-) -> list[Definition]:
+def _lines(rows: list[int]) -> list[int]:
+    if len(rows) == 1:
+        return [rows[0] + 1]
+    return [row + 1 for row in sorted(set(rows))]
+
+
+def _definitions(found: Named, lines: list[str], data: bytes) -> list[Definition]:
     ordered = sorted(found.values(), key=lambda item: (item[1].start_byte, -item[1].end_byte))
     # Qualified names and members come from nesting: a stack of open definitions.
     stack: list[tuple[int, str, str, list[int]]] = []  # (end_byte, qualname, kind, member rows)
@@ -185,7 +211,7 @@ def _definitions(
     for kind, node, name_node, scope in ordered:
         while stack and stack[-1][0] <= node.start_byte:
             stack.pop()
-        name = _text(name_node)
+        name = _text(data, name_node)
         owner = stack[-1] if stack else None
         if scope:
             qualname = f"{scope}.{name}"

@@ -249,7 +249,7 @@ def scan_file(root: str, rel: str, max_bytes: int, known_digest: str | None = No
 
 def tag_bytes(language: str, data: bytes) -> tagging.FileTags:
     tree = parser(language).parse(data)
-    return tagging.extract(language, tree, data.decode("utf-8", "replace"))
+    return tagging.extract(language, tree, data.decode("utf-8", "replace"), data)
 
 
 def scan_batch(root: str, batch: list[tuple[str, str | None]], max_bytes: int) -> list[Scanned]:
