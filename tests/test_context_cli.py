@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,6 +33,33 @@ def test_index_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert (report["files"], report["indexed"], report["definitions"]) == (2, 2, 3)
     assert main(["index", str(project), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["indexed"] == 0  # warm: nothing re-scanned
+
+
+def test_index_on_one_processor_scans_in_this_process(tmp_path: Path) -> None:
+    """Pinned to one processor, ``hermes-lsp index`` starts no workers (they would only add
+    their start-up) and builds the same index as workers do."""
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(80):
+        (root / f"m{i}.py").write_text(f"def f{i}():\n    return f{(i + 1) % 80}()\n")
+    cpu = min(os.sched_getaffinity(0))
+
+    def index(cache: str, *extra: str) -> dict[str, object]:
+        done = subprocess.run(
+            [sys.executable, "-m", "hermes_lsp", "index", str(root), "--json", *extra],
+            env={**os.environ, "HERMES_LSP_CACHE_DIR": str(tmp_path / cache)},
+            preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(done.stdout)
+
+    alone, pooled = index("alone"), index("pooled", "--workers", "2")
+    assert (alone["workers"], pooled["workers"]) == (0, 2)
+    figures = ("files", "indexed", "definitions", "languages", "skipped")
+    assert {k: alone[k] for k in figures} == {k: pooled[k] for k in figures}
+    assert alone["definitions"] == 80
 
 
 def test_index_text_and_bad_root(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -417,3 +417,40 @@ def test_open_files_and_their_imports_are_indexed_first(tmp_path: Path) -> None:
     assert order[:2] == ["app/main.py", "lib/util.py"]
     assert sorted(order[2:7]) == [f"app/near{j}.py" for j in range(5)]
     assert index.by_name["helper"][0].path == "lib/util.py"
+
+
+def test_workers_follow_the_processors_this_process_may_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pinned to one processor (taskset, a container's CPU set), the index starts one worker
+    (a server's event loop must not share the GIL with scanning), not one per machine core."""
+    root = make(tmp_path / "ws", {"a.py": "x = 1\n"})
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {5})
+    assert open_index(root).workers == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert open_index(root).workers == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+    assert open_index(root).workers == 4
+
+
+def test_the_collector_runs_again_after_a_refresh_even_one_that_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    files = {f"m{i}.py": f"def f{i}():\n    return f{i}()\n" for i in range(5)}
+    root = make(tmp_path / "ws", files)
+    assert gc.isenabled()
+    open_index(root, workers=0).refresh()
+    assert gc.isenabled()
+    (root / "m0.py").write_text("def g():\n    pass\n")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    index = open_index(root, workers=0)
+    monkeypatch.setattr(index.store, "write", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        index.refresh()
+    assert gc.isenabled()

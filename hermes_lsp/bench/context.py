@@ -71,7 +71,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--exclude", action="append", default=[], metavar="PATTERN", help="extra ignore pattern"
     )
     parser.add_argument(
-        "--workers", type=int, default=1, help="worker processes for the cold index (default 1)"
+        "--workers",
+        type=int,
+        help="worker processes for the cold index (default 1; with --scale, what `hermes-lsp index`"
+        " chooses for the CPUs it may use)",
     )
     parser.add_argument("--positions", type=int, default=300, help="cursor positions for the latency figure")
     parser.add_argument("--samples", type=int, default=300, help="hidden lines for the recall figure")
@@ -383,6 +386,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"hermes-lsp: {root} is not a folder", file=sys.stderr)
         return 2
     rng = random.Random(args.seed)
+    if args.workers is None:
+        args.workers = 1
     figures: dict[str, Any] = {"root": root, "workers": args.workers, "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="hermes-bench-") as cache:
         figures["cold"] = cold_index(root, cache, args.workers, args.exclude)

@@ -219,23 +219,17 @@ def _probe(kind: str, *args: str, env: dict[str, str], cpus: str | None) -> dict
     return {**json.loads(out.strip().splitlines()[-1]), "process_wall_s": wall, "process_cpu_s": cpu}
 
 
-def measure(tree: Tree, cpus: str | None, positions: int, budget: int, workers: int) -> dict[str, Any]:
-    """Floor, cold, ready, warm, context p99 and memory of one tree."""
+def measure(tree: Tree, cpus: str | None, positions: int, budget: int, workers: int | None) -> dict[str, Any]:
+    """Floor, cold, ready, warm, context p99 and memory of one tree (``workers``: the index
+    command's ``--workers``; None: what it chooses for ``cpus``)."""
     excludes = json.dumps(list(tree.exclude))
     with tempfile.TemporaryDirectory(prefix="hermes-scale-") as cache:
         env = {**os.environ, "HERMES_LSP_CACHE_DIR": cache}
         row: dict[str, Any] = {"tree": tree.label, "root": tree.root}
         row["floor"] = _probe("floor", tree.root, excludes, env=env, cpus=cpus)
-        command = [
-            sys.executable,
-            "-m",
-            "hermes_lsp",
-            "index",
-            tree.root,
-            "--json",
-            "--workers",
-            str(workers),
-        ]
+        command = [sys.executable, "-m", "hermes_lsp", "index", tree.root, "--json"]
+        if workers is not None:
+            command += ["--workers", str(workers)]
         for pattern in tree.exclude:
             command += ["--exclude", pattern]
         wall, cpu, out = _child(command, env, cpus)
@@ -245,6 +239,7 @@ def measure(tree: Tree, cpus: str | None, positions: int, budget: int, workers: 
             "cpu_s": cpu,
             "files": report["files"],
             "defs": report["definitions"],
+            "workers": report["workers"],
         }
         row["warm"] = _probe(
             "warm", tree.root, cache, excludes, str(positions), str(budget), env=env, cpus=cpus
@@ -283,7 +278,7 @@ def print_curve(rows: Sequence[dict[str, Any]], cpus: str | None) -> None:
         "floor and cold: whole processes (start-up, walk included), wall-clock seconds, then"
         " processor seconds (what other load on the machine cannot inflate)"
     )
-    header = ("tree", "files", "floor", "cold", "cold/floor", "floor cpu", "cold cpu", "cpu ratio")
+    header = ("tree", "files", "workers", "floor", "cold", "cold/floor", "floor cpu", "cold cpu", "cpu ratio")
     header += ("ready", "warm", "ctx p99", "ctx cpu p99", "RSS", "peak RSS")
     print("  ".join(f"{h:>11}" for h in header))
     for row in rows:
@@ -292,6 +287,7 @@ def print_curve(rows: Sequence[dict[str, Any]], cpus: str | None) -> None:
         cells = (
             row["tree"],
             f"{cold['files']:,}",
+            str(cold.get("workers", "-")),
             f"{floor_s:.1f} s",
             f"{cold['wall_s']:.1f} s",
             _ratio(cold["wall_s"], floor_s),
@@ -314,7 +310,7 @@ def run_curve(
     cpus: str | None,
     positions: int,
     budget: int,
-    workers: int,
+    workers: int | None,
     as_json: bool,
 ) -> int:
     rows: list[dict[str, Any]] = []

@@ -1,6 +1,7 @@
 """``hermes-lsp index [ROOT] [--json]``: build or refresh a workspace's on-disk index.
 
-The first run scans every file (in worker processes); later runs only re-scan what
+The first run scans every file (in worker processes, or in this one on a single
+processor, where workers would only add their start-up); later runs only re-scan what
 changed. It prints what the index holds and how long the refresh took.
 """
 
@@ -15,18 +16,32 @@ import attrs
 
 from hermes_lsp.config import IndexSettings
 from hermes_lsp.context.engine import WorkspaceContext
+from hermes_lsp.context.index import available_cpus
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("root", nargs="?", default=".", metavar="ROOT", help="workspace folder (default: .)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--workers", type=int, help="worker processes for scanning (default: up to 4)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes for scanning; 0: scan in this process"
+        " (default: one per available processor, up to 4; 0 on a single processor)",
+    )
     parser.add_argument(
         "--exclude", action="append", default=[], metavar="PATTERN", help="extra gitignore-style pattern"
     )
     parser.add_argument(
         "--max-file-kb", type=int, default=IndexSettings().max_file_kb, help="skip larger files"
     )
+
+
+def default_workers(asked: int | None) -> int | None:
+    """What ``--workers`` means when it is not given: on one processor this process scans
+    (nothing else wants it: no event loop here), elsewhere the index's own default."""
+    if asked is not None:
+        return asked
+    return 0 if available_cpus() == 1 else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     problems: list[str] = []
     engine = WorkspaceContext(
         IndexSettings(max_file_kb=args.max_file_kb, exclude=list(args.exclude)),
-        workers=args.workers,
+        workers=default_workers(args.workers),
         on_problem=problems.append,
     )
     interactive = sys.stderr.isatty() and not args.json

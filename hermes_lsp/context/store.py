@@ -203,64 +203,77 @@ def write_scanned(
 
     A file written again keeps the ranks of the definitions it still has: they stay
     about right until the next ranking, where zero would drop them from every context.
+    Rows go in one statement per table for the whole batch.
     """
+    latest = {item.path: item for item in scanned}  # a path given twice: its last scan
     db.execute("BEGIN IMMEDIATE")
     try:
         for path in removed:
             _remove(db, path)
-        for item in scanned:
-            if item.skipped == "unchanged":
-                db.execute(
-                    "UPDATE files SET size=?, mtime_ns=? WHERE path=?", (item.size, item.mtime_ns, item.path)
-                )
-                continue
-            old = _remove(db, item.path)
-            if item.skipped in ("vanished", "unreadable"):
-                continue
-            definitions = item.tags.definitions if item.tags is not None else []
-            cur = db.execute(
-                "INSERT INTO files(path, size, mtime_ns, digest, language, skipped, defs)"
-                " VALUES (?,?,?,?,?,?,?)",
+        db.executemany(
+            "UPDATE files SET size=?, mtime_ns=? WHERE path=?",
+            [
+                (item.size, item.mtime_ns, item.path)
+                for item in latest.values()
+                if item.skipped == "unchanged"
+            ],
+        )
+        changed = [item for item in latest.values() if item.skipped != "unchanged"]
+        old = {item.path: _remove(db, item.path) for item in changed}
+        kept = [item for item in changed if item.skipped not in ("vanished", "unreadable")]
+        # The write lock is held: the ids after the largest are free.
+        first = db.execute("SELECT coalesce(max(id), 0) + 1 FROM files").fetchone()[0]
+        numbered = list(zip(range(first, first + len(kept)), kept, strict=True))
+        db.executemany(
+            "INSERT INTO files(id, path, size, mtime_ns, digest, language, skipped, defs)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            [
                 (
+                    fid,
                     item.path,
                     -1 if dirty else item.size,
                     item.mtime_ns,
                     item.digest,
                     item.language,
                     item.skipped,
-                    len(definitions),
-                ),
-            )
-            if item.tags is None:
-                continue
-            fid = cur.lastrowid
+                    len(item.tags.definitions) if item.tags is not None else 0,
+                )
+                for fid, item in numbered
+            ],
+        )
+        tagged = [(fid, item.path, item.tags) for fid, item in numbered if item.tags is not None]
+        db.executemany(
+            "INSERT INTO defs(file_id, path, name, qualname, kind, start_line, end_line, summary, rank)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    fid,
+                    path,
+                    d.name,
+                    d.qualname,
+                    d.kind,
+                    d.start_line,
+                    d.end_line,
+                    d.summary,
+                    old[path].get(d.name, 0),
+                )
+                for fid, path, tags in tagged
+                for d in tags.definitions
+            ],
+        )
+        db.executemany(
+            "INSERT INTO refs VALUES (?,?,?,?)",
+            [
+                (fid, name, len(lines), ",".join(map(str, lines)))
+                for fid, _, tags in tagged
+                for name, lines in tags.references.items()
+            ],
+        )
+        if forms is not None:
             db.executemany(
-                "INSERT INTO defs(file_id, path, name, qualname, kind, start_line, end_line, summary, rank)"
-                " VALUES (?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        fid,
-                        item.path,
-                        d.name,
-                        d.qualname,
-                        d.kind,
-                        d.start_line,
-                        d.end_line,
-                        d.summary,
-                        old.get(d.name, 0),
-                    )
-                    for d in definitions
-                ],
+                "INSERT INTO modules VALUES (?,?)",
+                [(form, fid) for fid, path, tags in tagged if tags.definitions for form in forms(path)],
             )
-            db.executemany(
-                "INSERT INTO refs VALUES (?,?,?,?)",
-                [
-                    (fid, name, len(lines), ",".join(map(str, lines)))
-                    for name, lines in item.tags.references.items()
-                ],
-            )
-            if definitions and forms is not None:
-                db.executemany("INSERT INTO modules VALUES (?,?)", [(form, fid) for form in forms(item.path)])
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
@@ -563,19 +576,19 @@ class Store:
     def ranking_input(
         self, max_definers: int
     ) -> tuple[dict[int, str], list[tuple[int, str, int]], dict[str, set[int]]]:
-        """What ranking needs, filtered in SQL: files, uses of names that at most
-        ``max_definers`` files define (others weigh nothing), and who defines those names."""
+        """What ranking needs: files, who defines each name that at most ``max_definers``
+        files define (others weigh nothing), and the uses of those names. Two plain table
+        scans grouped here cost less than SQL's grouping, which sorts every definition."""
         with self.lock:
             paths = dict(self.db.execute("SELECT id, path FROM files").fetchall())
-            definers: dict[str, set[int]] = {}
-            for name, fid in self.db.execute(
-                "SELECT name, file_id FROM defs WHERE name IN"
-                " (SELECT name FROM defs GROUP BY name HAVING count(DISTINCT file_id) <= ?)"
-                " GROUP BY name, file_id",
-                (max_definers,),
-            ):
-                definers.setdefault(name, set()).add(fid)
-            # Chunked by name range would be leaner; one pass keeps it simple and the rows small.
+            everyone: dict[str, set[int]] = {}
+            for name, fid in self.db.execute("SELECT name, file_id FROM defs"):
+                files = everyone.get(name)
+                if files is None:
+                    everyone[name] = {fid}
+                else:
+                    files.add(fid)
+            definers = {name: files for name, files in everyone.items() if len(files) <= max_definers}
             references = [
                 row for row in self.db.execute("SELECT file_id, name, count FROM refs") if row[1] in definers
             ]
