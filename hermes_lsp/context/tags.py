@@ -50,6 +50,13 @@ def _clip(line: str) -> str:
     return line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 3] + "..."
 
 
+def _clip_all(lines: list[str]) -> list[str]:
+    # Lines are nearly always short: one pass in C finds out, and the list serves as it is.
+    if max(map(len, lines), default=0) <= MAX_LINE_CHARS:
+        return lines
+    return [_clip(line) for line in lines]
+
+
 def header_end(lines: list[str], start: int, end: int) -> int:
     """Index of the last line of a definition's signature (0-based), at most 6 lines in."""
     for row in range(start, min(end, start + 5) + 1):
@@ -61,9 +68,9 @@ def header_end(lines: list[str], start: int, end: int) -> int:
 def summarize(lines: list[str], start: int, end: int, member_rows: list[int], container: bool) -> str:
     """The text shown for a definition spanning rows ``start..end`` (0-based, inclusive)."""
     if end - start + 1 <= SHORT_BODY_LINES:
-        return "\n".join(_clip(line) for line in lines[start : end + 1])
+        return "\n".join(_clip_all(lines[start : end + 1]))
     head = header_end(lines, start, end)
-    out = [_clip(line) for line in lines[start : head + 1]]
+    out = _clip_all(lines[start : head + 1])
     body = lines[head + 1 : end + 1]
     indent = next((ln[: len(ln) - len(ln.lstrip())] for ln in body if ln.strip()), "    ")
     if container and member_rows:
@@ -71,7 +78,7 @@ def summarize(lines: list[str], start: int, end: int, member_rows: list[int], co
         if body and body[first].lstrip()[:3] in ('"""', "'''", "///", "/**"):
             out.append(_clip(body[first]))  # the docstring's first line says what the class is
         for row in member_rows[:MAX_MEMBERS]:
-            out.extend(_clip(line) for line in lines[row : header_end(lines, row, end) + 1])
+            out.extend(_clip_all(lines[row : header_end(lines, row, end) + 1]))
         if len(member_rows) > MAX_MEMBERS:
             out.append(f"{indent}...")
         return "\n".join(out)
@@ -89,11 +96,6 @@ def last_row(node: tree_sitter.Node) -> int:
     """The node's last row (0-based), not counting a trailing newline it swallowed (#include)."""
     end = node.end_point
     return end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row
-
-
-def _text(source: bytes, node: tree_sitter.Node) -> str:
-    # A slice of the source the tree was parsed from costs less than ``node.text``.
-    return source[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
 
 # When one node is captured as two kinds, the more specific wins (a const holding an arrow
@@ -134,48 +136,54 @@ def extract(language: str, tree: tree_sitter.Tree, text: str, source: bytes | No
     captures = _captures(language, tree)
     imports = sorted({(n.start_point.row + 1, last_row(n) + 1) for n in captures.get("import", ())})
     found = _named(captures, data)
-    definitions = _definitions(found, text.split("\n"), data) if found else []
+    definitions = _definitions(found, text.split("\n")) if found else []
     return FileTags(definitions, _uses(captures.get("name", ()), found, data), imports)
 
 
-Named = dict[int, tuple[str, tree_sitter.Node, tree_sitter.Node, str | None]]
-"""Start byte of a definition's name -> (kind, definition node, name node, owner's name)."""
+Named = dict[int, tuple[int, int, str, tree_sitter.Node, str, str | None]]
+"""Start byte of a definition's name -> (start byte, end byte, kind, definition node, name,
+owner's name), outer definitions before the ones they hold."""
 
 
 def _named(captures: dict[str, list[tree_sitter.Node]], data: bytes) -> Named:
     """Pairs each captured definition with its name (and the owner a pattern names)."""
-    nodes: dict[tuple[int, int], tuple[str, tree_sitter.Node]] = {}
+    spans: dict[tuple[int, int], tuple[str, tree_sitter.Node]] = {}  # (start, -end): outer first
     for capture, captured in captures.items():
-        if not capture.startswith("definition.") or capture == "definition_name":
+        if not capture.startswith("definition."):
             continue
         kind = capture[11:]
         for node in captured:
-            key = (node.start_byte, node.end_byte)
-            if key not in nodes or nodes[key][0] in _WEAK_KINDS:
-                nodes[key] = (kind, node)
+            key = (node.start_byte, -node.end_byte)
+            held = spans.get(key)
+            if held is None or held[0] in _WEAK_KINDS:
+                spans[key] = (kind, node)
     found: Named = {}
-    if not nodes:
+    if not spans:
         return found
     names = sorted({n.start_byte: n for n in captures.get("definition_name", ())}.items())
     name_starts = [start for start, _ in names]
-    scopes = sorted(((n.start_byte, n) for n in captures.get("scope", ())), key=lambda item: item[0])
+    scopes = sorted(((n.start_byte, n.end_byte) for n in captures.get("scope", ())), key=lambda item: item[0])
     scope_starts = [start for start, _ in scopes]
     # Outer definitions first: a definition's name is the first unclaimed name inside it.
-    for (start, end), (kind, node) in sorted(nodes.items(), key=lambda item: (item[0][0], -item[0][1])):
+    for (start, negative_end), (kind, node) in sorted(spans.items()):
         index = bisect.bisect_left(name_starts, start)
-        while index < len(names) and (names[index][0] in found):
+        while index < len(names) and name_starts[index] in found:
             index += 1
-        if index == len(names) or names[index][1].end_byte > end:
+        if index == len(names):
             continue
-        name_node = names[index][1]
+        name_start, name_node = names[index]
+        name_end = name_node.end_byte
+        if name_end > -negative_end:
+            continue
         scope = None
         at = bisect.bisect_left(scope_starts, start)
-        while at < len(scopes) and scopes[at][0] < name_node.start_byte:
-            if scopes[at][1].end_byte <= name_node.start_byte:
-                scope = scopes[at][1]
+        while at < len(scopes) and scopes[at][0] < name_start:
+            if scopes[at][1] <= name_start:
+                scope = data[scopes[at][0] : scopes[at][1]].decode("utf-8", "replace")
                 break
             at += 1
-        found[name_node.start_byte] = (kind, node, name_node, _text(data, scope) if scope else None)
+        name = data[name_start:name_end].decode("utf-8", "replace")
+        found[name_start] = (start, -negative_end, kind, node, name, scope)
     return found
 
 
@@ -194,25 +202,23 @@ def _uses(names: list[tree_sitter.Node], found: Named, data: bytes) -> dict[str,
             rows[word] = [node.start_point.row]
         else:
             known.append(node.start_point.row)
-    return {word.decode("utf-8", "replace"): _lines(found_rows) for word, found_rows in rows.items()}
+    return {
+        word.decode("utf-8", "replace"): [lines[0] + 1]
+        if len(lines) == 1
+        else [r + 1 for r in sorted(set(lines))]
+        for word, lines in rows.items()
+    }
 
 
-def _lines(rows: list[int]) -> list[int]:
-    if len(rows) == 1:
-        return [rows[0] + 1]
-    return [row + 1 for row in sorted(set(rows))]
-
-
-def _definitions(found: Named, lines: list[str], data: bytes) -> list[Definition]:
-    ordered = sorted(found.values(), key=lambda item: (item[1].start_byte, -item[1].end_byte))
+def _definitions(found: Named, lines: list[str]) -> list[Definition]:
     # Qualified names and members come from nesting: a stack of open definitions.
     stack: list[tuple[int, str, str, list[int]]] = []  # (end_byte, qualname, kind, member rows)
     raw: list[tuple[str, str, str, int, int, list[int]]] = []
-    for kind, node, name_node, scope in ordered:
-        while stack and stack[-1][0] <= node.start_byte:
+    for start, end, kind, node, name, scope in found.values():
+        while stack and stack[-1][0] <= start:
             stack.pop()
-        name = _text(data, name_node)
         owner = stack[-1] if stack else None
+        row = node.start_point.row
         if scope:
             qualname = f"{scope}.{name}"
         elif owner is not None and owner[2] in CONTAINERS:
@@ -220,12 +226,12 @@ def _definitions(found: Named, lines: list[str], data: bytes) -> list[Definition
         else:
             qualname = name
         if owner is not None and owner[2] in CONTAINERS:
-            owner[3].append(node.start_point.row)
+            owner[3].append(row)
             if kind == "function":
                 kind = "method"
         members: list[int] = []
-        raw.append((name, qualname, kind, node.start_point.row, last_row(node), members))
-        stack.append((node.end_byte, qualname, kind, members))
+        raw.append((name, qualname, kind, row, last_row(node), members))
+        stack.append((end, qualname, kind, members))
     return [
         Definition(
             name,
