@@ -124,10 +124,10 @@ def test_file_deleted_while_indexing(tmp_path: Path, monkeypatch: pytest.MonkeyP
     root = make(tmp_path / "ws", {"a.py": "def a():\n    pass\n", "b.py": "def b():\n    pass\n"})
     real = walking.scan_file
 
-    def vanish(root_: str, rel: str, max_bytes: int, digest: str | None = None) -> walking.Scanned:
+    def vanish(root_: str, rel: str, max_bytes: int, *args: str | None) -> walking.Scanned:
         if rel == "b.py":
             os.remove(os.path.join(root_, rel))
-        return real(root_, rel, max_bytes, digest)
+        return real(root_, rel, max_bytes, *args)
 
     monkeypatch.setattr(walking, "scan_file", vanish)
     index = open_index(root)

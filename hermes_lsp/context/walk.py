@@ -63,12 +63,13 @@ class WalkResult:
     """Symlinked files left out because their target is outside the workspace."""
 
 
-def contained(root: str, path: str) -> str | None:
+def contained(root: str, path: str, real_root: str | None = None) -> str | None:
     """Where ``path`` really is, relative to ``root`` (``/``-separated; ``.`` for the root
-    itself), or None when it resolves outside it. Symlinks are resolved on both sides."""
+    itself), or None when it resolves outside it. Symlinks are resolved on both sides
+    (``real_root``: the root already resolved, by a caller checking many paths at once)."""
     if "\0" in path:
         return None  # no file has such a name (and the system calls would refuse it)
-    real_root = os.path.realpath(root)
+    real_root = real_root or os.path.realpath(root)
     real = os.path.realpath(path if os.path.isabs(path) else os.path.join(real_root, path))
     if real == real_root:
         return "."
@@ -211,12 +212,14 @@ def looks_minified(data: bytes) -> bool:
     return len(data) > 4096 and len(data) / (data.count(b"\n") + 1) > 300
 
 
-def scan_file(root: str, rel: str, max_bytes: int, known_digest: str | None = None) -> Scanned:
+def scan_file(
+    root: str, rel: str, max_bytes: int, known_digest: str | None = None, real_root: str | None = None
+) -> Scanned:
     """Read, check and tag one file. Never raises for a bad file: it says why it was skipped."""
     spec = language_for_path(rel)
     language = spec.name if spec else ""
     full = os.path.join(root, rel)
-    if contained(root, full) is None:
+    if contained(root, full, real_root) is None:
         # A link (of the file or a folder above it) that leads out of the workspace.
         return Scanned(rel, 0, 0, "", language, skipped="outside")
     try:
@@ -254,7 +257,8 @@ def tag_bytes(language: str, data: bytes) -> tagging.FileTags:
 
 def scan_batch(root: str, batch: list[tuple[str, str | None]], max_bytes: int) -> list[Scanned]:
     """Worker-process entry point: scan a batch of (path, cached digest)."""
-    return [scan_file(root, rel, max_bytes, digest) for rel, digest in batch]
+    real_root = os.path.realpath(root)  # resolved once: each file's own check is the costly part
+    return [scan_file(root, rel, max_bytes, digest, real_root) for rel, digest in batch]
 
 
 def iter_batches(items: list[tuple[str, str | None]], size: int) -> Iterator[list[tuple[str, str | None]]]:
