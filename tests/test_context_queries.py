@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hermes_lsp.context.languages import LANGUAGES, language_for_path
+from hermes_lsp.context.languages import LANGUAGES, language_for_path, parser
 from hermes_lsp.context.walk import tag_bytes
 
 SNIPPETS = Path(__file__).parent / "data" / "context" / "snippets"
@@ -140,6 +140,9 @@ def test_tags_are_the_same_whatever_the_slices(source: bytes, slice_bytes: int) 
     finally:
         tags.CAPTURE_SLICE_BYTES = original
     assert sliced == whole
+    # An open document's text is tagged from its tree alone, as the server does.
+    text = source.decode()
+    assert tags.extract("python", parser("python").parse(text.encode()), text) == whole
     for name, lines in whole.references.items():
         assert lines == sorted(set(lines)), name
         assert all(name.encode() in source.split(b"\n")[line - 1] for line in lines)
