@@ -97,7 +97,7 @@ def available_cpus() -> int:
 def collector_paused() -> Iterator[None]:
     """Scanning and ranking allocate millions of short-lived objects and make no reference
     cycles, yet each burst of allocations sends the cyclic collector over every object
-    alive (a tenth of a cold index's time); it resumes when the work is done."""
+    alive (about 6% of a cold index on one core); it resumes when the work is done."""
     if not gc.isenabled():
         yield
         return
