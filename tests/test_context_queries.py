@@ -146,3 +146,35 @@ def test_tags_are_the_same_whatever_the_slices(source: bytes, slice_bytes: int) 
     for name, lines in whole.references.items():
         assert lines == sorted(set(lines)), name
         assert all(name.encode() in source.split(b"\n")[line - 1] for line in lines)
+
+
+@pytest.mark.parametrize("spec", LANGUAGES, ids=lambda spec: spec.name)
+def test_patterns_read_from_the_text_are_the_ones_tree_sitter_compiles(spec: object) -> None:
+    """The scan query is built pattern by pattern from the text, without compiling the whole
+    tags query first: the patterns must be exactly those tree-sitter finds."""
+    import re
+
+    import tree_sitter
+
+    from hermes_lsp.context.languages import grammar, query_patterns, query_source
+
+    name = spec.name  # type: ignore[attr-defined]
+    source = query_source(name)
+    query = tree_sitter.Query(grammar(name), source)
+    data = source.encode()
+    compiled = [
+        " ".join(
+            re.sub(
+                r";[^\n]*", "", data[query.start_byte_for_pattern(i) : query.end_byte_for_pattern(i)].decode()
+            ).split()
+        )
+        for i in range(query.pattern_count)
+    ]
+    assert list(query_patterns(name)) == compiled
+
+
+def test_pattern_splitting_reads_strings_and_comments() -> None:
+    from hermes_lsp.context.languages import split_patterns
+
+    source = '; a comment (with a bracket\n(a) @x ; another )\n(b (#eq? @b "q)\\"(")) @y\n["c" (d)]* @z\n'
+    assert split_patterns(source) == ["(a) @x", '(b (#eq? @b "q)\\"(")) @y', '["c" (d)]* @z']

@@ -74,15 +74,10 @@ def floor_query(language: str) -> Any:
     """The patterns of our tags query that mark functions, classes, methods and calls."""
     import tree_sitter
 
-    from hermes_lsp.context.languages import grammar, query_source, tags_query
+    from hermes_lsp.context.languages import grammar, query_patterns
 
-    full = tags_query(language)
-    source = query_source(language).encode("utf-8")
-    patterns = [
-        source[full.start_byte_for_pattern(i) : full.end_byte_for_pattern(i)].decode("utf-8")
-        for i in range(full.pattern_count)
-    ]
-    chosen = [p for p in patterns if _FLOOR_CAPTURES.search(p)] or patterns[:1]
+    patterns = query_patterns(language)
+    chosen = [p for p in patterns if _FLOOR_CAPTURES.search(p)] or list(patterns[:1])
     return tree_sitter.Query(grammar(language), "\n".join(chosen))
 
 
