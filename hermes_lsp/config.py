@@ -11,15 +11,24 @@ and replaced by its default, so one typo never disables the whole section.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
 import attrs
-from lsprotocol.converters import get_converter
 
-# Only used for values whose type has no explicit rule in _convert.
-_converter = get_converter()
+
+@functools.cache
+def _converter() -> Any:
+    """lsprotocol's converter, for values whose type has no explicit rule in ``_convert``.
+
+    Made on first use: lsprotocol takes a quarter of a second to import, and commands that
+    never read settings from an editor (``hermes-lsp index``) do without it."""
+    from lsprotocol.converters import get_converter
+
+    return get_converter()
+
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000/v1"
 
@@ -271,7 +280,7 @@ def _convert(value: Any, field: attrs.Attribute, current: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise TypeError("expected a list of strings")
         return list(value)
-    return _converter.structure(value, target)
+    return _converter().structure(value, target)
 
 
 def settings_to_json(settings: Settings) -> dict[str, Any]:

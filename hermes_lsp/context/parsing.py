@@ -10,13 +10,16 @@ pause in typing are kept as plain text.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import tree_sitter
-from lsprotocol import types
 
 from hermes_lsp.context.languages import LanguageSpec, parser
 from hermes_lsp.context.tags import last_row
 from hermes_lsp.text import Changed, Splice, apply_changes
+
+if TYPE_CHECKING:
+    from lsprotocol import types
 
 
 def _utf8_len(text: str) -> int:
