@@ -38,6 +38,8 @@ def test_scale_curve_puts_the_floor_beside_the_index(tmp_path: Path) -> None:
         assert row["cold"]["cpu_s"] > 0 and row["floor"]["process_cpu_s"] > 0
         warm = row["warm"]
         assert warm["rescanned"] == 0 and warm["positions"] >= 10 and warm["rss_mb"] > 0
+        # The first context of each file, asked for as it opens, is told apart.
+        assert warm["opened_max_ms"] >= warm["opened_p50_ms"] > 0 and warm["context_p99_ms"] > 0
 
 
 def test_synthetic_tree_is_copies_under_other_names(tmp_path: Path) -> None:

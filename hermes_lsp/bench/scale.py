@@ -9,9 +9,10 @@ For each tree it prints, side by side:
   on the machine does not inflate as it does the wall clock;
 - ready: a new process opening that cache until its first lookup answers;
 - warm: a new process opening the cache and checking every file for changes;
-- context p99 over cursor positions in that warm process (wall clock, and the processor
-  time of the calling thread, which the look-ahead thread and other load do not inflate),
-  and its resident memory.
+- context p99 over cursor positions in that warm process, once each sampled file's
+  look-ahead is done (wall clock, and the processor time of the calling thread, which
+  the look-ahead thread and other load do not inflate); apart, each file's first context
+  asked for the moment it opens (p50 and max); and the process's resident memory.
 
 Every step runs in a child process pinned to one core (``--cpus``), one after the other,
 so that the floor and the index are measured in the same conditions. Real trees come from
@@ -142,13 +143,16 @@ def warm(root: str, cache: str, exclude: Sequence[str], positions: int, budget: 
     report = engine.start_sync(root)
     checked = time.perf_counter() - started
     cpu: list[float] = []
-    times = latency(engine, root, random.Random(7), positions, budget, cpu)
+    first: list[float] = []
+    times = latency(engine, root, random.Random(7), positions, budget, cpu, first)
     figures = {
         "ready_s": ready,
         "warm_s": checked,
         "rescanned": report.indexed if report else None,
         "context_p50_ms": percentile(times, 50),
         "context_p99_ms": percentile(times, 99),
+        "opened_p50_ms": percentile(first, 50),
+        "opened_max_ms": max(first, default=float("nan")),
         "context_cpu_p50_ms": percentile(cpu, 50),
         "context_cpu_p99_ms": percentile(cpu, 99),
         "positions": len(times),
@@ -274,7 +278,7 @@ def print_curve(rows: Sequence[dict[str, Any]], cpus: str | None) -> None:
         " processor seconds (what other load on the machine cannot inflate)"
     )
     header = ("tree", "files", "workers", "floor", "cold", "cold/floor", "floor cpu", "cold cpu", "cpu ratio")
-    header += ("ready", "warm", "ctx p99", "ctx cpu p99", "RSS", "peak RSS")
+    header += ("ready", "warm", "ctx p99", "ctx cpu p99", "opened p50", "opened max", "RSS", "peak RSS")
     print("  ".join(f"{h:>11}" for h in header))
     for row in rows:
         floor_s, cold, w = row["floor"]["process_wall_s"], row["cold"], row["warm"]
@@ -293,6 +297,8 @@ def print_curve(rows: Sequence[dict[str, Any]], cpus: str | None) -> None:
             f"{w['warm_s']:.2f} s",
             f"{w['context_p99_ms']:.2f} ms",
             f"{w['context_cpu_p99_ms']:.2f} ms",
+            f"{w['opened_p50_ms']:.2f} ms",
+            f"{w['opened_max_ms']:.2f} ms",
             f"{w['rss_mb']:.0f} MB",
             f"{w['peak_rss_mb']:.0f} MB",
         )
