@@ -419,7 +419,7 @@ def _shown_names(own: Sequence[Def], first: int, last: int) -> set[str]:
 
 LOOK_AHEAD_TOKENS = 2048
 """The budget the look-ahead's walk prepares for."""
-LOOK_AHEAD_READS = 12
+LOOK_AHEAD_READS = 4
 """Files whose edges the look-ahead's walk may read (a completion reads a few at most)."""
 
 
