@@ -17,6 +17,7 @@ import time
 
 from hermes_lsp.commands import read_buffer
 from hermes_lsp.commands.complete import parse_location
+from hermes_lsp.commands.index import default_workers
 from hermes_lsp.config import IndexSettings
 from hermes_lsp.context.engine import WorkspaceContext
 from hermes_lsp.context.types import Piece
@@ -69,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     problems: list[str] = []
     engine = WorkspaceContext(
-        IndexSettings(exclude=list(args.exclude)), workers=args.workers, on_problem=problems.append
+        IndexSettings(exclude=list(args.exclude)),
+        workers=default_workers(args.workers),
+        on_problem=problems.append,
     )
     try:
         engine.start_sync(args.root)
