@@ -25,7 +25,7 @@ from hermes_lsp.context import languages, walk
 from hermes_lsp.context.syntax import Syntax
 from hermes_lsp.indentation import leading, reindent, step_of, unit_of, width
 from hermes_lsp.model.tools import ToolCall
-from hermes_lsp.text import common_ends, position_at
+from hermes_lsp.text import common_ends, lf_breaks, line_offset, position_at, split_lines
 from hermes_lsp.uris import document_key, from_path
 
 
@@ -171,7 +171,7 @@ class EditSet:
         eol = _eol(state.text)
         new = _reindent(code, _indent_of(state.text, start), _unit(state.text), eol)
         # The definition's own line break stays; a last line without one gets none.
-        ending = eol if state.text[start:end].endswith("\n") else ""
+        ending = eol if lf_breaks(state.text)[start:end].endswith("\n") else ""
         state.text = state.text[:start] + new + ending + state.text[end:]
         return f"replaced {symbol} in {state.rel}"
 
@@ -192,14 +192,14 @@ class EditSet:
         eol = _eol(state.text)
         block = _reindent(code, _indent_of(state.text, start), _unit(state.text), eol)
         # Separate the new code the way the file separates the anchor from what precedes it.
-        before = state.text[:start].split("\n")[:-1]
+        before = lf_breaks(state.text)[:start].split("\n")[:-1]
         blank = 0
         while blank < len(before) and not before[-1 - blank].strip():
             blank += 1
         gap = eol * max(1, blank)
         if where == "before":
             state.text = state.text[:start] + block + eol + gap + state.text[start:]
-        elif state.text[end - 1 : end] == "\n":
+        elif lf_breaks(state.text)[end - 1 : end] == "\n":
             state.text = state.text[:end] + gap + block + eol + state.text[end:]
         else:
             # The anchor ends the file without a line break: so does the new code.
@@ -242,7 +242,7 @@ class EditSet:
             ):
                 continue
             row = found[0].start_point.row
-            snippet = state.text.split("\n")[row].strip()[:120]
+            snippet = split_lines(state.text)[row].strip()[:120]
             problems.append(f"{state.rel} would have a syntax error at line {row + 1}: {snippet!r}")
         return problems
 
@@ -322,9 +322,13 @@ def _minimal_edit(
 ) -> types.TextEdit | types.AnnotatedTextEdit:
     """The smallest single replacement that turns ``old`` into ``new``."""
     prefix, suffix = common_ends(old, new)
-    # Never split a \r\n pair or a line in a way that leaves a lone \r.
+    # Never split a \r\n pair or a line in a way that leaves a lone \r: the edit starts
+    # before a \r and does not end between a \r and its \n.
     if prefix and old[prefix - 1] == "\r":
         prefix -= 1
+    end = len(old) - suffix
+    if suffix and end and old[end - 1 : end + 1] == "\r\n":
+        suffix -= 1
     start = types.Position(*position_at(old, prefix, encoding))
     end = types.Position(*position_at(old, len(old) - suffix, encoding))
     return _text_edit(new[prefix : len(new) - suffix], types.Range(start, end), annotation_id)
@@ -335,17 +339,16 @@ def _minimal_edit(
 
 def _line_start(text: str, line: int) -> int:
     """Offset of 1-based ``line``."""
-    # split() with a limit finds the newlines in C; the last part starts at the line.
-    parts = text.split("\n", line - 1)
-    if len(parts) < line:
+    start = line_offset(text, line - 1)
+    if start is None:
         raise ValueError(f"line {line} is past the end of the text")
-    return len(text) - len(parts[-1])
+    return start
 
 
 def _line_end(text: str, line: int) -> int:
-    """Offset just past 1-based ``line`` (including its newline)."""
+    """Offset just past 1-based ``line`` (including its line ending)."""
     start = _line_start(text, line)
-    end = text.find("\n", start)
+    end = lf_breaks(text).find("\n", start)
     return len(text) if end == -1 else end + 1
 
 
@@ -368,39 +371,48 @@ def _definition_span(
     definition = matches[0]
     first = definition.start_line
     if with_decorators:
-        lines = state.text.split("\n")
+        lines = split_lines(state.text)
         while first > 1 and lines[first - 2].lstrip().startswith("@"):
             first -= 1
     return _line_start(state.text, first), _line_end(state.text, definition.end_line)
 
 
 def _indent_of(text: str, offset: int) -> str:
-    line_end = text.find("\n", offset)
+    line_end = lf_breaks(text).find("\n", offset)
     return leading(text[offset : len(text) if line_end == -1 else line_end])
 
 
 def _eol(text: str) -> str:
     """The line ending a file uses (its first one decides)."""
-    first = text.find("\n")
+    first = lf_breaks(text).find("\n")
+    if first == -1:
+        return "\n"
+    if text[first] == "\r":
+        return "\r"
     return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
+
+
+def _lf(code: str) -> str:
+    """``code`` (the model's) with every line ending ``\n``."""
+    return code.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _with_eol(code: str, eol: str) -> str:
     """``code`` with the file's line endings (models write ``\n``)."""
-    code = code.replace("\r\n", "\n")
+    code = _lf(code)
     return code if eol == "\n" else code.replace("\n", eol)
 
 
 def _unit(text: str) -> str:
     """One level of the file's indentation (from its first lines)."""
-    return unit_of(text.split("\n", 2000)[:2000])
+    return unit_of(lf_breaks(text).split("\n", 2000)[:2000])
 
 
 def _reindent(code: str, indent: str, unit: str, eol: str, base: str | None = None) -> str:
     """``code`` moved from ``base`` (its first line's indentation) to ``indent``, in the
     file's indentation unit and line endings, without blank lines around it or trailing
     spaces."""
-    lines = code.replace("\r\n", "\n").strip("\n").split("\n")
+    lines = _lf(code).strip("\n").split("\n")
     moved = reindent(lines, leading(lines[0]) if base is None else base, indent, unit)
     return eol.join(line.rstrip() for line in moved)
 
@@ -419,7 +431,7 @@ def _find_unique(text: str, search: str, rel: str) -> tuple[int, int, Callable[[
     count = text.count(search)
     if count == 1:
         start = text.index(search)
-        line_start = text.rfind("\n", 0, start) + 1
+        line_start = lf_breaks(text).rfind("\n", 0, start) + 1
         if start == line_start or text[line_start:start].strip():
             return start, start + len(search), unchanged
         # The search begins after some of the line's indentation: it is indented less than
@@ -441,11 +453,11 @@ def _find_unique(text: str, search: str, rel: str) -> tuple[int, int, Callable[[
 
 def _line_insensitive(text: str, search: str) -> list[tuple[int, int, Callable[[str], str]]]:
     """Whole-line places matching ``search`` with any spacing, indentation and line ending."""
-    searched = [line.rstrip("\r") for line in search.strip("\r\n").split("\n")]
+    searched = _lf(search.strip("\r\n")).split("\n")
     wanted = [_SPACE.sub(" ", line.strip()) for line in searched]
     if not any(wanted):
         return []
-    lines = text.split("\n")
+    lines = lf_breaks(text).split("\n")
     normal = [_SPACE.sub(" ", line.strip()) for line in lines]
     offsets = [0]
     for line in lines:
@@ -486,7 +498,7 @@ def _fit_lines(searched: list[str], matched: list[str], unit: str, eol: str) -> 
         return lambda replace: _reindent(replace, first_matched, unit, eol, base=first_searched)
 
     def per_line(replace: str) -> str:
-        rows = replace.replace("\r\n", "\n").strip("\n").split("\n")
+        rows = _lf(replace).strip("\n").split("\n")
         step = step_of([*rows, *searched], width(unit))
         out = []
         for i, row in enumerate(rows):
@@ -500,7 +512,7 @@ def _fit_lines(searched: list[str], matched: list[str], unit: str, eol: str) -> 
 
 def _within_line(text: str, search: str) -> list[tuple[int, int, Callable[[str], str]]]:
     """Places inside a line matching a one-line ``search`` with any run of spaces where it has one."""
-    if "\n" in search.strip():
+    if "\n" in _lf(search.strip()):
         return []
     words = [re.escape(w) for w in search.split() if w]
     if not words:

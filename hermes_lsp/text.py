@@ -5,10 +5,17 @@ unless the client offers UTF-8 or UTF-32); Python strings count code points. Eve
 inside the server works on code-point offsets into the document text; these functions
 convert at the edges. Positions past the end of a line or of the document are clamped
 (the protocol says so), and the caller is told, so that it can log it.
+
+A line ends at ``\n``, ``\r\n`` or a lone ``\r`` (the protocol's three line endings), in
+every conversion here. They look for line endings near the position only, so a keystroke
+costs what it did before whatever the file's endings. What needs a whole text's lines
+(tree-sitter, line lists) takes :func:`lf_breaks`'s view of it: each line ending a ``\n``,
+at the very same offsets.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Literal
 
@@ -16,6 +23,36 @@ import attrs
 from lsprotocol import types
 
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
+
+
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+# The last text that had a \r, and its view: the parse, the line list and the definitions
+# of one text each ask for it, and a rewrite is a copy of the whole text.
+_last_lf: tuple[str, str] = ("", "")
+
+
+def lf_breaks(text: str) -> str:
+    """``text`` with each lone ``\r`` (a line ending on its own) replaced by ``\n``.
+
+    The result has the same length, the same offsets and the same UTF-8 byte offsets, and
+    its lines (split at ``\n``, a ``\r\n``'s ``\r`` stripped) are the protocol's lines of
+    ``text``. A text without a lone ``\r`` is returned as is (found by scans in C).
+    """
+    global _last_lf
+    if "\r" not in text:
+        return text
+    known, done = _last_lf
+    if known is text:
+        return done
+    done = text if text.count("\r") == text.count("\r\n") else _LONE_CR.sub("\n", text)
+    _last_lf = (text, done)
+    return done
+
+
+def split_lines(text: str) -> list[str]:
+    """The protocol's lines of ``text``, without their line endings."""
+    return [line.removesuffix("\r") for line in lf_breaks(text).split("\n")]
 
 
 def code_units(text: str, encoding: str) -> int:
@@ -74,6 +111,39 @@ class LineMark:
     offset: int
 
 
+def line_ending_after(text: str, start: int) -> tuple[int, int] | None:
+    """(start, end) of the first line ending at or after ``start``, or None on the last line.
+
+    The search for a ``\r`` stops at the next ``\n``: in a file without lone ``\r`` it
+    costs one line, not the rest of the document.
+    """
+    newline = text.find("\n", start)
+    cr = text.find("\r", start, len(text) if newline == -1 else newline)
+    if cr != -1:
+        return cr, newline + 1 if newline == cr + 1 else cr + 1
+    return None if newline == -1 else (newline, newline + 1)
+
+
+def line_start(text: str, offset: int) -> int:
+    """Offset where the line holding ``offset`` starts.
+
+    Between the ``\r`` and the ``\n`` of a ``\r\n`` is no position of the protocol's;
+    there, as everywhere, the answer is the one tree-sitter gets from :func:`lf_breaks`'s
+    view (the ``\r`` ends nothing yet).
+    """
+    newline = text.rfind("\n", 0, offset)
+    cr = text.rfind("\r", newline + 1, offset)
+    if cr != -1 and cr == offset - 1 and text.startswith("\n", offset):
+        cr = text.rfind("\r", newline + 1, cr)
+    return max(newline, cr) + 1
+
+
+def line_number(text: str, offset: int) -> int:
+    """0-based line of ``offset``: line endings before it, counted in C."""
+    lone_cr = text.count("\r", 0, offset) - text.count("\r\n", 0, offset + 1)
+    return text.count("\n", 0, offset) + lone_cr
+
+
 def line_offset(text: str, line: int, mark: LineMark | None = None) -> int | None:
     """Offset where ``line`` (0-based) starts, or None past the last line."""
     from_line, start = 0, 0
@@ -81,21 +151,25 @@ def line_offset(text: str, line: int, mark: LineMark | None = None) -> int | Non
         if line >= mark.line:
             from_line, start = mark.line, mark.offset
         elif line > mark.line // 2:
-            # Nearer the mark than the top: walk back from it.
+            # Nearer the mark than the top: walk back from it, one line ending at a time.
             start = mark.offset
             for _ in range(mark.line - line):
-                start = text.rfind("\n", 0, start - 1) + 1
+                start = line_start(text, start - (2 if text.startswith("\r\n", start - 2) else 1))
             return start
     if from_line == 0 and line > 0:
         # One split in C instead of a Python loop of ``line`` searches: with no mark to
-        # start from, this runs at the cursor's line of files thousands of lines long.
+        # start from, this runs at the cursor's line of files thousands of lines long. It
+        # is right as long as no lone \r comes before the line (two more scans in C).
         parts = text.split("\n", line)
-        return None if len(parts) <= line else len(text) - len(parts[-1])
+        found = None if len(parts) <= line else len(text) - len(parts[-1])
+        end = len(text) if found is None else found
+        if text.count("\r", 0, end) == text.count("\r\n", 0, end):
+            return found
     for _ in range(line - from_line):
-        newline = text.find("\n", start)
-        if newline == -1:
+        ending = line_ending_after(text, start)
+        if ending is None:
             return None
-        start = newline + 1
+        start = ending[1]
     return start
 
 
@@ -120,12 +194,8 @@ def offset_at(
     start = line_offset(text, line, mark)
     if start is None:
         return Located(len(text), True)
-    end = text.find("\n", start)
-    if end == -1:
-        end = len(text)
-    elif end > start and text[end - 1] == "\r":
-        end -= 1  # the \r of a \r\n line end is not part of the line
-    content = text[start:end]
+    ending = line_ending_after(text, start)
+    content = text[start : len(text) if ending is None else ending[0]]
     index = _index_of_units(content, character, encoding)
     clamped = code_units(content[:index], encoding) != character
     return Located(start + index, clamped)
@@ -134,17 +204,14 @@ def offset_at(
 def position_at(text: str, offset: int, encoding: str = "utf-16") -> tuple[int, int]:
     """LSP (line, character) of a code-point offset in ``text``."""
     offset = max(0, min(offset, len(text)))
-    line = text.count("\n", 0, offset)
-    start = text.rfind("\n", 0, offset) + 1
-    return line, code_units(text[start:offset], encoding)
+    return line_number(text, offset), code_units(text[line_start(text, offset) : offset], encoding)
 
 
 def line_at(text: str, offset: int) -> tuple[str, str]:
     """The current line split at ``offset``: (text before, text after) on that line."""
-    start = text.rfind("\n", 0, offset) + 1
-    end = text.find("\n", offset)
-    end = len(text) if end == -1 else end
-    return text[start:offset], text[offset:end].rstrip("\r")
+    ending = line_ending_after(text, offset)
+    end = len(text) if ending is None else ending[0]
+    return text[line_start(text, offset) : offset], text[offset:end]
 
 
 def common_ends(old: str, new: str) -> tuple[int, int]:
@@ -231,5 +298,8 @@ def apply_changes(
         e = offset_at(text, end.line, end.character, encoding, mark).offset
         splices.append(Splice(s, e, change.text))
         text = text[:s] + change.text + text[e:]
-        mark = LineMark(text, start.line, line) if line is not None else None
+        # A lone \r ending the line above and a \n now after it are one line ending: the
+        # line starts one later, so the mark is dropped rather than kept wrong.
+        merged = line is not None and line > 0 and text[line - 1 : line + 1] == "\r\n"
+        mark = LineMark(text, start.line, line) if line is not None and not merged else None
     return Changed(text, tuple(splices), mark)

@@ -1,6 +1,7 @@
-"""Open documents end to end: names that need %-encoding, edits as the protocol defines them,
-one huge document, and text the editor sends that UTF-8 cannot carry. A real LSP client
-drives ``hermes-lsp --stdio``; a scripted model server answers on loopback."""
+"""Open documents end to end: names that need %-encoding, edits as the protocol defines them
+(lines ending at a lone \\r too), one huge document, and text the editor sends that UTF-8
+cannot carry. A real LSP client drives ``hermes-lsp --stdio``; a scripted model server
+answers on loopback."""
 
 from __future__ import annotations
 
@@ -136,6 +137,49 @@ async def test_refactor_command_computes_its_edit_from_the_unsaved_buffer(
     assert "def zeroth" in prompt and "lines 9-10" in prompt
     client.text_document_did_close(
         types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=opened))
+    )
+
+
+def mac(text: str) -> str:
+    """``text`` with classic-Mac line endings (a lone \\r)."""
+    return text.replace("\n", "\r")
+
+
+async def test_edits_and_an_action_on_a_document_with_lone_cr_line_endings(
+    client: LanguageClient, scripted: ScriptedServer, workspace: Path
+):
+    source = SHAPES + "\n\ndef third(c):\n    return c\n"
+    (workspace / "mac.py").write_text(mac(source), newline="")
+    uri = (workspace / "mac.py").as_uri()
+    open_document(client, uri, mac(source))
+    # Typed as the editor sends it: a function above the others, then a change in second's
+    # body (line 9 once the new function is there), then one in first's (line 5).
+    insert(client, uri, 2, 0, 0, mac(ADDED))
+    insert(client, uri, 3, 9, 12, " + 2")
+    insert(client, uri, 4, 5, 12, " + 1")
+    buffer = mac(ADDED + source.replace("return b", "return b + 2").replace("return a", "return a + 1"))
+
+    # The cursor in third's body (line 13): the action is about third, and so is the edit.
+    found = await actions(client, uri, types.Position(13, 4), types.Position(13, 4))
+    action = next(a for a in found if a.kind == "refactor.rewrite.hermes.simplify")
+    scripted.script(
+        *turns(
+            call("replace_symbol", path="mac.py", symbol="third", code="def third(c):\n    return c * 3\n"),
+            "Tripled.",
+        )
+    )
+    resolved = await client.code_action_resolve_async(action)
+    assert resolved.edit is not None, [m.message for m in client.messages]
+    (document_edit,) = resolved.edit.document_changes
+    assert document_edit.text_document.version == 4
+    assert apply_text_edits(buffer, document_edit.edits) == buffer.replace("return c", "return c * 3")
+
+    # The model was shown the editor's buffer, its lines numbered as the editor numbers them.
+    prompt = scripted.model_requests()[0].prompt
+    assert "lines 13-14" in prompt
+    assert "return b + 2" in prompt and "return a + 1" in prompt
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
 
 

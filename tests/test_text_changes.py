@@ -12,7 +12,7 @@ from lsprotocol import types
 
 from hermes_lsp.context.languages import by_name
 from hermes_lsp.context.parsing import Document
-from hermes_lsp.text import InvalidChange, LineMark, apply_changes, line_offset, position_at
+from hermes_lsp.text import InvalidChange, LineMark, apply_changes, line_offset, position_at, split_lines
 from hermes_lsp.uris import document_key, relative
 
 ENCODINGS = ("utf-16", "utf-8", "utf-32")
@@ -59,16 +59,15 @@ def test_a_range_from_offsets_replaces_exactly_those_characters(
 def test_a_character_past_the_line_end_means_the_line_end(
     text: str, line: int, character: int, encoding: str
 ) -> None:
-    lines = text.split("\n")
+    lines = split_lines(text)  # a line ends at \n, \r\n or a lone \r
     if line >= len(lines):
         line = len(lines) - 1
-    # The \r of a \r\n pair ends the line; a lone \r at the very end is text.
-    content = lines[line].removesuffix("\r") if line < len(lines) - 1 else lines[line]
+    content = lines[line]
     length = position_at(content, len(content), encoding)[1]
     beyond = apply_changes(text, [change(line, length + character, line, length + character, "X")], encoding)
     at_end = apply_changes(text, [change(line, length, line, length, "X")], encoding)
     assert beyond.text == at_end.text
-    assert beyond.text.split("\n")[line].removesuffix("\r").endswith("X")
+    assert split_lines(beyond.text)[line].endswith("X")
 
 
 @given(

@@ -26,16 +26,16 @@ import tree_sitter
 from hermes_lsp.config import IndexSettings, LimitSettings
 from hermes_lsp.context import retrieve, tags
 from hermes_lsp.context.index import Index, IndexReport
-from hermes_lsp.context.languages import language_for, language_for_path, parser
+from hermes_lsp.context.languages import language_for, language_for_path
 from hermes_lsp.context.lookup import get_many
 from hermes_lsp.context.modules import import_tokens
 from hermes_lsp.context.neighbourhood import FileGraph
-from hermes_lsp.context.parsing import Document
+from hermes_lsp.context.parsing import Document, parse
 from hermes_lsp.context.store import Store, database_path
 from hermes_lsp.context.syntax import Syntax
 from hermes_lsp.context.types import Piece, ProgressCallback, Purpose, Symbol, estimate_tokens
 from hermes_lsp.context.walk import IGNORE_FILES, Scanned, contained, is_ignored
-from hermes_lsp.text import Changed
+from hermes_lsp.text import Changed, lf_breaks
 from hermes_lsp.uris import document_key, relative, to_path
 
 log = logging.getLogger(__name__)
@@ -376,7 +376,7 @@ class WorkspaceContext:
 
         def run() -> None:
             try:
-                tree = parser(language).parse(text.encode("utf-8", "surrogatepass"))
+                tree = parse(language, text)
             except Exception:
                 log.exception("parsing %s failed", document.path)
                 return
@@ -507,11 +507,11 @@ class WorkspaceContext:
         oversized = document.oversized
 
         def work() -> None:
-            windows = retrieve.windows_of(path, [] if oversized else text.split("\n"))
+            windows = retrieve.windows_of(path, [] if oversized else lf_breaks(text).split("\n"))
             loop.call_soon_threadsafe(self._store_windows, uri, version, windows)
             if language is None or index is None or tree is None:
                 return
-            current = parser(language).parse(text.encode("utf-8", "surrogatepass"), tree) if stale else tree
+            current = parse(language, text, tree) if stale else tree
             self._index_tags(index, path, language, text, current)
 
         def run() -> None:
@@ -526,7 +526,7 @@ class WorkspaceContext:
             pass  # shutting down
 
     def _index_tags(self, index: Index, path: str, language: str, text: str, tree: tree_sitter.Tree) -> None:
-        file_tags = tags.extract(language, tree, text)
+        file_tags = tags.extract(language, tree, lf_breaks(text))
         size = len(text.encode("utf-8", "surrogatepass"))
         self._submit(index.update_file, path, Scanned(path, size, 0, "", language, tags=file_tags), True)
 
@@ -672,7 +672,8 @@ class WorkspaceContext:
         rel = self.relative(path)
         for document in self.documents.values():
             if document.path == rel and document.tree is not None and document.language is not None:
-                found = tags.extract(document.language.name, document.tree, document.text).definitions
+                text = lf_breaks(document.text)
+                found = tags.extract(document.language.name, document.tree, text).definitions
                 return [Symbol(d.qualname, d.kind, rel, d.start_line, d.end_line) for d in found]
         if self.index is None:
             return []

@@ -16,7 +16,7 @@ import tree_sitter
 
 from hermes_lsp.context.languages import LanguageSpec, parser
 from hermes_lsp.context.tags import last_row
-from hermes_lsp.text import Changed, Splice, apply_changes
+from hermes_lsp.text import Changed, Splice, apply_changes, lf_breaks, line_number, line_start
 
 if TYPE_CHECKING:
     from lsprotocol import types
@@ -26,22 +26,40 @@ def _utf8_len(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
+def parse(language: str, text: str, old: tree_sitter.Tree | None = None) -> tree_sitter.Tree:
+    """The tree of ``text``, incrementally from ``old`` (already edited) when given.
+
+    Tree-sitter counts rows at ``\n`` only; it is given :func:`lf_breaks`'s view of the
+    text (same bytes, each lone ``\r`` a ``\n``), so that its rows are the protocol's lines
+    and a file with classic-Mac line endings parses line by line.
+    """
+    source = lf_breaks(text).encode("utf-8", "surrogatepass")
+    ts_parser = parser(language)
+    return ts_parser.parse(source) if old is None else ts_parser.parse(source, old)
+
+
 def _point(text: str, offset: int) -> tuple[int, int]:
-    """Tree-sitter's (row, byte column) of a code-point offset."""
-    line = text.rfind("\n", 0, offset) + 1
-    return text.count("\n", 0, offset), _utf8_len(text[line:offset])
+    """Tree-sitter's (row, byte column) of a code-point offset in :func:`parse`'s view of ``text``."""
+    return line_number(text, offset), _utf8_len(text[line_start(text, offset) : offset])
 
 
 def edit_tree(tree: tree_sitter.Tree, text: str, splice: Splice) -> None:
     """Tell ``tree`` about one splice of ``text`` (positions shift; no parse yet)."""
-    start_point = _point(text, splice.start)
-    start_byte = _utf8_len(text[: splice.start])
+    start, inserted = splice.start, splice.text
+    if start and text[start - 1] == "\r":
+        # Whether this \r ends a line on its own depends on the character after it, which
+        # the splice changes: it is part of the edit.
+        start, inserted = start - 1, "\r" + inserted
+    start_point = _point(text, start)
+    start_byte = _utf8_len(text[:start])
     old_end_point = _point(text, splice.end)
-    old_end_byte = start_byte + _utf8_len(text[splice.start : splice.end])
-    new_bytes = _utf8_len(splice.text)
-    newlines = splice.text.count("\n")
+    old_end_byte = start_byte + _utf8_len(text[start : splice.end])
+    new_bytes = _utf8_len(inserted)
+    # The inserted text's own line endings, a final \r judged by the character after it.
+    seen = lf_breaks(inserted + text[splice.end : splice.end + 1])[: len(inserted)]
+    newlines = seen.count("\n")
     if newlines:
-        tail = splice.text[splice.text.rfind("\n") + 1 :]
+        tail = seen[seen.rfind("\n") + 1 :]
         new_end_point = (start_point[0] + newlines, _utf8_len(tail))
     else:
         new_end_point = (start_point[0], start_point[1] + new_bytes)
@@ -91,9 +109,10 @@ class Document:
         self._lines = None
 
     def lines(self) -> list[str]:
-        """The text split at newlines (computed once per text; do not modify)."""
+        """The text split into the protocol's lines, a ``\r\n``'s ``\r`` kept (computed once
+        per text; do not modify)."""
         if self._lines is None:
-            self._lines = self._text.split("\n")
+            self._lines = lf_breaks(self._text).split("\n")
         return self._lines
 
     @property
@@ -128,9 +147,7 @@ class Document:
             return
         if old is None:
             self.full_parses += 1
-        source = self.text.encode("utf-8", "surrogatepass")
-        ts_parser = parser(self.language.name)
-        self._tree = ts_parser.parse(source) if old is None else ts_parser.parse(source, old)
+        self._tree = parse(self.language.name, self.text, old)
 
     def replace(self, text: str, version: int) -> None:
         self.text, self.version = text, version

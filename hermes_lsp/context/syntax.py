@@ -17,8 +17,8 @@ from typing import Any
 import tree_sitter
 
 from hermes_lsp.context import languages, tags
-from hermes_lsp.context.parsing import Document, edit_tree
-from hermes_lsp.text import Splice, common_ends
+from hermes_lsp.context.parsing import Document, edit_tree, parse
+from hermes_lsp.text import Splice, common_ends, lf_breaks
 
 # Trees of texts that are not open documents (about 4 MB each for a 6,000-line file).
 RECENT_TREES = 4
@@ -46,10 +46,6 @@ class _Recent:
         return value
 
 
-def _utf8(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")
-
-
 class Syntax:
     """Trees and definitions, from open documents first."""
 
@@ -73,7 +69,7 @@ class Syntax:
         document = self._live(language, text)
         if document is not None and document.tree is not None:
             return document.tree
-        return self._trees.get((language, text), lambda: languages.parser(language).parse(_utf8(text)))
+        return self._trees.get((language, text), lambda: parse(language, text))
 
     def reparse(self, language: str, old: str, new: str) -> tree_sitter.Tree:
         """The tree of ``new``, re-parsed incrementally from the tree of ``old``.
@@ -86,7 +82,7 @@ class Syntax:
             prefix, suffix = common_ends(old, new)
             tree = self.tree(language, old).copy()  # the shared tree stays as it was
             edit_tree(tree, old, Splice(prefix, len(old) - suffix, new[prefix : len(new) - suffix]))
-            return languages.parser(language).parse(_utf8(new), tree)
+            return parse(language, new, tree)
 
         return self._trees.get((language, new), compute)
 
@@ -97,5 +93,5 @@ class Syntax:
             return []
         name = spec.name
         return self._definitions.get(
-            (name, text), lambda: tags.extract(name, self.tree(name, text), text).definitions
+            (name, text), lambda: tags.extract(name, self.tree(name, text), lf_breaks(text)).definitions
         )

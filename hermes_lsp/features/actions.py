@@ -31,7 +31,7 @@ from hermes_lsp.model.tools import EDIT_TOOLS, READ_TOOLS, system_prompt
 from hermes_lsp.model.window import Around, Blocks, Ends, Fixed, Part
 from hermes_lsp.progress import ProgressReporter
 from hermes_lsp.server import HermesLanguageServer
-from hermes_lsp.text import offset_at
+from hermes_lsp.text import lf_breaks, offset_at
 from hermes_lsp.uris import document_key, relative
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,7 @@ def build_task_message(
     purpose = "debug" if spec.id == "debug" else "refactor"
     offset = offset_at(target.text, target.start_line - 1, 0).offset
     pieces = ls.context_engine.context(target.uri, target.text, offset, budget, purpose) if budget else []
-    lines = target.text.split("\n")
+    lines = lf_breaks(target.text).split("\n")
     total = len(lines)
     first = min(max(1, target.start_line), total)
     # A huge selection would crowd out everything else: show its start, let the model read on.
@@ -642,7 +642,7 @@ def debug_message(ls: HermesLanguageServer, trace: str, frames: list[Located]) -
 def _frame_part(reader: EditSet, frame: Located, text: str, rank: int) -> Part:
     """The code of one frame: the definition around its line (as much as fits), or the
     start of the open file when the trace names no line of the workspace."""
-    lines = text.split("\n")
+    lines = lf_breaks(text).split("\n")
     if frame.line == 0:
         return Around(
             (1, 1),

@@ -26,6 +26,7 @@ from hermes_lsp.context.syntax import Syntax
 from hermes_lsp.context.types import ContextEngine
 from hermes_lsp.edits import EditError, EditSet, FileTooLarge
 from hermes_lsp.model.tools import ToolCall
+from hermes_lsp.text import lf_breaks
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class ReadTools:
         end = min(end, start + MAX_READ_LINES - 1)
         try:
             rel, text = self._text(path)
-            lines = text.split("\n")
+            lines = lf_breaks(text).split("\n")
             total: int | None = len(lines)
             chosen = lines[start - 1 : end]
         except FileTooLarge:
@@ -197,7 +198,7 @@ def symbol_in(rel: str, text: str, name: str, syntax: Syntax | None = None) -> A
     """``read_symbol``'s answer for one file, or None when ``name`` is not defined there."""
     for d in _syntax_here(syntax).definitions(rel, text):
         if d.qualname == name or d.name == name:
-            body = "\n".join(text.split("\n")[d.start_line - 1 : d.end_line][:MAX_READ_LINES])
+            body = "\n".join(lf_breaks(text).split("\n")[d.start_line - 1 : d.end_line][:MAX_READ_LINES])
             return {"path": rel, "lines": f"{d.start_line}-{d.end_line}", "text": body}
     return None
 

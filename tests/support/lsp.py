@@ -13,6 +13,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from hermes_lsp.bench.overhead import read_code_actions_correctly
 from hermes_lsp.scripted_server import ScriptedServer
+from tests.support.positions import reference_offset
 
 __all__ = ["read_code_actions_correctly"]
 
@@ -182,14 +183,14 @@ async def actions(
 
 
 def apply_text_edits(text: str, edits: Any) -> str:
-    """Apply LSP edits (ASCII documents here, so UTF-16 units are characters)."""
-    lines = text.split("\n")
+    """Apply one document's LSP edits (UTF-16 positions into ``text``) as an editor does."""
 
     def offset(p: types.Position) -> int:
-        return sum(len(line) + 1 for line in lines[: p.line]) + p.character
+        return reference_offset(text, p.line, p.character)
 
-    for edit in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
-        text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
+    spans = sorted(((offset(e.range.start), offset(e.range.end), e.new_text) for e in edits), reverse=True)
+    for start, end, new in spans:
+        text = text[:start] + new + text[end:]
     return text
 
 
