@@ -11,6 +11,7 @@ on since.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import os
 import re
@@ -90,7 +91,9 @@ class EditSet:
         """Whether the editor applies ``CreateFile`` operations (``resourceOperations``)."""
         self.files: dict[str, FileState] = {}
         self.syntax = syntax or Syntax()
-        """Where trees come from: the open documents' live ones first."""
+        """Where trees come from: the open documents' live ones first (on the event loop)."""
+        self._trees = self.syntax.detached()
+        """The same recent trees, without the live ones: what the tools use, in any thread."""
 
     # -- paths ---------------------------------------------------------------------------
 
@@ -151,6 +154,26 @@ class EditSet:
 
     # -- tools ---------------------------------------------------------------------------
 
+    async def run(self, call: ToolCall) -> str:
+        """:meth:`apply` in a worker thread: parsing and searching a file of up to
+        ``index.maxFileKb`` would stall the event loop. What only the loop may touch (the
+        open documents, their live trees) is taken here first."""
+        path = call.arguments.get("path")
+        if call.name in _NAMED_EDITS and isinstance(path, str):
+            try:
+                state = self.state(path)
+            except EditError:
+                pass  # apply() says why, in the words it uses for every call
+            else:
+                spec = languages.language_for_path(state.rel)
+                if spec is not None:
+                    self.syntax.pin(spec.name, state.text)
+        return await asyncio.to_thread(self.apply, call)
+
+    async def check_syntax(self) -> list[str]:
+        """:meth:`syntax_problems` in a worker thread (it parses and walks whole trees)."""
+        return await asyncio.to_thread(self.syntax_problems)
+
     def apply(self, call: ToolCall) -> str:
         """Apply one edit tool call to the in-memory files; returns a note for the model."""
         handler = _HANDLERS.get(call.name)
@@ -167,7 +190,7 @@ class EditSet:
 
     def replace_symbol(self, path: str, symbol: str, code: str) -> str:
         state = self.state(path)
-        start, end = _definition_span(self.syntax, state, symbol, with_decorators=True)
+        start, end = _definition_span(self._trees, state, symbol, with_decorators=True)
         eol = _eol(state.text)
         new = _reindent(code, _indent_of(state.text, start), _unit(state.text), eol)
         # The definition's own line break stays; a last line without one gets none.
@@ -188,7 +211,7 @@ class EditSet:
         state = self.state(path)
         if where not in ("before", "after"):
             raise EditError("where must be 'before' or 'after'")
-        start, end = _definition_span(self.syntax, state, anchor, with_decorators=True)
+        start, end = _definition_span(self._trees, state, anchor, with_decorators=True)
         eol = _eol(state.text)
         block = _reindent(code, _indent_of(state.text, start), _unit(state.text), eol)
         # Separate the new code the way the file separates the anchor from what precedes it.
@@ -231,14 +254,14 @@ class EditSet:
             if spec is None:
                 continue
             if state.created:
-                found = _errors(self.syntax.tree(spec.name, state.text).root_node)
+                found = _errors(self._trees.tree(spec.name, state.text).root_node)
             else:
-                found = _errors(self.syntax.reparse(spec.name, state.original, state.text).root_node)
+                found = _errors(self._trees.reparse(spec.name, state.original, state.text).root_node)
             if not found:
                 continue
             # A file that was already broken is judged by whether the edit made it worse.
             if not state.created and len(found) <= len(
-                _errors(self.syntax.tree(spec.name, state.original).root_node)
+                _errors(self._trees.tree(spec.name, state.original).root_node)
             ):
                 continue
             row = found[0].start_point.row
@@ -535,6 +558,9 @@ def _errors(node: tree_sitter.Node) -> list[tree_sitter.Node]:
         out.extend(_errors(child))
     return out
 
+
+# The edit tools that name an existing file (create_file names a new one).
+_NAMED_EDITS = frozenset({"replace_symbol", "search_replace", "insert_code"})
 
 _HANDLERS: dict[str, Callable[..., str]] = {
     "replace_symbol": EditSet.replace_symbol,

@@ -23,8 +23,10 @@ from tests.support.lsp import (
     inline,
     insert,
     open_document,
+    progress_messages,
     server_config,
     turns,
+    until,
 )
 
 SHAPES = """def first(a):
@@ -181,6 +183,41 @@ async def test_edits_and_an_action_on_a_document_with_lone_cr_line_endings(
     client.text_document_did_close(
         types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
+
+
+async def test_the_server_answers_while_an_edit_tool_works_on_a_1_mb_file(
+    client: LanguageClient, scripted: ScriptedServer, workspace: Path
+):
+    # About 1 MB of functions, just under index.maxFileKb: the largest file an edit parses.
+    big = "".join(f"def f_{i}(x):\n    return x + {i}\n\n\n" for i in range(26_500))
+    assert 900_000 < len(big) < 1024 * 1024
+    (workspace / "big_module.py").write_text(big)
+    uri = (workspace / "caller.py").as_uri()
+    open_document(client, uri, "from big_module import f_7\n\n\ndef g():\n    return f_7(1)\n")
+    found = await actions(client, uri, types.Position(4, 4), types.Position(4, 4))
+    action = next(a for a in found if a.kind == "refactor.rewrite.hermes.simplify")
+    scripted.script(
+        *turns(
+            call("replace_symbol", path="big_module.py", symbol="f_7", code="def f_7(x):\n    return x * 7\n")
+            + call("search_replace", path="big_module.py", search="return x + 9\n", replace="return x * 9\n"),
+            "Multiplied.",
+        )
+    )
+    resolving = asyncio.ensure_future(client.code_action_resolve_async(action))
+    # The first edit has begun: the server parses and searches 1 MB for it. A cheap request
+    # sent now is answered before that edit is done (the second one has not begun).
+    assert await until(lambda: "Editing: replace_symbol big_module.py" in progress_messages(client), 60)
+    why = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="hermes.whyNoSuggestion", arguments=[{"uri": uri}])
+    )
+    assert why["kind"] == "none"
+    assert "Editing: search_replace big_module.py" not in progress_messages(client)
+
+    resolved = await resolving
+    assert resolved.edit is not None, [m.message for m in client.messages]
+    (document_edit,) = resolved.edit.document_changes
+    expected = big.replace("return x + 7\n", "return x * 7\n").replace("return x + 9\n", "return x * 9\n")
+    assert apply_text_edits(big, document_edit.edits) == expected
 
 
 async def completion_prompt(client: LanguageClient, scripted: ScriptedServer, uri: str, line: int, col: int):

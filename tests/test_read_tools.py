@@ -135,11 +135,13 @@ def test_bench_tools_prints_each_tool_with_its_stall_and_the_floor():
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     rows = {name: row for name, row in figures.items() if isinstance(row, dict)}
-    assert len(rows) == 4
+    assert len(rows) == 5
     for row in rows.values():
         assert set(row) == {"first_ms", "median_ms", "max_stall_ms", "floor_stall_ms", "result_chars"}
         assert row["result_chars"] <= 32000  # the default limits.maxToolResultChars
     assert rows["list_symbols huge.py (refused)"]["result_chars"] < 400
+    # The edit went through and the check found nothing wrong: {"ok": ..., "problems": []}.
+    assert rows["replace_symbol capped.py + syntax check"]["result_chars"] < 100
 
 
 async def test_find_references_reads_no_more_files_than_it_answers_with(tmp_path: Path):

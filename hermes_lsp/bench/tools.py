@@ -1,18 +1,20 @@
-"""``hermes-lsp bench tools``: what the model's read tools cost the server on large files.
+"""``hermes-lsp bench tools``: what the model's tools cost the server on large files.
 
 In a scratch workspace it writes a file far above ``index.maxFileKb`` (50 MB by default)
-and one just under it (the largest a tool will parse), then calls each read tool through
-the same :class:`~hermes_lsp.features.read_tools.ReadTools` an action uses, on an event
-loop that also runs a 1 ms ticker. For each call it prints the time the tool took, the
-longest gap between ticks while it ran (the stall the rest of the server would feel) and
-the characters sent to the model; the floor is the longest gap of the idle ticker over
-the same span, measured in the same run.
+and one just under it (the largest a tool will parse or edit), then calls each read tool
+through the same :class:`~hermes_lsp.features.read_tools.ReadTools` an action uses, and
+each edit tool (with the syntax check an action ends with) through the same
+:class:`~hermes_lsp.edits.EditSet`, on an event loop that also runs a 1 ms ticker. For
+each call it prints the time the tool took, the longest gap between ticks while it ran
+(the stall the rest of the server would feel) and the characters sent to the model; the
+floor is the longest gap of the idle ticker over the same span, measured in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import resource
@@ -20,6 +22,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hermes_lsp.config import IndexSettings, LimitSettings
@@ -49,8 +52,12 @@ def _write(path: str, size: int) -> int:
     return lines
 
 
-async def _timed(tools: ReadTools | None, call: ToolCall | None, idle_s: float = 0.0) -> dict[str, float]:
-    """One call (or an idle span when ``tools`` is None): seconds, longest tick gap, chars."""
+Step = Callable[[], Awaitable[Any]]
+"""One tool call to time; what it returns is what the model would be sent."""
+
+
+async def _timed(step: Step | None, idle_s: float = 0.0) -> dict[str, float]:
+    """One call (or an idle span when ``step`` is None): seconds, longest tick gap, chars."""
     gaps: list[float] = []
     done = asyncio.Event()
 
@@ -65,8 +72,8 @@ async def _timed(tools: ReadTools | None, call: ToolCall | None, idle_s: float =
     ticking = asyncio.create_task(ticker())
     await asyncio.sleep(0.005)
     started = time.perf_counter()
-    if tools is not None and call is not None:
-        result: Any = await tools.call(call)
+    if step is not None:
+        result: Any = await step()
     else:
         await asyncio.sleep(idle_s)
         result = ""
@@ -95,12 +102,16 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             "list_symbols capped.py (parsed)": ToolCall("list_symbols", {"path": "capped.py"}),
             "read_symbol capped.py": ToolCall("read_symbol", {"name": "f_5000", "path": "capped.py"}),
         }
+        steps: dict[str, Step] = {name: functools.partial(tools.call, call) for name, call in calls.items()}
+        code = "def f_5000(x):\n    return x * 2\n"
+        edit = ToolCall("replace_symbol", {"path": "capped.py", "symbol": "f_5000", "code": code})
+        steps["replace_symbol capped.py + syntax check"] = functools.partial(_edited, workdir, limit, edit)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         figures: dict[str, Any] = {}
-        for name, call in calls.items():
-            runs = [await _timed(tools, call) for _ in range(args.runs)]
+        for name, step in steps.items():
+            runs = [await _timed(step) for _ in range(args.runs)]
             longest = max(r["ms"] for r in runs) / 1000
-            floor = await _timed(None, None, idle_s=longest)
+            floor = await _timed(None, idle_s=longest)
             figures[name] = {
                 "first_ms": runs[0]["ms"],
                 "median_ms": statistics.median(r["ms"] for r in runs),
@@ -115,6 +126,13 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+async def _edited(root: str, limit: int, call: ToolCall) -> Any:
+    """An edit tool call in a fresh action, then the syntax check the action ends with."""
+    edits = EditSet(root, lambda uri: None, max_file_bytes=limit)
+    note = await edits.run(call)
+    return {"ok": note, "problems": await edits.check_syntax()}
+
+
 def run(args: argparse.Namespace) -> int:
     figures = asyncio.run(run_bench(args))
     print(json.dumps(figures, indent=2) if args.json else _table(figures))
@@ -122,11 +140,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _table(figures: dict[str, Any]) -> str:
-    lines = [f"{'tool call':38} {'first':>8} {'median':>8} {'stall':>7} {'floor':>7} {'chars':>7}"]
+    lines = [f"{'tool call':42} {'first':>8} {'median':>8} {'stall':>7} {'floor':>7} {'chars':>7}"]
     for name, row in figures.items():
         if isinstance(row, dict):
             lines.append(
-                f"{name:38} {row['first_ms']:7.0f}ms {row['median_ms']:7.0f}ms "
+                f"{name:42} {row['first_ms']:7.0f}ms {row['median_ms']:7.0f}ms "
                 f"{row['max_stall_ms']:5.0f}ms {row['floor_stall_ms']:5.0f}ms {row['result_chars']:7}"
             )
     lines.append(f"peak memory growth of the server process: {figures['max_rss_growth_mb']:.0f} MB")

@@ -9,7 +9,7 @@ pause in typing are kept as plain text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import tree_sitter
@@ -26,6 +26,10 @@ def _utf8_len(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
+PARSE_SLICE_BYTES = 16384
+"""A larger text is handed to tree-sitter a slice at a time (see :func:`parse`)."""
+
+
 def parse(language: str, text: str, old: tree_sitter.Tree | None = None) -> tree_sitter.Tree:
     """The tree of ``text``, incrementally from ``old`` (already edited) when given.
 
@@ -34,8 +38,18 @@ def parse(language: str, text: str, old: tree_sitter.Tree | None = None) -> tree
     and a file with classic-Mac line endings parses line by line.
     """
     source = lf_breaks(text).encode("utf-8", "surrogatepass")
+
+    def read(offset: int, _point: tree_sitter.Point) -> bytes:
+        return source[offset : offset + PARSE_SLICE_BYTES]
+
+    # Tree-sitter holds the GIL through the whole parse of one bytes object (0.5 s for a
+    # 1 MB file under load). Read in slices, it comes back to Python between them, where
+    # a thread parsing a large text lets the event loop run.
+    given: bytes | Callable[[int, tree_sitter.Point], bytes] = source
+    if len(source) > PARSE_SLICE_BYTES:
+        given = read
     ts_parser = parser(language)
-    return ts_parser.parse(source) if old is None else ts_parser.parse(source, old)
+    return ts_parser.parse(given) if old is None else ts_parser.parse(given, old)
 
 
 def _point(text: str, offset: int) -> tuple[int, int]:

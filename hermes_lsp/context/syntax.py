@@ -10,6 +10,7 @@ incrementally from the known tree.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,21 +30,30 @@ class _Recent:
 
     Editors ask for code actions on every cursor move, and a resolve looks up the same
     text again. Keys compare by value; a string's hash is cached by Python, so a hit
-    costs one comparison of equal texts.
+    costs one comparison of equal texts. The event loop and the edit tools' worker thread
+    share it: the lock guards the entries, never a computation.
     """
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.entries: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key: tuple[str, str], compute: Callable[[], Any]) -> Any:
-        if key in self.entries:
-            self.entries.move_to_end(key)
-            return self.entries[key]
-        value = self.entries[key] = compute()
-        if len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+        with self._lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
+        value = compute()
+        self.put(key, value)
         return value
+
+    def put(self, key: tuple[str, str], value: Any) -> None:
+        with self._lock:
+            self.entries[key] = value
+            self.entries.move_to_end(key)
+            if len(self.entries) > self.size:
+                self.entries.popitem(last=False)
 
 
 class Syntax:
@@ -54,6 +64,20 @@ class Syntax:
         """The open documents by URI (the context engine's, shared, never modified here)."""
         self._trees = _Recent(size)
         self._definitions = _Recent(size)
+
+    def detached(self) -> Syntax:
+        """The same recent trees and definitions, without the open documents: what a worker
+        thread may use (a live tree is edited in place by the next keystroke)."""
+        view = Syntax({}, self._trees.size)
+        view._trees, view._definitions = self._trees, self._definitions
+        return view
+
+    def pin(self, language: str, text: str) -> None:
+        """Put a copy of the live tree of ``text`` (an open document's) among the recent
+        trees, where :meth:`detached` views find it; call it on the event loop."""
+        document = self._live(language, text)
+        if document is not None and document.tree is not None:
+            self._trees.put((language, text), document.tree.copy())
 
     def _live(self, language: str, text: str) -> Document | None:
         """The open document whose current text is ``text``, if any."""

@@ -142,7 +142,7 @@ async def run_agent(
             conversation.add(Turn(_without_thinking(raw), tuple(results)))
             continue
         progress("Checking the edits")
-        problems = edits.syntax_problems()
+        problems = await edits.check_syntax()
         if problems and not repaired:
             repaired = True
             text = (
@@ -237,7 +237,7 @@ async def _run_tools(
         elif call.name in EDIT_TOOL_NAMES:
             progress(f"Editing: {call.name} {_short(call.arguments)}")
             try:
-                content = {"ok": edits.apply(call)}
+                content = {"ok": await edits.run(call)}
             except EditError as exc:
                 refused.append(str(exc))
                 content = {"error": str(exc)}

@@ -156,6 +156,16 @@ def indexed(client: LanguageClient) -> bool:
     )
 
 
+def progress_messages(client: LanguageClient) -> list[str]:
+    """Every ``$/progress`` message the client has received so far, in order per token."""
+    return [
+        report.message
+        for reports in client.progress_reports.values()
+        for report in reports
+        if getattr(report, "message", None)
+    ]
+
+
 def call(tool: str, /, **arguments: str) -> str:
     """One tool call as Hermes writes it."""
     return f"<tool_call>\n{json.dumps({'name': tool, 'arguments': arguments})}\n</tool_call>"
