@@ -19,12 +19,14 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from hermes_lsp.context.store import RefreshLock, database_path
 from hermes_lsp.scripted_server import Reply, ScriptedServer
 from tests.support.lsp import (
     initialize,
     inline,
     insert,
     open_document,
+    push_settings,
     read_code_actions_correctly,
     server_config,
     until,
@@ -34,6 +36,8 @@ OUTSIDE = "OUTSIDE-SECRET-7f3a"
 IGNORED = "IGNORED-SECRET-91bc"
 EXCLUDED = "EXCLUDED-SECRET-c0de"
 SECRETS = (OUTSIDE, IGNORED, EXCLUDED)
+VAULT = "VAULT-SECRET-5e1f"
+"""In a file shared at first, and excluded by a later change of ``index.exclude``."""
 MAX_RESULT = 4000
 
 APP = """from leak import secret_fn
@@ -45,6 +49,14 @@ def main():
     secret_fn()
     ignored_fn()
     return shared_helper()
+"""
+
+CALLER = """from vault import vault_key
+
+
+# Calls into the vault.
+def use():
+    return vault_key()
 """
 
 
@@ -70,6 +82,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "conf" / "local.py").write_text(f"def local_setting():\n    return '{EXCLUDED}'\n")
     (root / "big.py").write_text("".join(f"def f_{i}():\n    return {i}\n\n\n" for i in range(6000)))
     (root / "wide.py").write_text("".join(f"W_{i} = '{'x' * 900}'\n" for i in range(50)))
+    vault = f"def vault_key():\n    return '{VAULT}'\n\n\nKEY = vault_key()  # {VAULT}\n"
+    (root / "vault.py").write_text(vault)
+    (root / "caller.py").write_text(CALLER)
     return root
 
 
@@ -312,3 +327,47 @@ async def test_a_changed_index_exclude_takes_files_out_of_the_index(client, scri
             break
         await asyncio.sleep(0.1)
     assert signature not in scripted.model_requests()[-1].prompt
+
+
+async def test_a_newly_excluded_file_is_refused_at_once_while_the_index_still_holds_it(
+    client, scripted, workspace
+):
+    # Another window refreshing the same index cache holds its lock: the refresh that would
+    # take the newly excluded file out of this server's index waits for it meanwhile.
+    lock = RefreshLock(database_path(str(workspace)))
+    assert await until(lock.acquire, timeout=30)
+    try:
+        caller = uri(workspace, "caller.py")
+        open_document(client, caller, CALLER)
+        searches = call("read_symbol", name="vault_key") + call("find_references", name="vault_key")
+        assert VAULT in await run_action(client, scripted, caller, searches, "Done.")  # shared so far
+
+        scripted.reset()
+        exclude = ["conf/", "helpers.py", "vault.py"]
+        push_settings(client, {**SETTINGS, "index": {"exclude": exclude, "maxFileKb": 64}})
+        reads = call("list_symbols", path="vault.py")
+        reads += call("read_file", path="vault.py", start_line=1, end_line=2)
+        prompt = await run_action(client, scripted, caller, searches + reads, "Done.")
+        symbol, references, listed, read = (r["content"] for r in tool_results(prompt))
+        assert symbol == {"error": "no definition named vault_key found"}
+        assert {r["path"] for r in references} == {"caller.py"}
+        assert "excluded" in listed["error"] and "excluded" in read["error"]
+        # A trace through the excluded file: only the other frame's code is shown.
+        trace = (
+            "Traceback (most recent call last):\n"
+            f'  File "{workspace}/caller.py", line 6, in use\n    return vault_key()\n'
+            f'  File "{workspace}/vault.py", line 2, in vault_key\nKeyError: 1\n'
+        )
+        scripted.script(Reply(text="Explained.", times=1))
+        await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="hermes.debug", arguments=[{"trace": trace}])
+        )
+        assert "return vault_key()" in scripted.model_requests()[-1].prompt
+        scripted.script(Reply(text="None"))
+        await inline(client, caller, 5, 22)
+        requests = scripted.model_requests()
+        assert len(requests) == 4 and "<CURSOR>" in requests[-1].prompt
+        for request in requests:
+            assert VAULT not in request.prompt
+    finally:
+        lock.release()

@@ -622,7 +622,10 @@ class WorkspaceContext:
         by_module = index.by_module if index is not None else {}
         graph = self._graph_of(index) if index is not None else self._graph
         windows = self._windows_for(uri)
-        return retrieve.retrieve(purpose, request, by_name, by_path, windows, by_module, graph)
+        pieces = retrieve.retrieve(purpose, request, by_name, by_path, windows, by_module, graph)
+        # The index drops files newly excluded only when its refresh gets to them; until
+        # then, what it still holds of them is held back here.
+        return [p for p in pieces if p.path == request.path or self.shares(p.path)]
 
     def _current_index(self) -> Index | None:
         """The index, brought in line with ``index.exclude`` when the setting has changed:
@@ -636,7 +639,8 @@ class WorkspaceContext:
     # -- read-only lookups (tools) -------------------------------------------------------------
 
     def find_symbols(self, name: str, path: str | None = None) -> list[Symbol]:
-        """Definitions named ``name`` (``Class.method`` matches the qualified name)."""
+        """Definitions named ``name`` (``Class.method`` matches the qualified name), in files
+        the ignore rules let through (the index may not have caught up with them yet)."""
         index = self._current_index()
         if index is None:
             return []
@@ -647,6 +651,7 @@ class WorkspaceContext:
             # ``Class.method`` also finds ``Namespace.Class.method`` (C#, C++, Ruby modules).
             if (name == last or d.qualname == name or d.qualname.endswith("." + name))
             and (path is None or d.path == self.relative(path))
+            and self.shares(d.path)
         ]
         return [Symbol(d.qualname, d.kind, d.path, d.start_line, d.end_line) for d in found]
 
@@ -660,6 +665,8 @@ class WorkspaceContext:
         for path, rows in index.references(name.rsplit(".", 1)[-1]):
             if len(pieces) >= limit:
                 return pieces
+            if not self.shares(path):
+                continue  # excluded since it was indexed: not read, not shown
             lines = self._file_lines(path)
             for row in rows:
                 if len(pieces) >= limit:
@@ -670,6 +677,8 @@ class WorkspaceContext:
 
     def list_symbols(self, path: str) -> list[Symbol]:
         rel = self.relative(path)
+        if not self.shares(rel):
+            return []
         for document in self.documents.values():
             if document.path == rel and document.tree is not None and document.language is not None:
                 text = lf_breaks(document.text)
