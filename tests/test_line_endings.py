@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from lsprotocol import types
@@ -73,9 +74,15 @@ def test_lines_and_positions_agree_with_the_protocol(text: str, encoding: str) -
             assert line_at(text, offset) == (text[start:offset], text[offset:end])
 
 
-@given(TEXTS, TEXTS, st.sampled_from(ENCODINGS))
-def test_an_action_edit_applies_to_the_original_text_exactly(old: str, new: str, encoding: str) -> None:
-    root = os.path.realpath(".")
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return os.path.realpath(tmp_path_factory.mktemp("line-endings"))
+
+
+@given(old=TEXTS, new=TEXTS, encoding=st.sampled_from(ENCODINGS))
+def test_an_action_edit_applies_to_the_original_text_exactly(
+    root: str, old: str, new: str, encoding: str
+) -> None:
     uri = from_path(os.path.join(root, "notes.txt"))
     edits = EditSet(root, lambda asked: OpenText(uri, old, 3) if asked == uri else None)
     edits.state("notes.txt").text = new
