@@ -75,13 +75,12 @@ class EditSet:
         baseline: dict[str, int] | None = None,
         *,
         can_create: bool = True,
-        exclude: Iterable[str] = (),
+        exclude: Iterable[str] | Callable[[], Iterable[str]] = (),
         syntax: Syntax | None = None,
         max_file_bytes: int | None = None,
     ) -> None:
         self.root = os.path.realpath(root)
-        self.exclude = list(exclude)
-        """The user's extra ignore patterns (``index.exclude``), on top of the ignore files."""
+        self._exclude = exclude
         self._open_document = open_document
         self._baseline = baseline or {}
         """Versions of the open documents (by :func:`document_key`) when the action started."""
@@ -94,6 +93,12 @@ class EditSet:
         """Where trees come from: the open documents' live ones first (on the event loop)."""
         self._trees = self.syntax.detached()
         """The same recent trees, without the live ones: what the tools use, in any thread."""
+
+    @property
+    def exclude(self) -> list[str]:
+        """The user's extra ignore patterns (``index.exclude``), on top of the ignore files:
+        as the settings are now when given as a function of them (an action runs for a while)."""
+        return list(self._exclude() if callable(self._exclude) else self._exclude)
 
     # -- paths ---------------------------------------------------------------------------
 

@@ -129,9 +129,8 @@ def tool_results(prompt: str) -> list[dict]:
     return [json.loads(item) for item in found]
 
 
-async def run_action(client: LanguageClient, scripted: ScriptedServer, doc: str, *turns: str) -> str:
-    """Resolve a "simplify" action on ``doc`` with scripted model turns; the last prompt."""
-    scripted.script(*[Reply(text=t, times=1, chunk_size=200) for t in turns])
+async def simplify(client: LanguageClient, doc: str) -> types.CodeAction:
+    """The "simplify" action offered on line 6 of ``doc``."""
     found = await client.text_document_code_action_async(
         types.CodeActionParams(
             text_document=types.TextDocumentIdentifier(uri=doc),
@@ -139,8 +138,13 @@ async def run_action(client: LanguageClient, scripted: ScriptedServer, doc: str,
             context=types.CodeActionContext(diagnostics=[]),
         )
     )
-    simplify = next(a for a in found or [] if a.kind == "refactor.rewrite.hermes.simplify")
-    await client.code_action_resolve_async(simplify)  # an internal error would raise here
+    return next(a for a in found or [] if a.kind == "refactor.rewrite.hermes.simplify")
+
+
+async def run_action(client: LanguageClient, scripted: ScriptedServer, doc: str, *turns: str) -> str:
+    """Resolve a "simplify" action on ``doc`` with scripted model turns; the last prompt."""
+    scripted.script(*[Reply(text=t, times=1, chunk_size=200) for t in turns])
+    await client.code_action_resolve_async(await simplify(client, doc))  # an internal error would raise here
     requests = scripted.model_requests()
     assert len(requests) == len(turns)
     return requests[-1].prompt
@@ -371,3 +375,29 @@ async def test_a_newly_excluded_file_is_refused_at_once_while_the_index_still_ho
             assert VAULT not in request.prompt
     finally:
         lock.release()
+
+
+async def test_an_exclusion_made_while_an_action_runs_holds_for_its_next_tool_call(
+    client, scripted, workspace
+):
+    caller = uri(workspace, "caller.py")
+    open_document(client, caller, CALLER)
+    # The model takes a while over its first turn; the user excludes real.py meanwhile.
+    scripted.script(
+        Reply(text=call("read_file", path="real.py", start_line=1, end_line=2), times=1, first_delay=3.0),
+        Reply(text="Done.", times=1),
+    )
+    resolving = asyncio.ensure_future(client.code_action_resolve_async(await simplify(client, caller)))
+    assert await asyncio.to_thread(scripted.wait_for, lambda: bool(scripted.model_requests()))
+    exclude = ["conf/", "helpers.py", "vault.py", "real.py"]
+    push_settings(client, {**SETTINGS, "index": {"exclude": exclude, "maxFileKb": 64}})
+    # Answered after the settings notification, so the server has taken the new settings.
+    await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="hermes.whyNoSuggestion", arguments=[{"uri": caller}])
+    )
+    assert len(scripted.model_requests()) == 1  # the first turn is still being answered
+    await resolving
+    _, second = scripted.model_requests()
+    (read,) = (r["content"] for r in tool_results(second.prompt))
+    assert "excluded" in str(read.get("error")), read
+    assert "REAL-CONTENT" not in second.prompt

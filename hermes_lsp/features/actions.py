@@ -341,7 +341,7 @@ async def perform(
         _open_document(ls),
         baseline,
         can_create=support.create_files,
-        exclude=ls.settings.index.exclude,
+        exclude=lambda: ls.settings.index.exclude,
         syntax=ls.context_engine.syntax,
         max_file_bytes=ls.settings.index.max_file_kb * 1024,
     )
@@ -622,7 +622,7 @@ def debug_message(ls: HermesLanguageServer, trace: str, frames: list[Located]) -
     reader = EditSet(
         root,
         _open_document(ls),
-        exclude=ls.settings.index.exclude,
+        exclude=lambda: ls.settings.index.exclude,
         syntax=ls.context_engine.syntax,
         max_file_bytes=ls.settings.index.max_file_kb * 1024,
     )
