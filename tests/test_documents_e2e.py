@@ -220,6 +220,37 @@ async def test_the_server_answers_while_an_edit_tool_works_on_a_1_mb_file(
     assert apply_text_edits(big, document_edit.edits) == expected
 
 
+async def test_listing_actions_in_a_1_mb_document_leaves_the_server_answering(
+    client: LanguageClient, scripted: ScriptedServer, workspace: Path
+):
+    # Finding the function around the cursor takes the definitions of the whole file.
+    big = "".join(f"def g_{i}(x):\n    return x - {i}\n\n\n" for i in range(26_500))
+    uri = (workspace / "big_open.py").as_uri()
+    open_document(client, uri, big)
+    insert(client, uri, 2, 4, 0, "# typed\n")
+    here = types.Position(4 * 20_000 + 2, 4)
+    listing = client.protocol.send_request(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(here, here),
+            context=types.CodeActionContext(diagnostics=[]),
+        ),
+    )
+    why = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="hermes.whyNoSuggestion", arguments=[{"uri": uri}])
+    )
+    assert why["kind"] == "none"
+    assert not listing.done()  # answered while the definitions were being found
+    offered = await asyncio.wrap_future(listing)
+    simplify = next(a for a in offered if a.kind == "refactor.rewrite.hermes.simplify")
+    # The action is about the function around the cursor: g_20000, below the typed line.
+    assert (simplify.data["start"], simplify.data["end"]) == (4 * 20_000 + 2, 4 * 20_000 + 3)
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+
+
 async def completion_prompt(client: LanguageClient, scripted: ScriptedServer, uri: str, line: int, col: int):
     scripted.reset()
     scripted.script(Reply(text="pass"))

@@ -10,6 +10,7 @@ incrementally from the known tree.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -23,6 +24,10 @@ from hermes_lsp.text import Splice, common_ends, lf_breaks
 
 # Trees of texts that are not open documents (about 4 MB each for a 6,000-line file).
 RECENT_TREES = 4
+
+THREAD_CHARS = 64 * 1024
+"""Definitions of a longer text are looked up in a worker thread (a parse and a tags query
+over a 1 MB file take hundreds of milliseconds)."""
 
 
 class _Recent:
@@ -78,6 +83,15 @@ class Syntax:
         document = self._live(language, text)
         if document is not None and document.tree is not None:
             self._trees.put((language, text), document.tree.copy())
+
+    async def definitions_off_loop(self, rel: str, text: str) -> list[tags.Definition]:
+        """:meth:`definitions`, in a worker thread when ``text`` is long; call it on the
+        event loop (an open document's live tree goes along as a copy)."""
+        spec = languages.language_for_path(rel)
+        if spec is None or len(text) <= THREAD_CHARS:
+            return self.definitions(rel, text)
+        self.pin(spec.name, text)
+        return await asyncio.to_thread(self.detached().definitions, rel, text)
 
     def _live(self, language: str, text: str) -> Document | None:
         """The open document whose current text is ``text``, if any."""

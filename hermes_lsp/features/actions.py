@@ -20,6 +20,7 @@ import attrs
 from lsprotocol import types
 
 from hermes_lsp.context import walk
+from hermes_lsp.context.tags import Definition
 from hermes_lsp.edits import DocumentReader, EditError, EditSet, OpenText
 from hermes_lsp.features.agent import run_agent
 from hermes_lsp.features.conversation import Conversation
@@ -144,7 +145,7 @@ class Target:
     selection: str
 
 
-def _target(ls: HermesLanguageServer, uri: str, range_: types.Range) -> Target | None:
+async def _target(ls: HermesLanguageServer, uri: str, range_: types.Range) -> Target | None:
     try:
         document = ls.workspace.get_text_document(uri)
         text = document.source
@@ -157,9 +158,8 @@ def _target(ls: HermesLanguageServer, uri: str, range_: types.Range) -> Target |
     first, last = range_.start.line + 1, range_.end.line + 1
     if start == end:
         # No selection: the innermost definition around the cursor.
-        around = [
-            d for d in ls.context_engine.syntax.definitions(rel, text) if d.start_line <= first <= d.end_line
-        ]
+        found = await ls.context_engine.syntax.definitions_off_loop(rel, text)
+        around = [d for d in found if d.start_line <= first <= d.end_line]
         if around:
             inner = min(around, key=lambda d: d.end_line - d.start_line)
             first, last = inner.start_line, inner.end_line
@@ -465,12 +465,12 @@ def register(server: HermesLanguageServer) -> None:
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=kinds, resolve_provider=True),
     )
-    def code_action(
+    async def code_action(
         ls: HermesLanguageServer, params: types.CodeActionParams
     ) -> list[types.CodeAction] | None:
         if ls.excluded(params.text_document.uri):
             return None
-        target = _target(ls, params.text_document.uri, params.range)
+        target = await _target(ls, params.text_document.uri, params.range)
         if target is None:
             return None
         offered = offered_actions(
@@ -552,7 +552,7 @@ def register(server: HermesLanguageServer) -> None:
         if ls.excluded(data["uri"]):
             return None
         range_ = ls_range(data.get("range"))
-        target = _target(ls, data["uri"], range_)
+        target = await _target(ls, data["uri"], range_)
         if target is None:
             ls.answer_user("open the file before refactoring it", types.MessageType.Warning)
             return None
@@ -596,7 +596,7 @@ def register(server: HermesLanguageServer) -> None:
             )
             return None
         spec = ACTIONS["debug"]
-        message = debug_message(ls, trace, frames)
+        message = await debug_message(ls, trace, frames)
         outcome = await perform(ls, spec, message, reasoning=ls.settings.actions.reasoning, title=spec.title)
         return await _apply(ls, spec, outcome)
 
@@ -612,7 +612,7 @@ def ls_range(value: Any) -> types.Range:
         return types.Range(types.Position(0, 0), types.Position(0, 0))
 
 
-def debug_message(ls: HermesLanguageServer, trace: str, frames: list[Located]) -> list[Part]:
+async def debug_message(ls: HermesLanguageServer, trace: str, frames: list[Located]) -> list[Part]:
     """The debug prompt's parts: the trace, then the code of each workspace frame, innermost last.
 
     Fitted to the model's window, the outer frames' code goes first (outermost first), then
@@ -634,12 +634,13 @@ def debug_message(ls: HermesLanguageServer, trace: str, frames: list[Located]) -
             text = reader.state(frame.rel).text
         except EditError:
             continue  # unreadable or excluded: the trace itself still goes to the model
-        parts.insert(1, _frame_part(reader, frame, text, rank=1 if depth == 0 else 2 + depth))
+        found = await reader.syntax.definitions_off_loop(frame.rel, text) if frame.line else []
+        parts.insert(1, _frame_part(frame, text, found, rank=1 if depth == 0 else 2 + depth))
     parts.append(Fixed(f"Task: {ACTIONS['debug'].task}"))
     return parts
 
 
-def _frame_part(reader: EditSet, frame: Located, text: str, rank: int) -> Part:
+def _frame_part(frame: Located, text: str, definitions: list[Definition], rank: int) -> Part:
     """The code of one frame: the definition around its line (as much as fits), or the
     start of the open file when the trace names no line of the workspace."""
     lines = lf_breaks(text).split("\n")
@@ -655,7 +656,7 @@ def _frame_part(reader: EditSet, frame: Located, text: str, rank: int) -> Part:
             optional=True,
         )
     line = min(frame.line, len(lines))
-    around = [d for d in reader.syntax.definitions(frame.rel, text) if d.start_line <= line <= d.end_line]
+    around = [d for d in definitions if d.start_line <= line <= d.end_line]
     if around:
         inner = min(around, key=lambda d: d.end_line - d.start_line)
         lo, hi = inner.start_line, min(inner.end_line, inner.start_line + 80)
