@@ -251,6 +251,24 @@ async def test_listing_actions_in_a_1_mb_document_leaves_the_server_answering(
     )
 
 
+async def test_an_action_in_a_document_above_the_size_limit_takes_the_cursor_line(
+    client: LanguageClient, scripted: ScriptedServer, workspace: Path
+):
+    # Above limits.maxDocumentKb (2 MB) a document is plain text: no tree is built for it,
+    # not even to find the function around the cursor.
+    huge = "".join(f"def h_{i}(x):\n    return x - {i}\n\n\n" for i in range(70_000))
+    assert len(huge) > 2048 * 1024
+    uri = (workspace / "huge_open.py").as_uri()
+    open_document(client, uri, huge)
+    here = types.Position(4 * 50_000 + 1, 4)
+    found = await actions(client, uri, here, here)
+    simplify = next(a for a in found if a.kind == "refactor.rewrite.hermes.simplify")
+    assert (simplify.data["start"], simplify.data["end"]) == (here.line + 1, here.line + 1)
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+
+
 async def completion_prompt(client: LanguageClient, scripted: ScriptedServer, uri: str, line: int, col: int):
     scripted.reset()
     scripted.script(Reply(text="pass"))

@@ -156,8 +156,9 @@ async def _target(ls: HermesLanguageServer, uri: str, range_: types.Range) -> Ta
     end = offset_at(text, range_.end.line, range_.end.character, encoding).offset
     rel = relative(uri, ls.root)
     first, last = range_.start.line + 1, range_.end.line + 1
-    if start == end:
-        # No selection: the innermost definition around the cursor.
+    if start == end and not ls.context_engine.oversized(text):
+        # No selection: the innermost definition around the cursor (a document above
+        # limits.maxDocumentKb is plain text: it has no definitions to look for).
         found = await ls.context_engine.syntax.definitions_off_loop(rel, text)
         around = [d for d in found if d.start_line <= first <= d.end_line]
         if around:
