@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
-from lsprotocol import types
+
+if TYPE_CHECKING:
+    # Annotations only: lsprotocol takes a quarter of a second to import, and commands that
+    # never talk to an editor (``hermes-lsp index``) use this module too.
+    from lsprotocol import types
 
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
 
@@ -281,7 +285,7 @@ def apply_changes(
     """
     splices: list[Splice] = []
     for number, change in enumerate(changes, 1):
-        if not isinstance(change, types.TextDocumentContentChangePartial):
+        if getattr(change, "range", None) is None:  # the protocol's whole-document change
             splices.append(Splice(0, len(text), change.text))
             text, mark = change.text, None
             continue
