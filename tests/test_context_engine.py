@@ -232,6 +232,33 @@ async def test_background_start_progress_and_live_updates(
     await ctx.stop()
 
 
+async def test_after_typing_pauses_the_index_update_brings_back_what_the_next_keystroke_reads(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_module, "IDLE_REFRESH_S", 0.05)
+    ctx = WorkspaceContext(IndexSettings())
+    await ctx.start(str(project), lambda message, percent: None)
+    await ctx.wait_ready()
+    uri = _uri(project, "shop/cart.py")
+    ctx.open_document(uri, CART, "python", 1)
+    assert ctx.looked_ahead()
+    index = ctx.index
+    assert index is not None and index.by_name.in_memory("apply_discount")
+    views = index.by_name
+    change = types.TextDocumentContentChangePartial(
+        range=types.Range(types.Position(0, 0), types.Position(0, 0)), text="# a comment\n"
+    )
+    ctx.change_document(uri, apply_changes(CART, [change], "utf-16"), 2)
+    for _ in range(200):  # the pause's update swaps the index's views, then looks ahead again
+        if index.by_name is not views and index.by_name.in_memory("apply_discount"):
+            break
+        await asyncio.sleep(0.02)
+    assert index.by_name is not views, "the update did not reach the index"
+    # What the document uses is in memory again, without a completion having asked for it.
+    assert ctx.looked_ahead() and index.by_name.in_memory("apply_discount")
+    await ctx.stop()
+
+
 async def test_no_workspace_and_missing_folder(tmp_path: Path) -> None:
     problems: list[str] = []
     ctx = WorkspaceContext(IndexSettings(), on_problem=problems.append)

@@ -323,17 +323,19 @@ class WorkspaceContext:
         index = self.index
         if index is None or document.language is None or document.oversized or os.path.isabs(document.path):
             return
-        names = sorted(set(retrieve.IDENTIFIER.findall(document.text, 0, WARM_CHARS)) - retrieve.KEYWORDS)
+        text, path = document.text, document.path
         graph = self._graph_of(index)
         tokens = _import_tokens(document)
 
         def warm() -> None:
             # The first completions' lookups, and the edges their walk starts from.
-            files = index.warm(document.path, names, tokens)
+            names = sorted(set(retrieve.IDENTIFIER.findall(text, 0, WARM_CHARS)) - retrieve.KEYWORDS)
+            graph.sync()  # a view the index swapped in since: forget first, then fill
+            files = index.warm(path, names, tokens)
             graph.learn_definers(names)
             graph.prefetch(files[:WARM_FILES])
             found = get_many(index.by_name, names)
-            retrieve.prepare(document.path, tokens, found, graph, files[1:])
+            retrieve.prepare(path, tokens, found, graph, files[1:])
 
         try:
             self._looking_ahead = self._warmer.submit(warm)
@@ -457,11 +459,32 @@ class WorkspaceContext:
             finally:
                 if self._graph is not None:
                     self._graph.forget()  # the file's edges and ranks may have changed
+                self._look_ahead_again()
 
         try:
             self._writer.submit(run)
         except RuntimeError:
             pass  # shutting down
+
+    def _look_ahead_again(self) -> None:
+        """After the index changed (and forgot what it had in memory), look ahead again for
+        the document in use, so that the next keystroke after a pause in typing does not
+        pay for reading it all back. Called from the writer thread: the look-ahead is
+        started on the event loop, which owns the documents."""
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self._look_ahead_at_current)
+        except RuntimeError:
+            pass  # the loop is closed: shutting down
+
+    def _look_ahead_at_current(self) -> None:
+        if not self.documents:
+            return
+        key = next(reversed(self.documents))  # the one most recently opened or edited
+        if self.admission(key).shareable:
+            self._warm(self.documents[key])
 
     def _refresh_when_idle(self, uri: str, version: int) -> None:
         if self._loop is None:

@@ -293,7 +293,7 @@ class Index:
         if digests or removed or not self.store.ranked():
             say("Ranking definitions", None)
             report.cpu_s += self._rank()
-        self.views.forget_all()
+        self.views.forget_all(self.store.data_version())
         self._count(report)
 
     def _count(self, report: IndexReport) -> None:
@@ -322,7 +322,7 @@ class Index:
             nonlocal done
             report.indexed += scanned
             done += count
-            self.views.forget_all()
+            self.views.forget_all(self.store.data_version())
             say(f"Indexing {_format_count(done)}/{_format_count(total)} files", done * 100 // total)
 
         def scan_here(paths: list[str]) -> None:
@@ -419,7 +419,7 @@ class Index:
             else:
                 self.store.write([scanned], dirty=dirty, forms=module_forms)
             self.store.mark_unranked()
-            self.views.forget_all()
+            self.views.forget_all(self.store.data_version())
 
     # -- lookups -------------------------------------------------------------------------
 

@@ -114,6 +114,9 @@ class Recent(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
 
 CHECK_EVERY_S = 0.25
 """How stale a lookup may be after another process commits to the shared database."""
@@ -164,6 +167,10 @@ class _View(Mapping[str, Sequence[V]]):
             found = self._fetch(key)
             self.cache.put(key, found)  # absent names are remembered too: most words are
         return found if found else default  # type: ignore[return-value]
+
+    def in_memory(self, key: str) -> bool:
+        """Whether ``key``'s answer is held, so that asking for it costs no query."""
+        return key in self.cache
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Sequence[V]]:
         """The values of those of ``keys`` that are present: what is not in memory is read
@@ -352,11 +359,16 @@ class Views:
             self.sync,
         )
 
-    def forget_all(self) -> None:
+    def forget_all(self, seen: int | None = None) -> None:
+        """Forget everything. ``seen`` is the store's data version read after the change
+        that calls for this: commits up to it are accounted for, so the next check does
+        not forget again what has been read since."""
         old = (self.by_name, self.by_path, self.by_module)
         self._make()
         for view in old:
             view.forget()  # a lookup already running on an old one reads afresh too
+        if seen is not None:
+            self._version = seen
 
     def sync(self) -> None:
         """Forget everything when another connection has committed since the last check."""
