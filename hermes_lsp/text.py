@@ -144,8 +144,11 @@ def line_start(text: str, offset: int) -> int:
 
 def line_number(text: str, offset: int) -> int:
     """0-based line of ``offset``: line endings before it, counted in C."""
-    lone_cr = text.count("\r", 0, offset) - text.count("\r\n", 0, offset + 1)
-    return text.count("\n", 0, offset) + lone_cr
+    newlines = text.count("\n", 0, offset)
+    cr = text.find("\r", 0, offset)  # most texts have none: one scan, and no counting
+    if cr == -1:
+        return newlines
+    return newlines + text.count("\r", cr, offset) - text.count("\r\n", cr, offset + 1)
 
 
 def line_offset(text: str, line: int, mark: LineMark | None = None) -> int | None:
@@ -167,7 +170,8 @@ def line_offset(text: str, line: int, mark: LineMark | None = None) -> int | Non
         parts = text.split("\n", line)
         found = None if len(parts) <= line else len(text) - len(parts[-1])
         end = len(text) if found is None else found
-        if text.count("\r", 0, end) == text.count("\r\n", 0, end):
+        cr = text.find("\r", 0, end)
+        if cr == -1 or text.count("\r", cr, end) == text.count("\r\n", cr, end):
             return found
     for _ in range(line - from_line):
         ending = line_ending_after(text, start)

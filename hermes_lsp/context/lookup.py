@@ -12,6 +12,7 @@ fetched a page at a time (:class:`Defs`): retrieval looks at the first few dozen
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -46,9 +47,10 @@ class Def:
 
     def __attrs_post_init__(self) -> None:
         folder, _, file = self.path.rpartition("/")
-        object.__setattr__(self, "owner", self.qualname.rpartition(".")[0])
-        object.__setattr__(self, "folder", folder)
-        object.__setattr__(self, "stem", file.split(".", 1)[0])
+        # Interned: thousands of definitions share a few hundred folders, stems and owners.
+        object.__setattr__(self, "owner", sys.intern(self.qualname.rpartition(".")[0]))
+        object.__setattr__(self, "folder", sys.intern(folder))
+        object.__setattr__(self, "stem", sys.intern(file.split(".", 1)[0]))
 
 
 K = TypeVar("K")

@@ -263,7 +263,12 @@ def near_identifiers(request: Request, regions: Regions | None = None) -> dict[s
     return scores
 
 
-@functools.lru_cache(maxsize=65536)
+JUDGED_PATHS = 8192
+"""Candidate files whose link to the current file (and import strength) are kept: a
+completion weighs up to about a thousand; a few files' worth."""
+
+
+@functools.lru_cache(maxsize=JUDGED_PATHS)
 def _import_strength(path: str, tokens: frozenset[str]) -> float:
     """How many trailing path components of ``path`` an import statement names (0: none),
     one more when it names the whole path from the root (the module itself, not a
@@ -329,7 +334,7 @@ class Links:
         return verdict
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=JUDGED_PATHS)
 def _linked(current: str, tokens: frozenset[str], path: str) -> bool | None:
     """:meth:`Links.allows` apart from string literals, which change with every keystroke;
     the rest changes only with the file's imports, so it is kept across requests."""
