@@ -119,13 +119,17 @@ def test_a_line_longer_than_the_live_limit_still_gives_a_bounded_prompt() -> Non
 class CountingContext(NullContext):
     """A context engine that counts retrievals and returns one piece naming the last word."""
 
-    def __init__(self) -> None:
+    def __init__(self, defined: frozenset[str] = frozenset({"comp"})) -> None:
         self.calls = 0
+        self.defined = defined
 
     def context(self, uri: str, text: str, offset: int, budget: int, purpose: str) -> list[Piece]:  # type: ignore[override]
         self.calls += 1
         word = text[:offset].split()[-1] if text[:offset].split() else ""
         return [Piece("definition", "w.py", 1, 1, f"# near {word}", 4)]
+
+    def defines(self, name: str) -> bool:
+        return name in self.defined
 
 
 def test_typing_inside_a_word_reuses_the_retrieval_and_the_next_word_retrieves_again() -> None:
@@ -149,6 +153,34 @@ def test_typing_inside_a_word_reuses_the_retrieval_and_the_next_word_retrieves_a
     # Moving elsewhere in the document retrieves again too.
     service.prompt(Cursor("file:///a.py", current, 3, "a.py", "python"), False, budgets)
     assert engine.calls == 3
+
+
+def test_words_nothing_defines_typed_on_the_line_reuse_the_retrieval_and_a_defined_one_does_not() -> None:
+    engine = CountingContext(frozenset({"compute_totals", "records"}))
+    service = CompletionService(
+        model=lambda: None,  # type: ignore[arg-type,return-value]
+        settings=CompletionSettings,
+        context=lambda: engine,
+        on_error=lambda error: None,
+    )
+    text = "import os\n\n\n\n"
+    at = text.index("\n\n\n") + 2
+    budgets = Budgets(3000, 1000, 2048)
+    line = "result = compute_totals(records, key=lambda r: r.amount)"
+    calls_after = []
+    for count in range(1, len(line) + 1):
+        current = text[:at] + line[:count] + text[at:]
+        service.prompt(Cursor("file:///a.py", current, at + count, "a.py", "python"), False, budgets)
+        calls_after.append(engine.calls)
+    # `result`, `=`, `key`, `lambda`, `r`, `amount`: nothing defines them, the retrieval holds;
+    # finishing `compute_totals` and `records` (both defined) retrieves again.
+    assert engine.calls == 3
+    assert calls_after[len("result = compute_totals(") - 1] == 2
+    assert calls_after[len("result = compute_totals(records,") - 1] == 3
+    # A quote (a string may name a file) or a new line retrieves again.
+    current = text[:at] + line + " + 'x" + text[at:]
+    service.prompt(Cursor("file:///a.py", current, at + len(line) + 5, "a.py", "python"), False, budgets)
+    assert engine.calls == 4
 
 
 def test_a_piece_from_a_file_ignored_since_is_dropped_at_once() -> None:

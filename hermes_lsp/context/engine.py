@@ -636,6 +636,12 @@ class WorkspaceContext:
             node = node.parent
         return scopes[::-1]
 
+    def defines(self, name: str) -> bool:
+        """Whether the index has a definition named ``name`` (a word that could change
+        what retrieval finds)."""
+        index = self.index
+        return index is not None and bool(index.by_name.get(name))
+
     def context(self, uri: str, text: str, offset: int, budget: int, purpose: Purpose) -> list[Piece]:
         """Ordered pieces (stable first) under ``budget`` tokens for a cursor at ``offset``."""
         request = self.request(uri, text, offset, budget)

@@ -96,6 +96,9 @@ class NullContext:
     def context(self, uri: str, text: str, offset: int, budget: int, purpose: Purpose) -> list[Piece]:
         return []
 
+    def defines(self, name: str) -> bool:
+        return False
+
     def syntax_at(self, uri: str, text: str, offset: int) -> list[str]:
         return []
 

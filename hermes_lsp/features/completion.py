@@ -358,7 +358,7 @@ class CompletionService:
         if budgets.context:
             try:
                 engine = self._context()
-                fresh = reusable_retrieval(state, cursor.text, cursor.offset, budgets.context)
+                fresh = reusable_retrieval(state, cursor.text, cursor.offset, budgets.context, engine.defines)
                 if fresh is None:
                     fresh = engine.context(
                         cursor.key, cursor.text, cursor.offset, budgets.context, "completion"

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from hermes_lsp.context.retrieve import IDENTIFIER
 from hermes_lsp.context.types import Piece
 from hermes_lsp.model.hermes import MAX_LIVE_CHARS, FileView, prompt_window
 from hermes_lsp.text import common_ends
@@ -88,21 +89,45 @@ def _word_bounds(text: str, offset: int) -> tuple[int, int]:
     return start, end
 
 
-def reusable_retrieval(state: DocumentPrompt, text: str, offset: int, budget: int) -> list[Piece] | None:
-    """The last retrieval's pieces when the document has changed only inside the identifier
-    at the cursor since then, else None.
+TYPED_SINCE_RETRIEVAL = 120
+"""Characters typed on the cursor's line since the last retrieval that may still reuse it."""
+# A quote may open or close a string literal, which may name a file (a link to code of
+# another language); a line break moves every line's distance from the cursor.
+_RETRIEVE_AGAIN_AFTER = frozenset("\n\r\"'`")
 
-    Retrieval finds definitions by whole identifiers; a name still being typed finds
-    nothing new until it is finished (the next keystroke outside it retrieves again).
-    Skipping it is most of what a keystroke in the middle of a word costs.
+
+def reusable_retrieval(
+    state: DocumentPrompt,
+    text: str,
+    offset: int,
+    budget: int,
+    known: Callable[[str], bool] | None = None,
+) -> list[Piece] | None:
+    """The last retrieval's pieces when what the user has typed since cannot change them,
+    else None.
+
+    Retrieval finds definitions by whole identifiers, weighing each by its line's distance
+    from the cursor. A name still being typed finds nothing new until it is finished; nor
+    does a finished word that nothing in the index defines (a keyword, a local variable,
+    punctuation) typed on the same line, since the other lines keep their distances. So
+    the last retrieval holds while the document differs from it only by words ``known``
+    says are undefined (and the word at the cursor), typed on the cursor's line: most of
+    what a keystroke cost, even at the end of a word.
     """
     memo = state.retrieved
     if memo is None or memo.budget != budget:
         return None
     start, end = _word_bounds(text, offset)
-    if start != len(memo.before) or len(text) - end != len(memo.after):
+    if start < len(memo.before) or len(text) - end != len(memo.after):
         return None
     if not (text.startswith(memo.before) and text.endswith(memo.after)):
+        return None
+    if start == len(memo.before):
+        return memo.pieces  # only the word at the cursor has changed
+    typed = text[len(memo.before) : start]
+    if known is None or len(typed) > TYPED_SINCE_RETRIEVAL or not _RETRIEVE_AGAIN_AFTER.isdisjoint(typed):
+        return None
+    if any(known(name) for name in IDENTIFIER.findall(typed)):
         return None
     return memo.pieces
 
