@@ -54,6 +54,16 @@ def lf_breaks(text: str) -> str:
     return done
 
 
+_LONE_CR_BYTES = re.compile(rb"\r(?!\n)")
+
+
+def lf_breaks_bytes(data: bytes) -> bytes:
+    """:func:`lf_breaks` for a file's bytes (as read from disk, before decoding)."""
+    if b"\r" not in data or data.count(b"\r") == data.count(b"\r\n"):
+        return data
+    return _LONE_CR_BYTES.sub(b"\n", data)
+
+
 def split_lines(text: str) -> list[str]:
     """The protocol's lines of ``text``, without their line endings."""
     return [line.removesuffix("\r") for line in lf_breaks(text).split("\n")]

@@ -8,6 +8,7 @@ and knows nothing of the server's fast paths.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -16,6 +17,7 @@ from lsprotocol import types
 
 from hermes_lsp.context.languages import by_name
 from hermes_lsp.context.parsing import Document
+from hermes_lsp.context.walk import scan_file
 from hermes_lsp.edits import EditSet, OpenText
 from hermes_lsp.model.tools import ToolCall
 from hermes_lsp.text import apply_changes, line_at, position_at, split_lines
@@ -160,3 +162,15 @@ def test_an_edited_tree_matches_a_fresh_parse_of_the_edited_text(code: str, edit
         fresh = Document("file:///w/m.py", "m.py", document.text, by_name("python"), version)
         assert fresh.tree is not None
         assert shape(document.tree.root_node) == shape(fresh.tree.root_node)
+
+
+def test_a_file_on_disk_with_lone_cr_endings_is_indexed_line_by_line(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_bytes(
+        classic_mac("def first(a):\n    return a\n\n\ndef second(b):\n    return b\n").encode()
+    )
+    scanned = scan_file(str(tmp_path), "m.py", 1 << 20)
+    assert scanned.tags is not None
+    lines = {d.name: (d.start_line, d.end_line) for d in scanned.tags.definitions}
+    assert lines == {"first": (1, 2), "second": (5, 6)}
+    second = next(d for d in scanned.tags.definitions if d.name == "second")
+    assert second.summary.splitlines() == ["def second(b):", "    return b"]
