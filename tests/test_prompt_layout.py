@@ -132,14 +132,18 @@ class CountingContext(NullContext):
         return name in self.defined
 
 
-def test_typing_inside_a_word_reuses_the_retrieval_and_the_next_word_retrieves_again() -> None:
-    engine = CountingContext()
-    service = CompletionService(
+def _service(engine: CountingContext) -> CompletionService:
+    return CompletionService(
         model=lambda: None,  # type: ignore[arg-type,return-value]
         settings=CompletionSettings,
         context=lambda: engine,
         on_error=lambda error: None,
     )
+
+
+def test_typing_inside_a_word_reuses_the_retrieval_and_the_next_word_retrieves_again() -> None:
+    engine = CountingContext()
+    service = _service(engine)
     text = "import os\n\nvalue = \n"
     at = text.index("= ") + 2
     budgets = Budgets(3000, 1000, 2048)
@@ -157,12 +161,7 @@ def test_typing_inside_a_word_reuses_the_retrieval_and_the_next_word_retrieves_a
 
 def test_words_nothing_defines_typed_on_the_line_reuse_the_retrieval_and_a_defined_one_does_not() -> None:
     engine = CountingContext(frozenset({"compute_totals", "records"}))
-    service = CompletionService(
-        model=lambda: None,  # type: ignore[arg-type,return-value]
-        settings=CompletionSettings,
-        context=lambda: engine,
-        on_error=lambda error: None,
-    )
+    service = _service(engine)
     text = "import os\n\n\n\n"
     at = text.index("\n\n\n") + 2
     budgets = Budgets(3000, 1000, 2048)

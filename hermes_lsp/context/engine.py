@@ -331,11 +331,10 @@ class WorkspaceContext:
             # The first completions' lookups, and the edges their walk starts from.
             names = sorted(set(retrieve.IDENTIFIER.findall(text, 0, WARM_CHARS)) - retrieve.KEYWORDS)
             graph.sync()  # a view the index swapped in since: forget first, then fill
-            files = index.warm(path, names, tokens)
-            graph.learn_definers(names)
+            files = index.warm(path, tokens)
+            found = get_many(index.by_name, names)  # one query for the lot
             graph.prefetch(files[:WARM_FILES])
-            found = get_many(index.by_name, names)
-            retrieve.prepare(path, tokens, found, graph, files[1:])
+            retrieve.prepare(path, tokens, found, graph, files[1:])  # its seeds learn the definers
 
         try:
             self._looking_ahead = self._warmer.submit(warm)

@@ -423,17 +423,16 @@ class Index:
 
     # -- lookups -------------------------------------------------------------------------
 
-    def warm(self, path: str, names: Iterable[str], tokens: Iterable[str]) -> list[str]:
-        """Bring into memory what a document's completions will ask for: its own
-        definitions, those of the names it uses and the files its imports name; returns
-        those files (the document's first), where the cursor's personalised walk starts."""
+    def warm(self, path: str, tokens: Iterable[str]) -> list[str]:
+        """Bring into memory the definitions of a document and of the files its imports
+        name (``tokens``); returns those files (the document's first), where the cursor's
+        personalised walk starts."""
         self.by_path.get(path)
         files = [path]
         for token in tokens:
             for module in self.by_module.get(token, ()):
                 self.by_path.get(module)
                 files.append(module)
-        self.views.by_name.get_many(names)  # one query for the lot
         return files
 
     def references(self, name: str) -> list[tuple[str, list[int]]]:

@@ -18,7 +18,7 @@ import heapq
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from hermes_lsp.context.index import Def
 from hermes_lsp.context.languages import may_use, same_family
@@ -32,6 +32,8 @@ from hermes_lsp.context.rank import (
     name_weight,
 )
 from hermes_lsp.context.store import RANK_FLOOR
+
+_T = TypeVar("_T")
 
 CACHED_FILES = 512
 """Files whose edges and ordered definitions are kept (a few MB at most)."""
@@ -144,12 +146,15 @@ class FileGraph:
             return None  # the index is writing: not now, and not cached
         self.learn_definers(uses)
         found = file_edges(uses, lambda name: self._reachable(path, name), path)
+        self._keep(self._edges, path, found)
+        return found
+
+    def _keep(self, cache: OrderedDict[str, _T], path: str, value: _T) -> None:
+        """Put ``value`` in one of the bounded caches, dropping the least recently used."""
         with self._lock:
-            cache = self._edges
-            cache[path] = found
+            cache[path] = value
             if len(cache) > self.size:
                 cache.popitem(last=False)
-        return found
 
     def prefetch(self, paths: Iterable[str]) -> None:
         """Read the edges of ``paths`` now (off the event loop), so that the walks of the
@@ -184,11 +189,7 @@ class FileGraph:
         defs, total = self.index.ranked_in(path, wanted)
         total = total or 1.0
         found = tuple((d, (RANK_FLOOR + d.rank) / total) for d in defs)
-        with self._lock:
-            cache = self._best
-            cache[path] = (found, len(found) < wanted)  # fewer than asked: that is all of them
-            if len(cache) > self.size:
-                cache.popitem(last=False)
+        self._keep(self._best, path, (found, len(found) < wanted))  # fewer: that is all of them
         return found[:count]
 
 

@@ -173,16 +173,17 @@ def _scope_pieces(request: Request, visible: _Visible, budget: _Budget, cap: int
 # -- definitions -------------------------------------------------------------------------
 
 
-def _skip_name(name: str, language: str | None) -> bool:
-    return len(name) < 2 or name in KEYWORDS or (language == "python" and name in BUILTIN_NAMES)
-
-
 _SKIPPED_IN_PYTHON = KEYWORDS | BUILTIN_NAMES
 
 
 def _skipped(language: str | None) -> frozenset[str]:
-    """The names :func:`_skip_name` skips in ``language``, apart from one-letter ones."""
+    """The names that say nothing in ``language`` (keywords; in Python, builtins too),
+    apart from one-letter ones, which :func:`_skip_name` skips as well."""
     return _SKIPPED_IN_PYTHON if language == "python" else KEYWORDS
+
+
+def _skip_name(name: str, language: str | None) -> bool:
+    return len(name) < 2 or name in _skipped(language)
 
 
 NEAR_LINES = 24
