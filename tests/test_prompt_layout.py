@@ -176,10 +176,26 @@ def test_words_nothing_defines_typed_on_the_line_reuse_the_retrieval_and_a_defin
     assert engine.calls == 3
     assert calls_after[len("result = compute_totals(") - 1] == 2
     assert calls_after[len("result = compute_totals(records,") - 1] == 3
-    # A quote (a string may name a file) or a new line retrieves again.
-    current = text[:at] + line + " + 'x" + text[at:]
-    service.prompt(Cursor("file:///a.py", current, at + len(line) + 5, "a.py", "python"), False, budgets)
+    # A sentence in a string holds it; a one-word literal (it may name a file) does not.
+    for typed in [" or 'nothing to add up'", " or 'install.sh'"]:
+        current = text[:at] + line + typed + text[at:]
+        service.prompt(
+            Cursor("file:///a.py", current, at + len(line) + len(typed), "a.py", "python"), False, budgets
+        )
     assert engine.calls == 4
+    # A new line with nothing defined on it holds it too, up to 120 characters typed since.
+    more = " or 'install.sh'\n    x = 1"
+    current = text[:at] + line + more + text[at:]
+    service.prompt(
+        Cursor("file:///a.py", current, at + len(line) + len(more), "a.py", "python"), False, budgets
+    )
+    assert engine.calls == 4
+    more += "\n    y = 2" * 12
+    current = text[:at] + line + more + text[at:]
+    service.prompt(
+        Cursor("file:///a.py", current, at + len(line) + len(more), "a.py", "python"), False, budgets
+    )
+    assert engine.calls == 5
 
 
 def test_a_piece_from_a_file_ignored_since_is_dropped_at_once() -> None:

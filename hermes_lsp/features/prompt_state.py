@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
-from hermes_lsp.context.retrieve import IDENTIFIER
+from hermes_lsp.context.retrieve import IDENTIFIER, string_literals
 from hermes_lsp.context.types import Piece
 from hermes_lsp.model.hermes import MAX_LIVE_CHARS, FileView, prompt_window
 from hermes_lsp.text import common_ends
@@ -90,10 +90,8 @@ def _word_bounds(text: str, offset: int) -> tuple[int, int]:
 
 
 TYPED_SINCE_RETRIEVAL = 120
-"""Characters typed on the cursor's line since the last retrieval that may still reuse it."""
-# A quote may open or close a string literal, which may name a file (a link to code of
-# another language); a line break moves every line's distance from the cursor.
-_RETRIEVE_AGAIN_AFTER = frozenset("\n\r\"'`")
+"""Characters typed since the last retrieval that may still reuse it: new lines move the
+other lines' distances from the cursor a little; after a few, retrieval weighs them anew."""
 
 
 def reusable_retrieval(
@@ -109,10 +107,11 @@ def reusable_retrieval(
     Retrieval finds definitions by whole identifiers, weighing each by its line's distance
     from the cursor. A name still being typed finds nothing new until it is finished; nor
     does a finished word that nothing in the index defines (a keyword, a local variable,
-    punctuation) typed on the same line, since the other lines keep their distances. So
-    the last retrieval holds while the document differs from it only by words ``known``
-    says are undefined (and the word at the cursor), typed on the cursor's line: most of
-    what a keystroke cost, even at the end of a word.
+    punctuation, a sentence in a string). So the last retrieval holds while the document
+    differs from it only by what was typed at the cursor since, up to
+    :data:`TYPED_SINCE_RETRIEVAL` characters, with no word ``known`` says is defined and no
+    finished one-word string literal among them: most of what a keystroke cost, even at
+    the end of a word or a line.
     """
     memo = state.retrieved
     if memo is None or memo.budget != budget:
@@ -125,10 +124,12 @@ def reusable_retrieval(
     if start == len(memo.before):
         return memo.pieces  # only the word at the cursor has changed
     typed = text[len(memo.before) : start]
-    if known is None or len(typed) > TYPED_SINCE_RETRIEVAL or not _RETRIEVE_AGAIN_AFTER.isdisjoint(typed):
+    if known is None or len(typed) > TYPED_SINCE_RETRIEVAL:
         return None
     if any(known(name) for name in IDENTIFIER.findall(typed)):
         return None
+    if string_literals(typed):
+        return None  # a one-word literal may name a file: a link to code of another language
     return memo.pieces
 
 
