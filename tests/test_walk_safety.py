@@ -9,11 +9,19 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from hermes_lsp.context import walk
-from hermes_lsp.context.walk import MAX_IGNORE_FILE_BYTES, contained, read_ignore_lines, scan_file
+from hermes_lsp.context.walk import (
+    MAX_IGNORE_FILE_BYTES,
+    Containment,
+    contained,
+    read_ignore_lines,
+    scan_file,
+)
 from hermes_lsp.scripted_server import Reply, ScriptedServer
 from tests.support.lsp import initialize, inline, open_document, server_config, until
 
@@ -54,6 +62,29 @@ def test_contained_resolves_links_on_both_sides(linked: Path, tmp_path: Path):
     via = tmp_path / "via"
     via.symlink_to(linked, target_is_directory=True)  # the root itself reached through a link
     assert contained(str(via), str(linked / "real.py")) == "real.py"
+
+
+_PARTS = ("real.py", "alias.py", "leak.py", "door", "secret.py", "sub", "inner.py", "up", "..", ".", "ws")
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.sampled_from(_PARTS), min_size=1, max_size=5), absolute=st.booleans())
+def test_a_scan_checks_each_file_as_resolving_every_component_would(
+    linked: Path, parts: list[str], absolute: bool
+):
+    # A folder inside, a link from it back up to the root's parent, a link to a folder inside.
+    sub = linked / "sub"
+    if not sub.exists():
+        sub.mkdir()
+        (sub / "inner.py").write_text("x = 1\n")
+        (sub / "up").symlink_to(linked.parent, target_is_directory=True)
+        (linked / "inside").symlink_to(sub, target_is_directory=True)
+    path = os.path.join(*parts)
+    if absolute:
+        path = os.path.join(str(linked), path)
+    checker = Containment(str(linked))
+    assert checker.inside(path) == (contained(str(linked), path) is not None)
+    assert checker.inside(path) == (contained(str(linked), path) is not None)  # folder now remembered
 
 
 def _hostile_ignore_files(root: Path) -> None:

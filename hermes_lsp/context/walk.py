@@ -64,19 +64,48 @@ class WalkResult:
     """Symlinked files left out because their target is outside the workspace."""
 
 
-def contained(root: str, path: str, real_root: str | None = None) -> str | None:
+def contained(root: str, path: str) -> str | None:
     """Where ``path`` really is, relative to ``root`` (``/``-separated; ``.`` for the root
-    itself), or None when it resolves outside it. Symlinks are resolved on both sides
-    (``real_root``: the root already resolved, by a caller checking many paths at once)."""
+    itself), or None when it resolves outside it. Symlinks are resolved on both sides."""
     if "\0" in path:
         return None  # no file has such a name (and the system calls would refuse it)
-    real_root = real_root or os.path.realpath(root)
+    real_root = os.path.realpath(root)
     real = os.path.realpath(path if os.path.isabs(path) else os.path.join(real_root, path))
     if real == real_root:
         return "."
     if not real.startswith(real_root.rstrip(os.sep) + os.sep):
         return None
     return os.path.relpath(real, real_root).replace(os.sep, "/")
+
+
+class Containment:
+    """Tells whether many paths under one root really lie inside it, resolving each folder
+    once: a scan checks thousands of files in a few folders, and resolving every component
+    of every path (``realpath``) cost about as much as reading the file. A file that is
+    itself a symlink is resolved in full, as :func:`contained` would. Meant for one batch
+    of work: a folder replaced by a link after it was resolved is seen by the next one."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.real_root = os.path.realpath(root)
+        self._inside = self.real_root.rstrip(os.sep) + os.sep
+        self._folders: dict[str, str] = {}
+
+    def inside(self, full: str) -> bool:
+        """Whether ``full`` (an absolute path, or one relative to the root) resolves inside the root."""
+        if "\0" in full:
+            return False
+        full = os.path.join(self.root, full)
+        folder, name = os.path.split(full)
+        real_folder = self._folders.get(folder)
+        if real_folder is None:
+            real_folder = self._folders[folder] = os.path.realpath(folder)
+        try:
+            plain = not stat.S_ISLNK(os.lstat(full).st_mode) and name not in ("", ".", "..")
+        except OSError:
+            plain = False  # not there as named: resolve it the long way, as contained() does
+        real = os.path.join(real_folder, name) if plain else os.path.realpath(full)
+        return real == self.real_root or real.startswith(self._inside)
 
 
 def _spec(lines: Iterable[str]) -> pathspec.GitIgnoreSpec | None:
@@ -214,13 +243,18 @@ def looks_minified(data: bytes) -> bool:
 
 
 def scan_file(
-    root: str, rel: str, max_bytes: int, known_digest: str | None = None, real_root: str | None = None
+    root: str,
+    rel: str,
+    max_bytes: int,
+    known_digest: str | None = None,
+    containment: Containment | None = None,
 ) -> Scanned:
-    """Read, check and tag one file. Never raises for a bad file: it says why it was skipped."""
+    """Read, check and tag one file. Never raises for a bad file: it says why it was skipped.
+    ``containment``: the root's, shared by a caller checking many files at once."""
     spec = language_for_path(rel)
     language = spec.name if spec else ""
     full = os.path.join(root, rel)
-    if contained(root, full, real_root) is None:
+    if not (containment or Containment(root)).inside(full):
         # A link (of the file or a folder above it) that leads out of the workspace.
         return Scanned(rel, 0, 0, "", language, skipped="outside")
     try:
@@ -261,8 +295,8 @@ def tag_bytes(language: str, data: bytes) -> tagging.FileTags:
 
 def scan_batch(root: str, batch: list[tuple[str, str | None]], max_bytes: int) -> list[Scanned]:
     """Worker-process entry point: scan a batch of (path, cached digest)."""
-    real_root = os.path.realpath(root)  # resolved once: each file's own check is the costly part
-    return [scan_file(root, rel, max_bytes, digest, real_root) for rel, digest in batch]
+    containment = Containment(root)  # each folder resolved once: each file's own check is the costly part
+    return [scan_file(root, rel, max_bytes, digest, containment) for rel, digest in batch]
 
 
 def iter_batches(items: list[tuple[str, str | None]], size: int) -> Iterator[list[tuple[str, str | None]]]:
