@@ -214,7 +214,8 @@ def test_pool_build_matches_in_process_build(tmp_path: Path) -> None:
     progress: list[str | None] = []
     report = pooled.refresh(lambda message, percent: progress.append(message))
     assert report.workers == 1 and report.indexed == 70
-    assert progress[0] == "Indexing 0/70 files" and progress[-2] == "Indexing 70/70 files"
+    assert progress[0] == "Indexing 0/70 files"
+    assert progress[-3:-1] == ["Indexing 70/70 files", "Indexing names"]
     assert sorted(pooled.by_name) == sorted(f"f{i}" for i in range(70))
     assert pooled.references("f3") == [("pkg/m2.py", [2])]
 
@@ -454,3 +455,73 @@ def test_the_collector_runs_again_after_a_refresh_even_one_that_fails(
     with pytest.raises(sqlite3.OperationalError):
         index.refresh()
     assert gc.isenabled()
+
+
+def _indexes(root: Path) -> set[str]:
+    with sqlite3.connect(database_path(str(root))) as db:
+        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+NAME_INDEXES = {"defs_name", "modules_form", "refs_name"}
+
+
+def test_a_build_nobody_asks_meanwhile_sorts_the_name_indexes_in_at_the_end(tmp_path: Path) -> None:
+    body = "import pkg.m{n}\ndef f{i}():\n    return f{n}()\n"
+    files = {f"pkg/m{i}.py": body.format(i=i, n=(i + 1) % 9) for i in range(9)}
+    root = make(tmp_path / "ws", files)
+    index = open_index(root, lookups_while_building=False)
+    during: list[set[str]] = []
+    index.refresh(lambda message, percent: during.append(_indexes(root)))
+    assert NAME_INDEXES.isdisjoint(during[1])  # while files went in: none by name
+    assert NAME_INDEXES <= _indexes(root)
+    assert [d.path for d in index.by_name["f3"]] == ["pkg/m3.py"]
+    assert index.by_module["pkg.m4"] == ("pkg/m4.py",)
+    assert index.references("f3") == [("pkg/m2.py", [3])]
+
+
+def test_a_servers_first_build_can_look_names_up_while_it_runs(tmp_path: Path) -> None:
+    files = {f"pkg/m{i}.py": f"def f{i}():\n    return {i}\n" for i in range(80)}
+    root = make(tmp_path / "ws", files)
+    index = open_index(root, workers=0)
+    found: list[int] = []
+
+    def progress(message: str | None, percent: int | None) -> None:
+        if message and message.startswith("Indexing ") and "/" in message:
+            found.append(sum(1 for i in range(80) if index.by_name.get(f"f{i}")))
+
+    index.refresh(progress)
+    assert found[0] == 0 and 0 < found[1] < 80 and found[-1] == 80  # names found batch by batch
+
+
+def test_while_another_process_builds_without_name_indexes_lookups_answer_nothing_then_everything(
+    tmp_path: Path,
+) -> None:
+    root = make(
+        tmp_path / "ws",
+        {"a.py": "import b\ndef alpha():\n    return beta()\n", "b.py": "def beta():\n    return 1\n"},
+    )
+    builder = Store(database_path(str(root)))
+    assert builder.start_bulk(lookups=False)
+    scanned = walking.scan_batch(str(root), [("a.py", None), ("b.py", None)], 1 << 20)
+    builder.write(scanned, forms=module_forms)
+    reader = Index(str(root), Store(database_path(str(root))), 1 << 20)
+    # By name: nothing yet (each lookup would read every row); by file: at once.
+    assert reader.by_name.get("alpha") is None and reader.by_module.get("b") is None
+    assert [d.name for d in reader.by_path["a.py"]] == ["alpha"]
+    builder.finish_bulk()
+    reader.views.forget_all()
+    assert [d.path for d in reader.by_name["alpha"]] == ["a.py"]
+    assert reader.by_module["b"] == ("b.py",)
+
+
+def test_a_first_build_stopped_before_its_end_gets_its_name_indexes_next_time(tmp_path: Path) -> None:
+    root = make(tmp_path / "ws", {"a.py": "def alpha():\n    pass\n"})
+    store = Store(database_path(str(root)))
+    store.start_bulk(lookups=False)
+    store.write(walking.scan_batch(str(root), [("a.py", None)], 1 << 20), forms=module_forms)
+    store.close()  # the process ended here
+    assert NAME_INDEXES.isdisjoint(_indexes(root))
+    index = open_index(root)
+    report = index.refresh()
+    assert report.indexed == 0 and NAME_INDEXES <= _indexes(root)
+    assert [d.path for d in index.by_name["alpha"]] == ["a.py"]

@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     engine = WorkspaceContext(
         IndexSettings(exclude=list(args.exclude)),
         workers=default_workers(args.workers),
+        lookups_while_building=False,
         on_problem=problems.append,
     )
     try:

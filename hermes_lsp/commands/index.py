@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     engine = WorkspaceContext(
         IndexSettings(max_file_kb=args.max_file_kb, exclude=list(args.exclude)),
         workers=default_workers(args.workers),
+        lookups_while_building=False,
         on_problem=problems.append,
     )
     interactive = sys.stderr.isatty() and not args.json

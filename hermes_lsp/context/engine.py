@@ -112,12 +112,15 @@ class WorkspaceContext:
         workers: int | None = None,
         on_problem: Callable[[str], None] | None = None,
         limits: Callable[[], LimitSettings] | None = None,
+        lookups_while_building: bool = True,
     ) -> None:
         # A callable reads the server's live settings (they change after initialize).
         self._settings = settings or IndexSettings()
         self._limits = limits or LimitSettings
         self.cache_dir = cache_dir
         self.workers = workers
+        self.lookups_while_building = lookups_while_building
+        """False for a command that builds the index and only then asks it (see :class:`Index`)."""
         self.on_problem = on_problem
         """Told (once per problem) what the user should know: a rebuilt cache, unreadable folders."""
         self.root: str | None = None
@@ -179,7 +182,12 @@ class WorkspaceContext:
             if store.problem:
                 self._problem(store.problem)
             index = Index(
-                self.root, store, self.settings.max_file_kb * 1024, self.settings.exclude, self.workers
+                self.root,
+                store,
+                self.settings.max_file_kb * 1024,
+                self.settings.exclude,
+                self.workers,
+                self.lookups_while_building,
             )
             self.index = index
             report = index.refresh(progress, self._cancelled, lambda: self._hot)

@@ -195,7 +195,13 @@ class Index:
     """Definitions of a workspace: on disk, with what is hot in memory."""
 
     def __init__(
-        self, root: str, store: Store, max_bytes: int, exclude: Iterable[str] = (), workers: int | None = None
+        self,
+        root: str,
+        store: Store,
+        max_bytes: int,
+        exclude: Iterable[str] = (),
+        workers: int | None = None,
+        lookups_while_building: bool = True,
     ) -> None:
         self.root = root
         self.store = store
@@ -205,6 +211,9 @@ class Index:
         """Worker processes that scan and rank; 0: this process does it all (the command
         line on one processor). A server keeps at least one: its event loop must not share
         the GIL with tree-sitter."""
+        self.lookups_while_building = lookups_while_building
+        """Whether this process looks names up during a first build (a server answering
+        completions does); if not, the build sorts the name indexes in once at the end."""
         self.views = Views(store)
         self.refresh_lock = RefreshLock(store.path)
         self._write_lock = threading.Lock()
@@ -281,13 +290,18 @@ class Index:
         with self._write_lock:
             if removed:
                 self.store.write([], removed)
-            if digests:
-                say(f"Indexing 0/{_format_count(len(digests))} files", 0)
-                self.store.start_bulk()  # may wait for another process's write: said first
-                try:
+            first = False
+            try:
+                if digests:
+                    say(f"Indexing 0/{_format_count(len(digests))} files", 0)
+                    # May wait for another process's write: said first.
+                    first = self.store.start_bulk(self.lookups_while_building)
                     self._scan(digests, say, report, cancelled, hot)
-                finally:
-                    self.store.finish_bulk()
+            finally:
+                if first:
+                    say("Indexing names", None)
+                # Every time: also makes what a first build stopped before its end left out.
+                self.store.finish_bulk()
         if cancelled is not None and cancelled.is_set():
             return
         if digests or removed or not self.store.ranked():

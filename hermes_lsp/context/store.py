@@ -54,18 +54,23 @@ CREATE TABLE IF NOT EXISTS defs (
     start_line INTEGER, end_line INTEGER, summary TEXT, rank REAL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS refs (file_id INTEGER NOT NULL, name TEXT, count INTEGER, lines TEXT);
 CREATE TABLE IF NOT EXISTS modules (form TEXT NOT NULL, file_id INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS defs_name ON defs(name, path, start_line);
-CREATE INDEX IF NOT EXISTS modules_form ON modules(form);
+CREATE INDEX IF NOT EXISTS defs_file ON defs(file_id);
+CREATE INDEX IF NOT EXISTS refs_file ON refs(file_id);
+CREATE INDEX IF NOT EXISTS modules_file ON modules(file_id);
 """
-# Indexes that lookups during a first build do not need (they serve deletions and
-# find_references): a first build drops them and makes them once at the end, which costs
-# less than keeping them sorted row by row.
-_LATE_INDEXES = {
-    "defs_file": "defs(file_id)",
-    "refs_file": "refs(file_id)",
+# Indexes by name. Rows arrive file by file with growing ids, so the indexes by file above
+# grow at their end and cost little to keep; these put each row somewhere in the middle,
+# rewriting pages all over the index at every commit. A first build therefore makes them
+# once at the end (sorting costs less): ``refs_name`` always (it serves find_references),
+# and the two that lookups by name need when nothing in the building process looks names
+# up meanwhile (the command line): see :meth:`Store.start_bulk`.
+_NAME_INDEXES = {
+    "defs_name": "defs(name, path, start_line)",
+    "modules_form": "modules(form)",
     "refs_name": "refs(name)",
-    "modules_file": "modules(file_id)",
 }
+_LOOKUP_INDEXES = ("defs_name", "modules_form")
+"""The name indexes completions and actions look names and imports up with."""
 
 DefRow = tuple[int, str, str, str, str, int, int, str, float]
 """(id, name, qualname, kind, path, start, end, summary, rank)."""
@@ -177,7 +182,7 @@ def connect(path: str, wait: float = OPEN_WAIT_S) -> sqlite3.Connection:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
-                for name, target in _LATE_INDEXES.items():
+                for name, target in _NAME_INDEXES.items():
                     db.execute(f"CREATE INDEX {name} ON {target}")
                 db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
                 db.execute("COMMIT")
@@ -389,11 +394,33 @@ class Store:
                     self._readers.append(self._version_db)
             return int(self._version_db.execute("PRAGMA data_version").fetchone()[0])
 
+    def _lookups_ready(self) -> bool:
+        """Whether lookups by name have their indexes: not while another process's first
+        build makes them at the end, when each lookup would read every row (a tenth of a
+        second at 20,000 files, on the event loop). Checked again after each commit."""
+        reader = self._reader()
+        if reader is None:
+            return True  # one connection, this process's own: it never defers them
+        version = reader.execute("PRAGMA data_version").fetchone()[0]
+        memo: tuple[int, bool] | None = getattr(self._local, "lookups", None)
+        if memo is not None and memo[0] == version:
+            return memo[1]
+        found = reader.execute(
+            "SELECT count(*) FROM sqlite_master"
+            " WHERE type = 'index' AND name IN (SELECT value FROM json_each(?))",
+            (json.dumps(_LOOKUP_INDEXES),),
+        ).fetchone()[0]
+        ready = found == len(_LOOKUP_INDEXES)
+        self._local.lookups = (version, ready)
+        return ready
+
     def definitions_named(self, name: str, limit: int = -1) -> tuple[list[DefRow], int]:
         """The first ``limit`` definitions named ``name`` (by path and line; -1: all) and how
         many there are. Each definition carries its file's path, so the name index hands
         them out in order: the first page costs the same for ``__init__`` as for a name
         defined once."""
+        if not self._lookups_ready():
+            return [], 0
         rows = self._read(
             "SELECT id, name, qualname, kind, path, start_line, end_line, summary, rank FROM defs"
             " WHERE name = ? ORDER BY path, start_line, id LIMIT ?",
@@ -409,7 +436,7 @@ class Store:
         many definitions each has, counted up to ``limit`` + 1) over the name index alone,
         then the definitions of those that have at most ``limit`` in one query; a name
         with more is read on its own, a page at a time."""
-        if not names:
+        if not names or not self._lookups_ready():
             return {}
         counts = self._read(
             "SELECT j.value, (SELECT count(*) FROM (SELECT 1 FROM defs WHERE name = j.value LIMIT ?))"
@@ -477,6 +504,8 @@ class Store:
 
     def module_paths(self, form: str) -> list[str]:
         """Files an import of ``form`` may mean."""
+        if not self._lookups_ready():
+            return []
         return [
             row[0]
             for row in self._read(
@@ -523,7 +552,7 @@ class Store:
         """For each name, the files defining it, by path, at most ``limit`` of them: one
         query over the name index alone, which stops at ``limit`` files for a name defined
         in thousands."""
-        if not names:
+        if not names or not self._lookups_ready():
             return {}
         rows = self._read(
             "SELECT j.value, (SELECT group_concat(path, char(10)) FROM"
@@ -629,20 +658,24 @@ class Store:
 
     # -- first builds ----------------------------------------------------------------------
 
-    def start_bulk(self) -> bool:
-        """Before a first build into an empty database: drop the indexes it can do without.
-        True when it did (then :meth:`finish_bulk` must follow)."""
+    def start_bulk(self, lookups: bool = True) -> bool:
+        """Before a first build into an empty database: drop the name indexes it can do
+        without until :meth:`finish_bulk`. ``lookups``: whether this process looks names up
+        while it builds (a server does, for completions; the command line does not); if
+        not, lookups by name wait for the end of the build, in every process (they answer
+        nothing meanwhile, rather than read every row). True when it dropped any."""
         with self.lock:
             if self.db.execute("SELECT 1 FROM files LIMIT 1").fetchone():
                 return False
-            for name in _LATE_INDEXES:
-                self.db.execute(f"DROP INDEX IF EXISTS {name}")
+            for name in _NAME_INDEXES:
+                if not (lookups and name in _LOOKUP_INDEXES):
+                    self.db.execute(f"DROP INDEX IF EXISTS {name}")
             return True
 
     def finish_bulk(self) -> None:
         """Make sure every index exists (also repairs a first build that was interrupted)."""
         with self.lock:
-            for name, target in _LATE_INDEXES.items():
+            for name, target in _NAME_INDEXES.items():
                 self.db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
 
     def ranked(self) -> bool:
