@@ -15,6 +15,8 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from hermes_lsp.context import walk
+from hermes_lsp.context.index import Index
+from hermes_lsp.context.store import Store
 from hermes_lsp.context.walk import (
     MAX_IGNORE_FILE_BYTES,
     Containment,
@@ -142,3 +144,22 @@ async def test_the_index_is_built_despite_hostile_ignore_files(client: LanguageC
     await inline(client, uri, 4, 11)
     (request,) = scripted.model_requests()
     assert "def apply_discount(price, percent):" in request.prompt  # from the index
+
+
+def test_a_file_whose_name_is_not_utf8_is_left_out_and_the_rest_is_indexed(tmp_path: Path):
+    root = tmp_path / "ws"
+    (root / b"caf\xe9".decode("utf-8", "surrogateescape")).mkdir(parents=True)
+    (root / "good.py").write_text("def good():\n    pass\n")
+    with open(os.path.join(os.fsencode(root), b"bad\xff.py"), "w") as fh:
+        fh.write("def bad():\n    pass\n")
+    with open(os.path.join(os.fsencode(root), b"caf\xe9", b"inner.py"), "w") as fh:
+        fh.write("def inner():\n    pass\n")
+    found = walk.walk(str(root))
+    assert found.files == ["good.py"] and found.undecodable == 2
+    index = Index(str(root), Store(None), 1 << 20)
+    report = index.refresh()
+    assert [d.name for d in index.by_name["good"]] == ["good"]
+    assert report.skipped == {"name not UTF-8": 2}
+    bad = os.fsdecode(b"bad\xff.py")
+    index.update_file(bad)  # saved in an editor: still left out, nothing raised
+    assert index.by_path.get(bad) is None

@@ -37,6 +37,7 @@ from hermes_lsp.context.walk import (
     iter_batches,
     scan_batch,
     scan_file,
+    storable,
     walk,
 )
 
@@ -309,6 +310,8 @@ class Index:
             report.cpu_s += self._rank()
         self.views.forget_all(self.store.data_version())
         self._count(report)
+        if walked.undecodable:
+            report.skipped["name not UTF-8"] = walked.undecodable
 
     def _count(self, report: IndexReport) -> None:
         states = self.store.file_states()
@@ -421,6 +424,8 @@ class Index:
         A path the walk would leave out (ignored, or resolving outside the workspace) is
         dropped from the index instead: saving or editing a file never lets it in.
         """
+        if not storable(rel):
+            return  # never in the index (the walk leaves it out too)
         if contained(self.root, rel) is None:
             scanned = Scanned(rel, 0, 0, "", "", skipped="outside")
         elif is_ignored(self.root, rel, self.exclude):

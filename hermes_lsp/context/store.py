@@ -376,10 +376,13 @@ class Store:
 
     def _read(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:  # type: ignore[type-arg]
         reader = self._reader()
-        if reader is None:
-            with self.lock:
-                return self.db.execute(sql, args).fetchall()
-        return reader.execute(sql, args).fetchall()
+        try:
+            if reader is None:
+                with self.lock:
+                    return self.db.execute(sql, args).fetchall()
+            return reader.execute(sql, args).fetchall()
+        except UnicodeEncodeError:
+            return []  # a key that is not UTF-8 (a file name in a legacy encoding): never stored
 
     def data_version(self) -> int:
         """Changes whenever another connection (this process's writer, another process)

@@ -62,6 +62,21 @@ class WalkResult:
     symlinked_dirs: int = 0
     outside_links: int = 0
     """Symlinked files left out because their target is outside the workspace."""
+    undecodable: int = 0
+    """Files and folders left out because their names are not UTF-8 (see :func:`storable`)."""
+
+
+def storable(rel: str) -> bool:
+    """Whether a path can go in the index. A name that is not UTF-8 (a legacy encoding)
+    reaches Python with surrogate escapes, which the database refuses: such a file is
+    left out, rather than failing the whole index."""
+    if rel.isascii():
+        return True
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def contained(root: str, path: str) -> str | None:
@@ -204,6 +219,9 @@ def _walk(
         specs = [*specs, (rel_dir, own)]
     for entry in entries:
         rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+        if not storable(entry.name):
+            out.undecodable += 1
+            continue
         try:
             if entry.is_dir(follow_symlinks=False):
                 if entry.name in ALWAYS_SKIPPED or _ignored(rel, True, specs, extra):
