@@ -213,8 +213,8 @@ def write_scanned(
     latest = {item.path: item for item in scanned}  # a path given twice: its last scan
     db.execute("BEGIN IMMEDIATE")
     try:
-        for path in removed:
-            _remove(db, path)
+        for fid in _ids(db, list(removed)).values():
+            _remove(db, fid)
         db.executemany(
             "UPDATE files SET size=?, mtime_ns=? WHERE path=?",
             [
@@ -224,7 +224,9 @@ def write_scanned(
             ],
         )
         changed = [item for item in latest.values() if item.skipped != "unchanged"]
-        old = {item.path: _remove(db, item.path) for item in changed}
+        # Files stored before (one query for the batch: in a first build there are none).
+        stored = _ids(db, [item.path for item in changed])
+        old = {path: _remove(db, fid) for path, fid in stored.items()}
         kept = [item for item in changed if item.skipped not in ("vanished", "unreadable")]
         # The write lock is held: the ids after the largest are free.
         first = db.execute("SELECT coalesce(max(id), 0) + 1 FROM files").fetchone()[0]
@@ -260,7 +262,7 @@ def write_scanned(
                     d.start_line,
                     d.end_line,
                     d.summary,
-                    old[path].get(d.name, 0),
+                    old.get(path, _NO_RANKS).get(d.name, 0),
                 )
                 for fid, path, tags in tagged
                 for d in tags.definitions
@@ -285,14 +287,24 @@ def write_scanned(
         raise
 
 
-def _remove(db: sqlite3.Connection, path: str) -> dict[str, float]:
-    """Delete one file's rows; its definitions' ranks by name."""
-    row = db.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
-    if row is None:
+_NO_RANKS: dict[str, float] = {}
+
+
+def _ids(db: sqlite3.Connection, paths: list[str]) -> dict[str, int]:
+    """The ids of those of ``paths`` that are stored."""
+    if not paths:
         return {}
-    ranks = dict(db.execute("SELECT name, rank FROM defs WHERE file_id=?", (row[0],)).fetchall())
+    rows = db.execute(
+        "SELECT path, id FROM files WHERE path IN (SELECT value FROM json_each(?))", (json.dumps(paths),)
+    )
+    return dict(rows.fetchall())
+
+
+def _remove(db: sqlite3.Connection, fid: int) -> dict[str, float]:
+    """Delete one file's rows; its definitions' ranks by name."""
+    ranks = dict(db.execute("SELECT name, rank FROM defs WHERE file_id=?", (fid,)).fetchall())
     for table, column in (("defs", "file_id"), ("refs", "file_id"), ("modules", "file_id"), ("files", "id")):
-        db.execute(f"DELETE FROM {table} WHERE {column}=?", (row[0],))
+        db.execute(f"DELETE FROM {table} WHERE {column}=?", (fid,))
     return ranks
 
 
