@@ -525,3 +525,11 @@ def test_a_first_build_stopped_before_its_end_gets_its_name_indexes_next_time(tm
     report = index.refresh()
     assert report.indexed == 0 and NAME_INDEXES <= _indexes(root)
     assert [d.path for d in index.by_name["alpha"]] == ["a.py"]
+
+
+def test_a_file_name_with_a_line_break_is_one_file_to_every_lookup(tmp_path: Path) -> None:
+    root = make(tmp_path / "ws", {"we\nird.py": "def odd():\n    return 1\n", "main.py": "print(odd())\n"})
+    index = open_index(root)
+    index.refresh()
+    assert index.definers_of(["odd", "absent"], 5) == {"odd": ("we\nird.py",), "absent": ()}
+    assert [d.path for d in index.by_name["odd"]] == ["we\nird.py"]

@@ -570,12 +570,13 @@ class Store:
         if not names or not self._lookups_ready():
             return {}
         rows = self._read(
-            "SELECT j.value, (SELECT group_concat(path, char(10)) FROM"
+            "SELECT j.value, (SELECT json_group_array(path) FROM"
             " (SELECT DISTINCT path FROM defs WHERE name = j.value ORDER BY path LIMIT ?))"
             " FROM json_each(?) j",
             (limit, json.dumps(list(names))),
         )
-        return {name: tuple(sorted(paths.split("\n"))) if paths else () for name, paths in rows}
+        # A JSON list: a file's name may hold any character, a line break included.
+        return {name: tuple(sorted(json.loads(paths))) for name, paths in rows}
 
     def ranked_in(self, path: str, limit: int) -> tuple[list[DefRow], float]:
         """The ``limit`` definitions of ``path`` with the highest rank (then by line), and
