@@ -3,8 +3,10 @@ ignore files that are FIFOs, devices or huge. Unit checks first, then the real s
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -163,3 +165,38 @@ def test_a_file_whose_name_is_not_utf8_is_left_out_and_the_rest_is_indexed(tmp_p
     bad = os.fsdecode(b"bad\xff.py")
     index.update_file(bad)  # saved in an editor: still left out, nothing raised
     assert index.by_path.get(bad) is None
+
+
+DEPTH = 1200
+"""Folders nested deeper than Python's recursion limit (1,000)."""
+
+
+@pytest.fixture
+def deep_tree(tmp_path: Path) -> Iterator[Path]:
+    """A tree ``DEPTH`` folders deep, made and removed one level at a time (``os.makedirs``
+    and ``shutil.rmtree``, pytest's clean-up included, recurse per folder)."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "top.py").write_text("def top():\n    pass\n")
+    chain = [os.open(root, os.O_RDONLY)]
+    try:
+        for _ in range(DEPTH):
+            os.mkdir("a", dir_fd=chain[-1])
+            chain.append(os.open("a", os.O_RDONLY, dir_fd=chain[-1]))
+        os.close(os.open("x.py", os.O_WRONLY | os.O_CREAT, dir_fd=chain[-1]))
+        yield root
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink("x.py", dir_fd=chain[-1])
+        while len(chain) > 1:
+            os.close(chain.pop())
+            os.rmdir("a", dir_fd=chain[-1])
+        os.close(chain[0])
+
+
+def test_a_tree_nested_deeper_than_the_recursion_limit_is_walked(deep_tree: Path):
+    found = walk.walk(str(deep_tree))
+    assert found.files == ["/".join(["a"] * DEPTH + ["x.py"]), "top.py"]
+    index = Index(str(deep_tree), Store(None), 1 << 20)
+    index.refresh()
+    assert [d.name for d in index.by_name["top"]] == ["top"]

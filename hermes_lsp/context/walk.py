@@ -172,17 +172,70 @@ def _read_ignore(folder: str) -> pathspec.GitIgnoreSpec | None:
     return _spec(lines) if lines else None
 
 
+Specs = list[tuple[str, pathspec.GitIgnoreSpec]]
+"""The ignore files in force: (folder they are in, their patterns), outermost first."""
+
+
 def walk(root: str, exclude: Iterable[str] = ()) -> WalkResult:
-    """The indexable files under ``root`` (by extension; :func:`scan_file` looks inside)."""
+    """The indexable files under ``root`` (by extension; :func:`scan_file` looks inside),
+    depth first in name order. The folders being walked are kept on a list rather than on
+    Python's call stack: a tree nested thousands of folders deep is walked like any other."""
     result = WalkResult()
-    _walk(root, "", [], result, _spec(exclude))
+    extra = _spec(exclude)
+    open_folders: list[tuple[str, Specs, Iterator[os.DirEntry[str]]]] = []
+    _enter(root, "", [], result, open_folders)
+    while open_folders:
+        rel_dir, specs, entries = open_folders[-1]
+        entry = next(entries, None)
+        if entry is None:
+            open_folders.pop()
+            continue
+        rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+        if not storable(entry.name):
+            result.undecodable += 1
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in ALWAYS_SKIPPED and not _ignored(rel, True, specs, extra):
+                    _enter(root, rel, specs, result, open_folders)
+            elif entry.is_symlink() and entry.is_dir():
+                result.symlinked_dirs += 1  # never followed: loops and escapes from the root
+            elif entry.is_file() and language_for_path(entry.name) and not _ignored(rel, False, specs, extra):
+                if entry.is_symlink() and contained(root, entry.path) is None:
+                    result.outside_links += 1
+                elif not _MINIFIED_NAME.search(entry.name):
+                    result.files.append(rel)
+        except OSError:
+            continue  # a broken link or an entry that vanished: nothing to index
     return result
+
+
+def _enter(
+    root: str,
+    rel_dir: str,
+    specs: Specs,
+    out: WalkResult,
+    open_folders: list[tuple[str, Specs, Iterator[os.DirEntry[str]]]],
+) -> None:
+    """List a folder and put it on ``open_folders`` with the ignore files in force in it."""
+    folder = os.path.join(root, rel_dir) if rel_dir else root
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:
+        out.unreadable.append(rel_dir or ".")
+        return
+    # Most folders have no ignore file: look at the listing rather than try to open one.
+    own = _read_ignore(folder) if any(e.name in IGNORE_FILES for e in entries) else None
+    if own is not None:
+        specs = [*specs, (rel_dir, own)]
+    open_folders.append((rel_dir, specs, iter(entries)))
 
 
 def _ignored(
     rel: str,
     is_dir: bool,
-    specs: list[tuple[str, pathspec.GitIgnoreSpec]],
+    specs: Specs,
     extra: pathspec.GitIgnoreSpec | None,
 ) -> bool:
     target = rel + "/" if is_dir else rel
@@ -197,45 +250,6 @@ def _ignored(
         if verdict is not None:
             decision = verdict
     return bool(decision)
-
-
-def _walk(
-    root: str,
-    rel_dir: str,
-    specs: list[tuple[str, pathspec.GitIgnoreSpec]],
-    out: WalkResult,
-    extra: pathspec.GitIgnoreSpec | None,
-) -> None:
-    folder = os.path.join(root, rel_dir) if rel_dir else root
-    try:
-        with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError:
-        out.unreadable.append(rel_dir or ".")
-        return
-    # Most folders have no ignore file: look at the listing rather than try to open one.
-    own = _read_ignore(folder) if any(e.name in IGNORE_FILES for e in entries) else None
-    if own is not None:
-        specs = [*specs, (rel_dir, own)]
-    for entry in entries:
-        rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-        if not storable(entry.name):
-            out.undecodable += 1
-            continue
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name in ALWAYS_SKIPPED or _ignored(rel, True, specs, extra):
-                    continue
-                _walk(root, rel, specs, out, extra)
-            elif entry.is_symlink() and entry.is_dir():
-                out.symlinked_dirs += 1  # never followed: loops and escapes from the root
-            elif entry.is_file() and language_for_path(entry.name) and not _ignored(rel, False, specs, extra):
-                if entry.is_symlink() and contained(root, entry.path) is None:
-                    out.outside_links += 1
-                elif not _MINIFIED_NAME.search(entry.name):
-                    out.files.append(rel)
-        except OSError:
-            continue  # a broken link or an entry that vanished: nothing to index
 
 
 @attrs.frozen
