@@ -554,13 +554,19 @@ def _within_line(text: str, search: str) -> list[tuple[int, int, Callable[[str],
 
 
 def _errors(node: tree_sitter.Node) -> list[tree_sitter.Node]:
-    if not node.has_error:
-        return []
-    if node.is_error or node.is_missing:
-        return [node]
+    """The outermost error and missing nodes under ``node``, in document order. Walked with
+    a list, not recursion: code nested thousands deep (a model's runaway brackets) is checked
+    like any other."""
     out: list[tree_sitter.Node] = []
-    for child in node.children:
-        out.extend(_errors(child))
+    pending = [node]
+    while pending:
+        here = pending.pop()
+        if not here.has_error:
+            continue
+        if here.is_error or here.is_missing:
+            out.append(here)
+            continue
+        pending.extend(reversed(here.children))
     return out
 
 

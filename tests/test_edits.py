@@ -153,6 +153,14 @@ def test_edit_that_breaks_the_syntax_is_detected(workspace):
     assert len(problems) == 1 and problems[0].startswith("shapes.py would have a syntax error at line")
 
 
+def test_an_edit_nesting_brackets_thousands_deep_is_checked_not_crashed_on(workspace):
+    edits = edit_set(workspace)
+    runaway = "    result = " + "(" * 3000 + "0" + ")" * 2999  # one bracket left open
+    edits.apply(call("search_replace", path="shapes.py", search="    result = 0", replace=runaway))
+    (problem,) = edits.syntax_problems()
+    assert problem.startswith("shapes.py would have a syntax error at line")
+
+
 def test_unknown_tool_and_bad_arguments(workspace):
     edits = edit_set(workspace)
     with pytest.raises(EditError, match="unknown edit tool 'delete_file'"):
