@@ -54,16 +54,20 @@ CREATE TABLE IF NOT EXISTS defs (
     start_line INTEGER, end_line INTEGER, summary TEXT, rank REAL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS refs (file_id INTEGER NOT NULL, name TEXT, count INTEGER, lines TEXT);
 CREATE TABLE IF NOT EXISTS modules (form TEXT NOT NULL, file_id INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS defs_file ON defs(file_id);
-CREATE INDEX IF NOT EXISTS refs_file ON refs(file_id);
-CREATE INDEX IF NOT EXISTS modules_file ON modules(file_id);
 """
-# Indexes by name. Rows arrive file by file with growing ids, so the indexes by file above
-# grow at their end and cost little to keep; these put each row somewhere in the middle,
-# rewriting pages all over the index at every commit. A first build therefore makes them
-# once at the end (sorting costs less): ``refs_name`` always (it serves find_references),
-# and the two that lookups by name need when nothing in the building process looks names
-# up meanwhile (the command line): see :meth:`Store.start_bulk`.
+_FILE_INDEXES = {
+    "defs_file": "defs(file_id)",
+    "refs_file": "refs(file_id)",
+    "modules_file": "modules(file_id)",
+}
+"""Indexes by file, kept from the start: rows arrive file by file with growing ids, so
+these grow at their end and cost little to keep, and a first build's lookups of a file's
+definitions and uses need them as much as any later lookup."""
+# Indexes by name put each row somewhere in the middle, rewriting pages all over the index
+# at every commit. A first build therefore makes them once at the end (sorting costs less):
+# ``refs_name`` always (it serves find_references), and the two that lookups by name need
+# when nothing in the building process looks names up meanwhile (the command line): see
+# :meth:`Store.start_bulk`.
 _NAME_INDEXES = {
     "defs_name": "defs(name, path, start_line)",
     "modules_form": "modules(form)",
@@ -182,7 +186,7 @@ def connect(path: str, wait: float = OPEN_WAIT_S) -> sqlite3.Connection:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
-                for name, target in _NAME_INDEXES.items():
+                for name, target in {**_FILE_INDEXES, **_NAME_INDEXES}.items():
                     db.execute(f"CREATE INDEX {name} ON {target}")
                 db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
                 db.execute("COMMIT")
@@ -689,9 +693,10 @@ class Store:
             return True
 
     def finish_bulk(self) -> None:
-        """Make sure every index exists (also repairs a first build that was interrupted)."""
+        """Make sure every index exists (also repairs a first build that was interrupted,
+        by this version or an earlier one that made other indexes late)."""
         with self.lock:
-            for name, target in _NAME_INDEXES.items():
+            for name, target in {**_FILE_INDEXES, **_NAME_INDEXES}.items():
                 self.db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
 
     def ranked(self) -> bool:
