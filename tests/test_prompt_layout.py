@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -12,6 +15,7 @@ from hermes_lsp.config import CompletionSettings
 from hermes_lsp.context.types import NullContext, Piece
 from hermes_lsp.features.completion import CompletionService, Cursor
 from hermes_lsp.features.prompt_state import file_view, stable_pieces
+from hermes_lsp.model.client import ModelClient, ModelConfig
 from hermes_lsp.model.hermes import (
     CURSOR,
     MAX_LIVE_CHARS,
@@ -20,6 +24,7 @@ from hermes_lsp.model.hermes import (
     completion_messages,
     prompt_window,
 )
+from hermes_lsp.scripted_server import Reply, ScriptedServer
 from hermes_lsp.text import common_ends
 
 TYPING = Path(os.__file__).with_name("typing.py").read_text(encoding="utf-8")
@@ -190,12 +195,101 @@ def test_words_nothing_defines_typed_on_the_line_reuse_the_retrieval_and_a_defin
         Cursor("file:///a.py", current, at + len(line) + len(more), "a.py", "python"), False, budgets
     )
     assert engine.calls == 4
+    # Past 120 characters typed since, the prompt still shows it (its refresh waits for the
+    # request to go out); when none went out, the next prompt retrieves before it is built.
     more += "\n    y = 2" * 12
-    current = text[:at] + line + more + text[at:]
-    service.prompt(
-        Cursor("file:///a.py", current, at + len(line) + len(more), "a.py", "python"), False, budgets
+    for typed in [more, more + " "]:
+        current = text[:at] + line + typed + text[at:]
+        service.prompt(
+            Cursor("file:///a.py", current, at + len(line) + len(typed), "a.py", "python"), False, budgets
+        )
+        assert engine.calls == 4 if typed == more else engine.calls == 5
+
+
+class TimedContext(CountingContext):
+    """A counting context engine that notes when each retrieval ran, and can fail one."""
+
+    def __init__(self, defined: frozenset[str], fail_at: int = 0) -> None:
+        super().__init__(defined)
+        self.times: list[float] = []
+        self.fail_at = fail_at
+
+    def context(self, uri: str, text: str, offset: int, budget: int, purpose: str) -> list[Piece]:  # type: ignore[override]
+        self.times.append(time.monotonic())
+        if len(self.times) == self.fail_at:
+            raise RuntimeError("the index is being rebuilt")
+        return super().context(uri, text, offset, budget, purpose)
+
+
+@contextlib.asynccontextmanager
+async def _served(engine: CountingContext, model: ScriptedServer) -> AsyncIterator[CompletionService]:
+    """A completion service asking the scripted model server, debounce off, that has
+    completed after ``x = 1`` (one retrieval, shown)."""
+    model.script(default=Reply(text="§"))
+    config = ModelConfig(
+        endpoint=model.url, model="", api_key="", connect_timeout=1.0, read_timeout=5.0, retries=1
     )
-    assert engine.calls == 5
+    client = ModelClient(config)
+    try:
+        service = CompletionService(
+            model=lambda: client,
+            settings=lambda: CompletionSettings(debounce_ms=0),
+            context=lambda: engine,
+            on_error=lambda error: None,
+        )
+        await _type(service, "x = 1")
+        yield service
+    finally:
+        await client.aclose()
+
+
+async def _type(service: CompletionService, typed: str) -> str | None:
+    """Complete after ``typed``, typed on an empty line of a small file."""
+    text = "import os\n\n\n\n"
+    at = text.index("\n\n\n") + 2
+    current = text[:at] + typed + text[at:]
+    return await service.complete(Cursor("file:///a.py", current, at + len(typed), "a.py", "python"))
+
+
+LONG = "x = 1" + "\n    y = 2" * 13  # more than 120 characters that nothing defines
+
+
+async def test_past_the_length_limit_the_prompt_reuses_the_retrieval_and_it_is_refreshed_after_the_request(
+    scripted: ScriptedServer,
+) -> None:
+    engine = TimedContext(frozenset({"compute_totals"}))
+    async with _served(engine, scripted) as service:
+        assert await _type(service, LONG) == "§"
+        request = scripted.model_requests()[-1]
+        # The prompt shows the earlier pieces; the retrieval ran once the request was out.
+        assert "# near 1" in request.prompt and "# near 2" not in request.prompt
+        assert len(engine.times) == 2 and engine.times[1] > request.received_at
+        # The next keystroke shows what that retrieval found, without retrieving first.
+        await _type(service, LONG + " ")
+        assert "# near 2" in scripted.model_requests()[-1].prompt and len(engine.times) == 2
+
+
+async def test_a_defined_word_past_the_length_limit_retrieves_before_the_request(
+    scripted: ScriptedServer,
+) -> None:
+    engine = TimedContext(frozenset({"compute_totals"}))
+    async with _served(engine, scripted) as service:
+        await _type(service, LONG + " compute_totals(")
+        request = scripted.model_requests()[-1]
+        assert "# near compute_totals(" in request.prompt
+        assert len(engine.times) == 2 and engine.times[1] < request.received_at
+
+
+async def test_a_refresh_that_fails_leaves_the_suggestion_and_the_next_keystroke_retrieves_first(
+    scripted: ScriptedServer,
+) -> None:
+    engine = TimedContext(frozenset({"compute_totals"}), fail_at=2)
+    async with _served(engine, scripted) as service:
+        assert await _type(service, LONG) == "§"  # its refresh failed
+        await _type(service, LONG + " ")
+        request = scripted.model_requests()[-1]
+        assert len(engine.times) == 3 and engine.times[2] < request.received_at
+        assert "# near 2" in request.prompt
 
 
 def test_a_piece_from_a_file_ignored_since_is_dropped_at_once() -> None:

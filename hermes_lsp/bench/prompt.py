@@ -331,7 +331,9 @@ def replay(
             # The layout in use, built by the completion service itself.
             cursor = Cursor(uri, pause.text, pause.offset, path, "python")
             budgets = Budgets(settings.prefix_tokens, settings.suffix_tokens, settings.context_budget)
-            _record(chosen, service.prompt(cursor, multiline, budgets))
+            prepared = service.prepare(cursor, multiline, budgets)
+            _record(chosen, prepared.messages)
+            prepared.sent()  # as the request reaching the model server would
         facts = {
             "file": f"{source.name} ({text.count(chr(10)) + 1} lines)",
             "requests": len(chosen.sizes),

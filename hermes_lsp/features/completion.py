@@ -6,6 +6,10 @@ code-point offset and gets back the text to insert (or None). What it guarantees
 - a keystroke waits ``debounceMs`` before the model is asked, and a newer keystroke in
   the same document cancels the older request, closing its HTTP stream;
 - a prompt seen before is answered from a cache;
+- repository context is retrieved before the prompt is built only when what was typed
+  since the last retrieval may find something new; when it is held merely because the
+  line distances have drifted, the prompt shows it and the retrieval is refreshed once
+  the model request has gone out (off the keystroke's path to the model);
 - when the user types the first characters of the suggestion on screen, the rest of it
   is served without asking the model again (type-ahead);
 - the stream is closed as soon as post-processing says the rest is not needed, when the
@@ -23,6 +27,7 @@ code-point offset and gets back the text to insert (or None). What it guarantees
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import OrderedDict, deque
@@ -37,6 +42,7 @@ from hermes_lsp.features.postprocess import Processed, decide_multiline, postpro
 from hermes_lsp.features.prompt_state import (
     CONTEXT_SLACK,
     DocumentPrompt,
+    Retrieved,
     file_view,
     remember_retrieval,
     reusable_retrieval,
@@ -134,6 +140,22 @@ class Cursor:
     offset: int
     path: str
     language: str
+
+
+@attrs.define
+class Prepared:
+    """A prompt, and what to do once the request carrying it has reached the model server."""
+
+    messages: list[dict[str, str]]
+    refresh: Callable[[], None] | None = None
+    """Retrieves the context again for this cursor, when the prompt showed a retrieval
+    held past the length limit (see :func:`~.prompt_state.reusable_retrieval`)."""
+
+    def sent(self) -> None:
+        """The request has gone out: run the refresh, if any, once."""
+        refresh, self.refresh = self.refresh, None
+        if refresh is not None:
+            refresh()
 
 
 def typeahead(shown: Shown | None, prefix: str, suffix: str) -> str | None:
@@ -301,12 +323,15 @@ class CompletionService:
                 client.chars_per_token,
                 CONTEXT_SLACK,
             )
-            messages = self.prompt(cursor, multiline, budgets)
+            prepared = self.prepare(cursor, multiline, budgets)
+            messages = prepared.messages
             # The prompt itself is the key: hashing it is cheaper than a digest, and equal
             # hashes are confirmed by comparing the text.
             key = (messages[-1]["content"], settings.max_tokens)
             try:
-                text = await self._cached_or_asked(key, messages, prefix, suffix, multiline, settings)
+                text = await self._cached_or_asked(
+                    key, messages, prefix, suffix, multiline, settings, prepared.sent
+                )
             except ModelContextExceeded as exc:
                 if not may_retry:
                     raise
@@ -321,7 +346,13 @@ class CompletionService:
             more = await asyncio.gather(
                 *(
                     self._cached_or_asked(
-                        (f"{key[0]}\x00{n}", key[1]), messages, prefix, suffix, multiline, hotter
+                        (f"{key[0]}\x00{n}", key[1]),
+                        messages,
+                        prefix,
+                        suffix,
+                        multiline,
+                        hotter,
+                        prepared.sent,
                     )
                     for n in range(1, ALTERNATIVES + 1)
                 ),
@@ -338,39 +369,64 @@ class CompletionService:
         suffix: str,
         multiline: bool,
         settings: CompletionSettings,
+        sent: Callable[[], None],
     ) -> str:
         text = self._cache.get(key)
         if text is not None:
             self._cache.move_to_end(key)
             self.stats.cache_hits += 1
-            return text
-        text = await self._ask(messages, prefix, suffix, multiline, settings)
+            return text  # nothing went out: a pending refresh is left to the next prompt
+        text = await self._ask(messages, prefix, suffix, multiline, settings, sent)
         self._remember(key, text, settings.cache_size)
         return text
 
     def prompt(self, cursor: Cursor, multiline: bool, budgets: Budgets) -> list[dict[str, str]]:
         """The chat messages for a cursor, laid out to start like this document's last prompt."""
+        return self.prepare(cursor, multiline, budgets).messages
+
+    def prepare(self, cursor: Cursor, multiline: bool, budgets: Budgets) -> Prepared:
+        """The prompt for a cursor (as :meth:`prompt`), and the context refresh it leaves
+        for when the request has gone out (:meth:`Prepared.sent`)."""
         state, view, restart = file_view(
             self._prompts.get(cursor.key), cursor.text, cursor.offset, budgets.prefix, budgets.suffix
         )
         self._prompts[cursor.key] = state
         pieces: list[Piece] = []
+        refresh = None
         if budgets.context:
             try:
                 engine = self._context()
-                fresh = reusable_retrieval(state, cursor.text, cursor.offset, budgets.context, engine.defines)
-                if fresh is None:
+                reuse = reusable_retrieval(state, cursor.text, cursor.offset, budgets.context, engine.defines)
+                if reuse is None:
                     fresh = engine.context(
                         cursor.key, cursor.text, cursor.offset, budgets.context, "completion"
                     )
                     remember_retrieval(state, cursor.text, cursor.offset, budgets.context, fresh)
+                else:
+                    fresh = reuse.pieces
+                    if reuse.refresh and state.retrieved is not None:
+                        refresh = functools.partial(
+                            self._refresh, state, state.retrieved, cursor, budgets.context
+                        )
                 # Pieces shown before are shown again only while the ignore rules allow them.
                 pieces = stable_pieces(state, fresh, budgets.context, restart, engine.shares)
             except Exception:
                 # Context is an improvement, never a reason to fail a completion.
                 log.exception("context retrieval failed; completing from the document only")
         request = CompletionRequest(cursor.path, cursor.language, view, multiline)
-        return completion_messages(request, pieces)
+        return Prepared(completion_messages(request, pieces), refresh)
+
+    def _refresh(self, state: DocumentPrompt, stale: Retrieved, cursor: Cursor, budget: int) -> None:
+        """Retrieve again for a cursor whose prompt showed ``stale``, for the next prompt."""
+        if state.retrieved is not stale:
+            return  # a newer retrieval is there already
+        try:
+            fresh = self._context().context(cursor.key, cursor.text, cursor.offset, budget, "completion")
+        except Exception:
+            # The completion went out already; the next prompt retrieves before it is built.
+            log.exception("refreshing the context failed")
+            return
+        remember_retrieval(state, cursor.text, cursor.offset, budget, fresh)
 
     async def _ask(
         self,
@@ -379,10 +435,12 @@ class CompletionService:
         suffix: str,
         multiline: bool,
         settings: CompletionSettings,
+        sent: Callable[[], None],
     ) -> str:
         """The model's suggestion. Raises ``ModelError`` (``ModelContextExceeded`` for a prompt
         too long), or ``CutShort`` when a limit ended the answer before it was whole: never
-        half an answer, and nothing to cache."""
+        half an answer, and nothing to cache. ``sent`` is called once the server has
+        answered (its first token): the request has gone out, and the model is busy."""
         self.stats.model_calls += 1
         limits = self._limits()
 
@@ -401,6 +459,8 @@ class CompletionService:
             async with asyncio.timeout(limits.completion_deadline_ms / 1000):
                 async with aclosing(stream) as deltas:
                     async for delta in deltas:
+                        if not raw:
+                            sent()  # the server is answering: work now delays no request to it
                         raw += delta
                         if len(raw) >= limits.max_answer_chars:
                             raw = raw[: limits.max_answer_chars]
@@ -412,6 +472,7 @@ class CompletionService:
                                 break  # the rest is not needed: closing the stream frees the GPU
                     else:
                         complete = True
+                        sent()  # an answer with no text went out too
         except TimeoutError:
             log.info("completion still streaming after %d ms; closed", limits.completion_deadline_ms)
         self._on_success()

@@ -12,7 +12,9 @@ This module keeps, per document:
   edit to just past the cursor) after it;
 - the context pieces already shown, in the order shown; newly retrieved pieces are
   appended, and the list starts over only when it outgrows twice the budget or the
-  snapshot is retaken (everything after the snapshot is new to the server then anyway).
+  snapshot is retaken (everything after the snapshot is new to the server then anyway);
+- the last retrieval, and whether what was typed since lets a prompt show it again
+  (:func:`reusable_retrieval`).
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class DocumentPrompt:
     """Estimated tokens of ``pieces``."""
     retrieved: Retrieved | None = None
     """The last retrieval, for :func:`reusable_retrieval`."""
+    lent: Retrieved | None = None
+    """The retrieval last shown past :data:`TYPED_SINCE_RETRIEVAL`: it is shown so once."""
 
 
 @attrs.frozen
@@ -90,8 +94,20 @@ def _word_bounds(text: str, offset: int) -> tuple[int, int]:
 
 
 TYPED_SINCE_RETRIEVAL = 120
-"""Characters typed since the last retrieval that may still reuse it: new lines move the
-other lines' distances from the cursor a little; after a few, retrieval weighs them anew."""
+"""Characters typed since the last retrieval that may still reuse it as it is: new lines
+move the other lines' distances from the cursor a little; after a few, retrieval weighs
+them anew (see :class:`Reuse`)."""
+
+
+@attrs.frozen
+class Reuse:
+    """What :func:`reusable_retrieval` allows: pieces to show without retrieving first."""
+
+    pieces: list[Piece]
+    refresh: bool = False
+    """Held only past the length limit: the pieces are what retrieval would find, weighed
+    for lines a little further off. Retrieve again once the request has gone out (or let
+    the next prompt retrieve first), so that the weights do not drift further."""
 
 
 def reusable_retrieval(
@@ -100,18 +116,22 @@ def reusable_retrieval(
     offset: int,
     budget: int,
     known: Callable[[str], bool] | None = None,
-) -> list[Piece] | None:
-    """The last retrieval's pieces when what the user has typed since cannot change them,
-    else None.
+) -> Reuse | None:
+    """Whether the last retrieval can be shown again for this cursor: None when retrieval
+    must run before the prompt is built.
 
     Retrieval finds definitions by whole identifiers, weighing each by its line's distance
     from the cursor. A name still being typed finds nothing new until it is finished; nor
     does a finished word that nothing in the index defines (a keyword, a local variable,
     punctuation, a sentence in a string). So the last retrieval holds while the document
-    differs from it only by what was typed at the cursor since, up to
-    :data:`TYPED_SINCE_RETRIEVAL` characters, with no word ``known`` says is defined and no
-    finished one-word string literal among them: most of what a keystroke cost, even at
-    the end of a word or a line.
+    differs from it only by what was typed at the cursor since, with no word ``known``
+    says is defined and no finished one-word string literal among it: most of what a
+    keystroke cost, even at the end of a word or a line.
+
+    Past :data:`TYPED_SINCE_RETRIEVAL` characters typed since, nothing new can be found
+    either, but the distances have drifted: the verdict says to refresh (and this
+    retrieval is marked as lent). A retrieval is lent so only once; when no refresh has
+    replaced it by the next prompt, that prompt retrieves first.
     """
     memo = state.retrieved
     if memo is None or memo.budget != budget:
@@ -122,15 +142,18 @@ def reusable_retrieval(
     if not (text.startswith(memo.before) and text.endswith(memo.after)):
         return None
     if start == len(memo.before):
-        return memo.pieces  # only the word at the cursor has changed
+        return Reuse(memo.pieces)  # only the word at the cursor has changed
     typed = text[len(memo.before) : start]
-    if known is None or len(typed) > TYPED_SINCE_RETRIEVAL:
-        return None
+    drifted = len(typed) > TYPED_SINCE_RETRIEVAL
+    if known is None or (drifted and state.lent is memo):
+        return None  # (drifted: lent once already, and not refreshed since)
     if any(known(name) for name in IDENTIFIER.findall(typed)):
         return None
     if string_literals(typed):
         return None  # a one-word literal may name a file: a link to code of another language
-    return memo.pieces
+    if drifted:
+        state.lent = memo
+    return Reuse(memo.pieces, refresh=drifted)
 
 
 def remember_retrieval(
