@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import stat
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from typing import BinaryIO
@@ -202,12 +204,19 @@ class FrameReader:
 
 
 def stream_reader(stream: BinaryIO) -> ReadSome:
-    """``ReadSome`` for a blocking binary stream (stdin), read on a daemon thread.
+    """``ReadSome`` for a binary stream (stdin): whatever bytes are available, so a frame
+    that declares more bytes than the client sends never blocks the server (the next
+    header still arrives).
 
-    The thread reads whatever is available, so a frame that declares more
-    bytes than the client sends never blocks the server: the next header still arrives.
+    A pipe or socket (what editors give a language server) is read by the event loop
+    itself when it says the stream is readable; anything else (a terminal, a file) on a
+    daemon thread. Handing each message from a thread to the loop cost about half a
+    millisecond a keystroke, more when the two ran on different processors.
     """
     loop = asyncio.get_running_loop()
+    fd = _pipe_fd(stream)
+    if fd is not None:
+        return _loop_reader(loop, fd)
     queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=64)
 
     try:
@@ -235,3 +244,51 @@ def stream_reader(stream: BinaryIO) -> ReadSome:
 
     threading.Thread(target=pump, name="lsp-stdin", daemon=True).start()
     return queue.get
+
+
+def _pipe_fd(stream: BinaryIO) -> int | None:
+    """The file descriptor of ``stream`` when it is a pipe or a socket the loop can watch,
+    and not also this process's standard output (one socket for both ways): reading it
+    without blocking would make the replies' writes non-blocking too."""
+    if sys.platform == "win32":
+        return None  # the proactor loop watches no pipes
+    try:
+        fd = stream.fileno()
+        st = os.fstat(fd)
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not (stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode)):
+        return None
+    try:
+        out = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        return fd
+    return None if (out.st_dev, out.st_ino) == (st.st_dev, st.st_ino) else fd
+
+
+def _loop_reader(loop: asyncio.AbstractEventLoop, fd: int) -> ReadSome:
+    """Reads ``fd`` (made non-blocking) when the frame reader asks for more, waiting on the
+    loop while nothing is there: no thread, and nothing read ahead of what is asked."""
+    os.set_blocking(fd, False)
+
+    async def read_some() -> bytes:
+        while True:
+            try:
+                return os.read(fd, READ_SIZE)  # b"" at the end of the stream
+            except BlockingIOError:
+                pass
+            except OSError:
+                return b""
+            ready = loop.create_future()
+            loop.add_reader(fd, _wake, ready)
+            try:
+                await ready
+            finally:
+                loop.remove_reader(fd)
+
+    return read_some
+
+
+def _wake(ready: asyncio.Future[None]) -> None:
+    if not ready.done():  # the loop may find the stream readable again before the reader runs
+        ready.set_result(None)

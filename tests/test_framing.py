@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import threading
 import time
 from collections.abc import Iterator
 
@@ -15,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hermes_lsp.framing import Fault, FrameReader
+from hermes_lsp.framing import Fault, FrameReader, stream_reader
 from tests.support.raw import PROBE, PROBE_PARAMS, RawServer, frame, request
 
 
@@ -151,3 +153,39 @@ def test_a_good_frame_after_any_garbage_line_is_found(garbage, message):
     body = json.dumps(message).encode()
     found, _ = read_all(garbage.replace(b"\n", b" ") + b"\r\n" + frame(body), [])
     assert found[-1:] == [body]
+
+
+def test_a_pipe_is_read_by_the_event_loop_as_bytes_arrive_and_ends_when_closed():
+    read_end, write_end = os.pipe()
+
+    async def scenario() -> list[bytes]:
+        with os.fdopen(read_end, "rb", buffering=0) as stream:
+            threads = threading.active_count()
+            read_some = stream_reader(stream)
+            assert threading.active_count() == threads  # no reading thread for a pipe
+            loop = asyncio.get_running_loop()
+            loop.call_later(0.05, os.write, write_end, b"Content-Length: 2\r\n")
+            loop.call_later(0.10, os.write, write_end, b"\r\n{}")
+            loop.call_later(0.15, os.close, write_end)
+            got = [await read_some()]
+            while got[-1]:
+                got.append(await read_some())
+            return got
+
+    got = asyncio.run(asyncio.wait_for(scenario(), 5))
+    assert b"".join(got) == b"Content-Length: 2\r\n\r\n{}" and got[-1] == b"" and len(got) >= 3
+
+
+def test_a_file_given_as_stdin_is_read_whole_too(tmp_path):
+    path = tmp_path / "input"
+    path.write_bytes(b"Content-Length: 2\r\n\r\n{}")
+
+    async def scenario() -> bytes:
+        with open(path, "rb") as stream:
+            read_some = stream_reader(stream)
+            data = b""
+            while chunk := await read_some():
+                data += chunk
+            return data
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 5)) == b"Content-Length: 2\r\n\r\n{}"
