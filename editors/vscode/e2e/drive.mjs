@@ -342,10 +342,15 @@ async function ghostText(page, { modelUrl, files }) {
   }
   report.previousGhostText = await ghostNow();
   // Cycling may still be settling (VS Code re-asks with the same context): press Tab once the
-  // suggestion is steady, and again if it is still on screen after a moment.
+  // suggestion is steady, and again only if it is still on screen two seconds later. (A Tab
+  // pressed while an accepted suggestion's decoration lingers would indent the line.)
   for (let i = 0; i < 3 && (await ghost.count()) > 0; i++) {
     await page.waitForTimeout(300);
     await page.keyboard.press("Tab");
+    const gone = Date.now() + 2000;
+    while (Date.now() < gone && (await ghost.count()) > 0) {
+      await page.waitForTimeout(100);
+    }
   }
   await page.waitForTimeout(300);
   report.afterAccept = await savedText(page, files.shapes);
