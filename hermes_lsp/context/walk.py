@@ -88,9 +88,14 @@ def contained(root: str, path: str) -> str | None:
     real = os.path.realpath(path if os.path.isabs(path) else os.path.join(real_root, path))
     if real == real_root:
         return "."
-    if not real.startswith(real_root.rstrip(os.sep) + os.sep):
+    if not _under(real, real_root):
         return None
     return os.path.relpath(real, real_root).replace(os.sep, "/")
+
+
+def _under(real: str, real_root: str) -> bool:
+    """Whether the resolved path ``real`` lies inside the resolved root (or is it)."""
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 class Containment:
@@ -103,7 +108,6 @@ class Containment:
     def __init__(self, root: str) -> None:
         self.root = root
         self.real_root = os.path.realpath(root)
-        self._inside = self.real_root.rstrip(os.sep) + os.sep
         self._folders: dict[str, str] = {}
 
     def inside(self, full: str) -> bool:
@@ -120,7 +124,7 @@ class Containment:
         except OSError:
             plain = False  # not there as named: resolve it the long way, as contained() does
         real = os.path.join(real_folder, name) if plain else os.path.realpath(full)
-        return real == self.real_root or real.startswith(self._inside)
+        return _under(real, self.real_root)
 
 
 def _spec(lines: Iterable[str]) -> pathspec.GitIgnoreSpec | None:
