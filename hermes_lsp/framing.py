@@ -203,7 +203,7 @@ class FrameReader:
         return body
 
 
-def stream_reader(stream: BinaryIO) -> ReadSome:
+def stream_reader(stream: BinaryIO, output: BinaryIO | None = None) -> ReadSome:
     """``ReadSome`` for a binary stream (stdin): whatever bytes are available, so a frame
     that declares more bytes than the client sends never blocks the server (the next
     header still arrives).
@@ -211,10 +211,11 @@ def stream_reader(stream: BinaryIO) -> ReadSome:
     A pipe or socket (what editors give a language server) is read by the event loop
     itself when it says the stream is readable; anything else (a terminal, a file) on a
     daemon thread. Handing each message from a thread to the loop cost about half a
-    millisecond a keystroke, more when the two ran on different processors.
+    millisecond a keystroke, more when the two ran on different processors. ``output``: the
+    stream the replies go to, if any (see :func:`_pipe_fd`).
     """
     loop = asyncio.get_running_loop()
-    fd = _pipe_fd(stream)
+    fd = _pipe_fd(stream, output)
     if fd is not None:
         return _loop_reader(loop, fd)
     queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=64)
@@ -235,10 +236,12 @@ def stream_reader(stream: BinaryIO) -> ReadSome:
                 chunk = read(READ_SIZE)
             except (OSError, ValueError):
                 chunk = b""
+            put = queue.put(chunk)
             try:
-                asyncio.run_coroutine_threadsafe(queue.put(chunk), loop).result()
+                asyncio.run_coroutine_threadsafe(put, loop).result()
             except RuntimeError:
-                return  # the server has stopped
+                put.close()  # the server has stopped: the put never runs
+                return
             if not chunk:
                 return
 
@@ -246,10 +249,10 @@ def stream_reader(stream: BinaryIO) -> ReadSome:
     return queue.get
 
 
-def _pipe_fd(stream: BinaryIO) -> int | None:
+def _pipe_fd(stream: BinaryIO, output: BinaryIO | None) -> int | None:
     """The file descriptor of ``stream`` when it is a pipe or a socket the loop can watch,
-    and not also this process's standard output (one socket for both ways): reading it
-    without blocking would make the replies' writes non-blocking too."""
+    and not also ``output`` (one socket for both ways): reading it without blocking would
+    make the replies' writes non-blocking too."""
     if sys.platform == "win32":
         return None  # the proactor loop watches no pipes
     try:
@@ -260,8 +263,10 @@ def _pipe_fd(stream: BinaryIO) -> int | None:
     if not (stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode)):
         return None
     try:
-        out = os.fstat(sys.stdout.fileno())
+        out = os.fstat(output.fileno()) if output is not None else None
     except (OSError, ValueError, AttributeError):
+        out = None
+    if out is None:
         return fd
     return None if (out.st_dev, out.st_ino) == (st.st_dev, st.st_ino) else fd
 

@@ -436,10 +436,11 @@ class HermesLanguageServer(LanguageServer):
     def _start_io_async(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """Serve stdio with the resynchronising frame reader (pygls's own never recovers)."""
         self._stop_event = threading.Event()
-        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        output = stdout or sys.stdout.buffer
+        self.protocol.set_writer(StdoutWriter(output))
 
         async def serve() -> None:
-            await self.serve_stream(stream_reader(stdin or sys.stdin.buffer))
+            await self.serve_stream(stream_reader(stdin or sys.stdin.buffer, output))
 
         try:
             asyncio.run(serve())  # the exit notification ends it with SystemExit and its status

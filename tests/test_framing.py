@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -160,9 +161,9 @@ def test_a_pipe_is_read_by_the_event_loop_as_bytes_arrive_and_ends_when_closed()
 
     async def scenario() -> list[bytes]:
         with os.fdopen(read_end, "rb", buffering=0) as stream:
-            threads = threading.active_count()
+            before = set(threading.enumerate())
             read_some = stream_reader(stream)
-            assert threading.active_count() == threads  # no reading thread for a pipe
+            assert not set(threading.enumerate()) - before  # no reading thread for a pipe
             loop = asyncio.get_running_loop()
             loop.call_later(0.05, os.write, write_end, b"Content-Length: 2\r\n")
             loop.call_later(0.10, os.write, write_end, b"\r\n{}")
@@ -189,3 +190,22 @@ def test_a_file_given_as_stdin_is_read_whole_too(tmp_path):
             return data
 
     assert asyncio.run(asyncio.wait_for(scenario(), 5)) == b"Content-Length: 2\r\n\r\n{}"
+
+
+def test_one_socket_for_both_ways_is_read_on_a_thread_and_replies_stay_blocking():
+    ours, theirs = socket.socketpair()
+
+    async def scenario() -> bytes:
+        with ours.makefile("rwb", buffering=0) as stream:
+            before = set(threading.enumerate())
+            read_some = stream_reader(stream, output=stream)
+            assert [t.name for t in set(threading.enumerate()) - before] == ["lsp-stdin"]
+            assert os.get_blocking(ours.fileno())  # writes of replies still block, never half-done
+            theirs.sendall(b"Content-Length: 2\r\n\r\n{}")
+            return await read_some()
+
+    try:
+        assert asyncio.run(asyncio.wait_for(scenario(), 5)) == b"Content-Length: 2\r\n\r\n{}"
+    finally:
+        theirs.close()
+        ours.close()
