@@ -154,13 +154,14 @@ def test_typing_inside_a_word_reuses_the_retrieval_and_the_next_word_retrieves_a
     budgets = Budgets(3000, 1000, 2048)
     for typed in ["c", "co", "com", "comp"]:
         current = text[:at] + typed + text[at:]
-        service.prompt(Cursor("file:///a.py", current, at + len(typed), "a.py", "python"), False, budgets)
+        service.prepare(Cursor("file:///a.py", current, at + len(typed), "a.py", "python"), False, budgets)
     assert engine.calls == 1  # the word being typed finds nothing new
     current = text[:at] + "comp(" + text[at:]
-    messages = service.prompt(Cursor("file:///a.py", current, at + 5, "a.py", "python"), False, budgets)
+    cursor = Cursor("file:///a.py", current, at + 5, "a.py", "python")
+    messages = service.prepare(cursor, False, budgets).messages
     assert engine.calls == 2 and "# near comp(" in messages[1]["content"]
     # Moving elsewhere in the document retrieves again too.
-    service.prompt(Cursor("file:///a.py", current, 3, "a.py", "python"), False, budgets)
+    service.prepare(Cursor("file:///a.py", current, 3, "a.py", "python"), False, budgets)
     assert engine.calls == 3
 
 
@@ -174,7 +175,7 @@ def test_words_nothing_defines_typed_on_the_line_reuse_the_retrieval_and_a_defin
     calls_after = []
     for count in range(1, len(line) + 1):
         current = text[:at] + line[:count] + text[at:]
-        service.prompt(Cursor("file:///a.py", current, at + count, "a.py", "python"), False, budgets)
+        service.prepare(Cursor("file:///a.py", current, at + count, "a.py", "python"), False, budgets)
         calls_after.append(engine.calls)
     # `result`, `=`, `key`, `lambda`, `r`, `amount`: nothing defines them, the retrieval holds;
     # finishing `compute_totals` and `records` (both defined) retrieves again.
@@ -184,14 +185,14 @@ def test_words_nothing_defines_typed_on_the_line_reuse_the_retrieval_and_a_defin
     # A sentence in a string holds it; a one-word literal (it may name a file) does not.
     for typed in [" or 'nothing to add up'", " or 'install.sh'"]:
         current = text[:at] + line + typed + text[at:]
-        service.prompt(
+        service.prepare(
             Cursor("file:///a.py", current, at + len(line) + len(typed), "a.py", "python"), False, budgets
         )
     assert engine.calls == 4
     # A new line with nothing defined on it holds it too, up to 120 characters typed since.
     more = " or 'install.sh'\n    x = 1"
     current = text[:at] + line + more + text[at:]
-    service.prompt(
+    service.prepare(
         Cursor("file:///a.py", current, at + len(line) + len(more), "a.py", "python"), False, budgets
     )
     assert engine.calls == 4
@@ -200,7 +201,7 @@ def test_words_nothing_defines_typed_on_the_line_reuse_the_retrieval_and_a_defin
     more += "\n    y = 2" * 12
     for typed in [more, more + " "]:
         current = text[:at] + line + typed + text[at:]
-        service.prompt(
+        service.prepare(
             Cursor("file:///a.py", current, at + len(line) + len(typed), "a.py", "python"), False, budgets
         )
         assert engine.calls == 4 if typed == more else engine.calls == 5

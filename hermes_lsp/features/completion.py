@@ -380,13 +380,10 @@ class CompletionService:
         self._remember(key, text, settings.cache_size)
         return text
 
-    def prompt(self, cursor: Cursor, multiline: bool, budgets: Budgets) -> list[dict[str, str]]:
-        """The chat messages for a cursor, laid out to start like this document's last prompt."""
-        return self.prepare(cursor, multiline, budgets).messages
-
     def prepare(self, cursor: Cursor, multiline: bool, budgets: Budgets) -> Prepared:
-        """The prompt for a cursor (as :meth:`prompt`), and the context refresh it leaves
-        for when the request has gone out (:meth:`Prepared.sent`)."""
+        """The chat messages for a cursor, laid out to start like this document's last
+        prompt, and the context refresh they leave for when the request has gone out
+        (:meth:`Prepared.sent`)."""
         state, view, restart = file_view(
             self._prompts.get(cursor.key), cursor.text, cursor.offset, budgets.prefix, budgets.suffix
         )
