@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import tree_sitter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hermes_lsp.context.languages import LANGUAGES, language_for_path, parser
+from hermes_lsp.context.languages import (
+    _REFERENCE_CAPTURE,
+    LANGUAGES,
+    grammar,
+    language_for_path,
+    parser,
+    query_patterns,
+    scan_query,
+    without_subsumed,
+)
 from hermes_lsp.context.walk import tag_bytes
 
 SNIPPETS = Path(__file__).parent / "data" / "context" / "snippets"
@@ -178,3 +189,42 @@ def test_pattern_splitting_reads_strings_and_comments() -> None:
 
     source = '; a comment (with a bracket\n(a) @x ; another )\n(b (#eq? @b "q)\\"(")) @y\n["c" (d)]* @z\n'
     assert split_patterns(source) == ["(a) @x", '(b (#eq? @b "q)\\"(")) @y', '["c" (d)]* @z']
+
+
+def _unfiltered_scan_query(language: str) -> tree_sitter.Query:
+    """The scan query with every pattern kept (what :func:`scan_query` made before it
+    left out patterns another one covers)."""
+    patterns = []
+    for pattern in query_patterns(language):
+        if "@definition." in pattern:
+            pattern = re.sub(r"@name\b", "@definition_name", pattern)
+        patterns.append(_REFERENCE_CAPTURE.sub("", pattern))
+    return tree_sitter.Query(grammar(language), "\n".join(patterns))
+
+
+def _positions(query: tree_sitter.Query, tree: tree_sitter.Tree) -> dict[str, list[tuple[int, int]]]:
+    captured = tree_sitter.QueryCursor(query).captures(tree.root_node)
+    return {name: sorted((n.start_byte, n.end_byte) for n in nodes) for name, nodes in captured.items()}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_leaving_out_covered_patterns_captures_the_same_nodes(name: str) -> None:
+    spec = language_for_path(name)
+    assert spec is not None
+    tree = parser(spec.name).parse((SNIPPETS / name).read_bytes())
+    assert _positions(scan_query(spec.name), tree) == _positions(_unfiltered_scan_query(spec.name), tree)
+
+
+def test_a_pattern_holding_another_whole_is_left_out() -> None:
+    inner = "(attribute attribute: (identifier) @name)"
+    outer = f"(call function: {inner})"
+    call = "(call function: (identifier) @name)"
+    definition = "(function_definition name: (identifier) @definition_name) @definition.function"
+    assert without_subsumed([definition, call, outer, inner]) == [definition, call, inner]
+    # A pattern with a predicate or a second capture says more than the one it holds.
+    guarded = f'({inner} (#eq? @name "x"))'
+    assert without_subsumed([guarded, inner, f"(call function: {inner}) @call"]) == [
+        guarded,
+        inner,
+        f"(call function: {inner}) @call",
+    ]

@@ -233,7 +233,21 @@ def scan_query(name: str) -> tree_sitter.Query:
         if "@definition." in pattern:
             pattern = re.sub(r"@name\b", "@definition_name", pattern)
         patterns.append(_REFERENCE_CAPTURE.sub("", pattern))
-    return tree_sitter.Query(grammar(name), "\n".join(patterns))
+    return tree_sitter.Query(grammar(name), "\n".join(without_subsumed(patterns)))
+
+
+def _only_a_name(pattern: str) -> bool:
+    return pattern.count("@") == 1 and "@name" in pattern and "#" not in pattern
+
+
+def without_subsumed(patterns: list[str]) -> list[str]:
+    """``patterns`` less those that capture a name another one already captures: once a
+    reference's outer capture is gone, ``(call function: (attribute attribute: (identifier)
+    @name))`` holds ``(attribute attribute: (identifier) @name)`` whole, and every node
+    the longer one captures the shorter one captures too. Each pattern costs the query
+    a check at every node of every tree."""
+    names = [p for p in patterns if _only_a_name(p)]
+    return [p for p in patterns if not (_only_a_name(p) and any(q != p and q in p for q in names))]
 
 
 # Parsers carry per-parse state: one per language per thread.
