@@ -189,24 +189,28 @@ def _named(captures: dict[str, list[tree_sitter.Node]], data: bytes) -> Named:
 
 def _uses(names: list[tree_sitter.Node], found: Named, data: bytes) -> dict[str, list[int]]:
     """Name -> the 1-based lines that use it. This runs for every identifier of every
-    file: words stay bytes and rows stay unsorted (captures come in no particular order)
-    until the end, once per name."""
-    rows: dict[bytes, list[int]] = {}
-    for node in names:
-        start = node.start_byte
+    file: each node's positions are read in one pass per field (a comprehension calls the
+    getters without a Python loop around them), words stay bytes and rows stay unsorted
+    (captures come in no particular order) until the end, once per name."""
+    starts = [node.start_byte for node in names]
+    ends = [node.end_byte for node in names]
+    rows = [node.start_point[0] for node in names]
+    seen: dict[bytes, list[int]] = {}
+    known = seen.get
+    for start, end, row in zip(starts, ends, rows, strict=True):
         if start in found:
             continue  # a definition's own name is not a use of it
-        word = data[start : node.end_byte]
-        known = rows.get(word)
-        if known is None:
-            rows[word] = [node.start_point.row]
+        word = data[start:end]
+        lines = known(word)
+        if lines is None:
+            seen[word] = [row]
         else:
-            known.append(node.start_point.row)
+            lines.append(row)
     return {
         word.decode("utf-8", "replace"): [lines[0] + 1]
         if len(lines) == 1
         else [r + 1 for r in sorted(set(lines))]
-        for word, lines in rows.items()
+        for word, lines in seen.items()
     }
 
 
