@@ -150,9 +150,15 @@ def rank_into(database: str) -> float:
 
 def rank_store(store: Store) -> None:
     with collector_paused():
-        paths, references, definers = store.ranking_input(ranking.MAX_DEFINERS)
-        file_ranks, def_ranks = ranking.pagerank(paths, references, definers)
-        store.write_ranks(file_ranks, def_ranks)
+        _rank_paused(store)
+
+
+def _rank_paused(store: Store) -> None:
+    # Its own frame: the ranking's half a million tuples are freed before the collector
+    # resumes, which would otherwise walk every one of them at its next pass.
+    paths, references, definers = store.ranking_input(ranking.MAX_DEFINERS)
+    file_ranks, def_ranks = ranking.pagerank(paths, references, definers)
+    store.write_ranks(file_ranks, def_ranks)
 
 
 # -- order of work -----------------------------------------------------------------------
