@@ -34,9 +34,8 @@ def _scan(draw: st.DrawFn) -> Scanned:
 @settings(max_examples=80, deadline=None)
 @given(
     batches=st.lists(st.lists(_scan(), max_size=5), min_size=1, max_size=5),
-    max_definers=st.integers(1, 3),
 )
-def test_what_is_stored_is_each_files_last_scan(batches: list[list[Scanned]], max_definers: int) -> None:
+def test_what_is_stored_is_each_files_last_scan(batches: list[list[Scanned]]) -> None:
     store = Store(None)
     last: dict[str, Scanned] = {}
     for batch in batches:
@@ -58,21 +57,22 @@ def test_what_is_stored_is_each_files_last_scan(batches: list[list[Scanned]], ma
         assert uses == ({} if tags is None else tags.references)
         assert (path in store.module_paths(module_forms(path)[0])) == bool(expected)
 
-    paths, references, definers = store.ranking_input(max_definers)
+    given = store.ranking_input()
     ids = {path: fid for path, (fid, *_) in states.items()}
-    assert paths == {fid: path for path, fid in ids.items()}
-    defined: dict[str, set[int]] = {}
-    for path, item in last.items():
-        for d in item.tags.definitions if item.tags else ():
-            defined.setdefault(d.name, set()).add(ids[path])
-    assert definers == {name: files for name, files in defined.items() if len(files) <= max_definers}
-    expected_refs = sorted(
+    assert sorted(given.files) == sorted(ids.values())
+    defined = sorted(
+        (d.name, ids[path])
+        for path, item in last.items()
+        for d in (item.tags.definitions if item.tags else ())
+    )
+    assert sorted(zip(map(given.names.__getitem__, given.def_name), given.def_file, strict=True)) == defined
+    expected_uses = sorted(
         (ids[path], name, len(lines))
         for path, item in last.items()
         for name, lines in (item.tags.references.items() if item.tags else ())
-        if name in definers
     )
-    assert sorted(references) == expected_refs
+    uses = zip(given.use_file, map(given.names.__getitem__, given.use_name), given.use_count, strict=True)
+    assert sorted(uses) == expected_uses
 
 
 def test_a_file_scanned_again_keeps_the_ranks_of_the_definitions_it_still_has() -> None:

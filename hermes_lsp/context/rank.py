@@ -14,11 +14,13 @@ touches only their neighbourhood, so its cost does not grow with the repository.
 
 from __future__ import annotations
 
+import array
 import builtins
 import heapq
 import math
 from collections import defaultdict
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -42,11 +44,67 @@ def name_weight(name: str, definers: int) -> float:
     return weight
 
 
+@attrs.define
+class RankingInput:
+    """What the global ranking reads: every file, who defines each name, who uses it and
+    how often. Names are numbered as they arrive and the rows go into flat arrays: the
+    ranking then runs as array operations, with no grouping of rows in Python first."""
+
+    files: list[int] = attrs.Factory(list)
+    """Every file's id (a node, whether or not it defines or uses anything)."""
+    names: list[str] = attrs.Factory(list)
+    """Name by number."""
+    numbers: dict[str, int] = attrs.Factory(dict)
+    def_name: array.array[int] = attrs.Factory(lambda: array.array("q"))
+    def_file: array.array[int] = attrs.Factory(lambda: array.array("q"))
+    use_file: array.array[int] = attrs.Factory(lambda: array.array("q"))
+    use_name: array.array[int] = attrs.Factory(lambda: array.array("q"))
+    use_count: array.array[int] = attrs.Factory(lambda: array.array("q"))
+    complete: bool = True
+    """False once something was left out (a file rewritten or removed while collecting):
+    this input no longer describes the store and must not be ranked."""
+
+    def number(self, name: str) -> int:
+        found = self.numbers.get(name)
+        if found is None:
+            found = self.numbers[name] = len(self.names)
+            self.names.append(name)
+        return found
+
+    def add_definitions(self, rows: Iterable[tuple[str, int]]) -> None:
+        """(name, file defining it) rows; a name a file defines twice counts once."""
+        number, def_name, def_file = self.number, self.def_name.append, self.def_file.append
+        for name, file in rows:
+            def_name(number(name))
+            def_file(file)
+
+    def add_uses(self, rows: Iterable[tuple[int, str, int]]) -> None:
+        """(file, name it uses, on how many lines) rows."""
+        number, use_file, use_name, use_count = (
+            self.number,
+            self.use_file.append,
+            self.use_name.append,
+            self.use_count.append,
+        )
+        for file, name, uses in rows:
+            use_file(file)
+            use_name(number(name))
+            use_count(uses)
+
+
 def pagerank(
     files: Iterable[int],
     references: Iterable[tuple[int, str, int]],
-    definers: Mapping[str, set[int]],
+    definers: Mapping[str, Iterable[int]],
 ) -> tuple[dict[int, float], dict[tuple[int, str], float]]:
+    """:func:`rank` of files, (file, name, uses) rows and name -> files defining it."""
+    given = RankingInput(list(files))
+    given.add_definitions((name, file) for name, defining in definers.items() for file in defining)
+    given.add_uses(references)
+    return rank(given)
+
+
+def rank(given: RankingInput) -> tuple[dict[int, float], dict[tuple[int, str], float]]:
     """File ranks and (file, name) definition ranks, both averaging 1 over the files.
 
     Each use of a name by a file is one edge per other file defining it (a monorepo has
@@ -54,47 +112,52 @@ def pagerank(
     since in Python they were most of a first build's ranking."""
     import numpy as np  # here: only ranking needs it, and a server imports it in a worker
 
-    nodes = list(files)
+    nodes = given.files
     count = len(nodes)
     if not count:
         return {}, {}
-    position = {node: i for i, node in enumerate(nodes)}
-    # Only names some file uses become edges: number them as they first appear.
-    name_ids: dict[str, int] = {}
-    used: list[tuple[int, int, int]] = []
-    for source, name, uses in references:
-        at = position.get(source)
-        if at is None or name not in definers:
-            continue
-        number = name_ids.get(name)
-        if number is None:
-            number = name_ids[name] = len(name_ids)
-        used.append((at, number, uses))
-    if not used:
-        return dict.fromkeys(nodes, 1.0), {}
-    names = list(name_ids)
-    # Who defines each name, flattened: name i's definers are targets[start[i]:start[i] + size[i]].
-    size = np.fromiter((len(definers[name]) for name in names), dtype=np.int64, count=len(names))
+    names = given.names
+    ids = np.array(nodes, dtype=np.int64)
+    order = np.argsort(ids, kind="stable")
+    ordered = ids[order]
+
+    def position(files: Any) -> Any:
+        """Each file id's node, -1 for a file that is not one."""
+        at = np.minimum(np.searchsorted(ordered, files), count - 1)
+        return np.where(ordered[at] == files, order[at], -1)
+
+    # Who defines each name, once per file, sorted by name: name i's definers are
+    # targets[start[i]:start[i] + size[i]] (files no longer indexed count, as -1).
+    def_name = np.frombuffer(given.def_name, dtype=np.int64)
+    def_file = np.frombuffer(given.def_file, dtype=np.int64)
+    if len(def_name):
+        span = int(def_file.max()) + 1  # file ids are positive
+        pairs = np.unique(def_name * span + def_file)
+        def_name, def_file = pairs // span, pairs % span
+    size = np.bincount(def_name, minlength=len(names))
     start = np.zeros(len(names), dtype=np.int64)
     np.cumsum(size[:-1], out=start[1:])
-    targets = np.fromiter(
-        (position.get(fid, -1) for name in names for fid in definers[name]),
-        dtype=np.int64,
-        count=int(size.sum()),
-    )
-    weight = np.fromiter(
-        (name_weight(name, len(definers[name])) for name in names), dtype=np.float64, count=len(names)
-    ) / np.maximum(size, 1)
-    use = np.array(used, dtype=np.int64).reshape(-1, 3)
-    use = use[weight[use[:, 1]] > 0]
+    targets = position(def_file)
+    use_file = position(np.frombuffer(given.use_file, dtype=np.int64))
+    use_name = np.frombuffer(given.use_name, dtype=np.int64)
+    use_count = np.frombuffer(given.use_count, dtype=np.int64)
+    # The weight of each name some file uses, shared among the files defining it.
+    weight = np.zeros(len(names), dtype=np.float64)
+    used = np.unique(use_name[size[use_name] > 0])
+    weight[used] = [name_weight(names[i], int(size[i])) for i in used.tolist()]
+    weight[used] /= size[used]
+    chosen = (use_file >= 0) & (weight[use_name] > 0)
+    if not chosen.any():
+        return dict.fromkeys(nodes, 1.0), {}
+    use_file, use_name, use_count = use_file[chosen], use_name[chosen], use_count[chosen]
     # One row per (use, definer): repeat each use once per file defining its name.
-    repeats = size[use[:, 1]]
+    repeats = size[use_name]
     total_rows = int(repeats.sum())
-    offsets = np.repeat(start[use[:, 1]] - (np.cumsum(repeats) - repeats), repeats) + np.arange(total_rows)
+    offsets = np.repeat(start[use_name] - (np.cumsum(repeats) - repeats), repeats) + np.arange(total_rows)
     edge_target = targets[offsets]
-    edge_source = np.repeat(use[:, 0], repeats)
-    edge_name = np.repeat(use[:, 1], repeats)
-    edge_weight = np.repeat(weight[use[:, 1]] * np.sqrt(use[:, 2]), repeats)
+    edge_source = np.repeat(use_file, repeats)
+    edge_name = np.repeat(use_name, repeats)
+    edge_weight = np.repeat(weight[use_name] * np.sqrt(use_count), repeats)
     keep = (edge_target != edge_source) & (edge_target >= 0)
     edge_target, edge_source, edge_name, edge_weight = (
         edge_target[keep],
@@ -105,12 +168,12 @@ def pagerank(
     out_total = np.bincount(edge_source, weights=edge_weight, minlength=count)
     dangling = out_total == 0
     share = edge_weight / np.where(dangling, 1.0, out_total)[edge_source]
-    rank = np.full(count, 1.0 / count)
+    ranks = np.full(count, 1.0 / count)
     for _ in range(ITERATIONS):
-        spread = np.bincount(edge_target, weights=DAMPING * rank[edge_source] * share, minlength=count)
-        rank = ((1 - DAMPING) + DAMPING * rank[dangling].sum()) / count + spread
+        spread = np.bincount(edge_target, weights=DAMPING * ranks[edge_source] * share, minlength=count)
+        ranks = ((1 - DAMPING) + DAMPING * ranks[dangling].sum()) / count + spread
     # What flows to each (file, name): the using files' rank along their edges for it.
-    flow = rank[edge_source] * count * share
+    flow = ranks[edge_source] * count * share
     key = edge_target * len(names) + edge_name
     keys, inverse = np.unique(key, return_inverse=True)
     sums = np.bincount(inverse, weights=flow)
@@ -118,7 +181,7 @@ def pagerank(
         (nodes[k // len(names)], names[k % len(names)]): value
         for k, value in zip(keys.tolist(), sums.tolist(), strict=True)
     }
-    return dict(zip(nodes, (rank * count).tolist(), strict=True)), def_rank
+    return dict(zip(nodes, (ranks * count).tolist(), strict=True)), def_rank
 
 
 # -- personalised ranking ------------------------------------------------------------------

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import platformdirs
 
+from hermes_lsp.context.rank import RankingInput
 from hermes_lsp.context.walk import Scanned
 
 try:
@@ -207,17 +208,21 @@ def write_scanned(
     removed: Iterable[str] = (),
     dirty: bool = False,
     forms: ModuleForms | None = None,
+    collect: RankingInput | None = None,
 ) -> None:
     """Store scan results in one transaction. ``dirty`` marks content that is not on disk.
 
     A file written again keeps the ranks of the definitions it still has: they stay
     about right until the next ranking, where zero would drop them from every context.
-    Rows go in one statement per table for the whole batch.
+    Rows go in one statement per table for the whole batch. ``collect`` also gets the
+    new files' definitions and uses, or is marked incomplete when the batch rewrites or
+    removes a file it may already hold.
     """
     latest = {item.path: item for item in scanned}  # a path given twice: its last scan
+    removed = list(removed)
     db.execute("BEGIN IMMEDIATE")
     try:
-        for fid in _ids(db, list(removed)).values():
+        for fid in _ids(db, removed).values():
             _remove(db, fid)
         db.executemany(
             "UPDATE files SET size=?, mtime_ns=? WHERE path=?",
@@ -289,6 +294,15 @@ def write_scanned(
     except BaseException:
         db.execute("ROLLBACK")
         raise
+    if collect is not None and collect.complete:
+        if removed or old or dirty or len(changed) != len(latest):
+            collect.complete = False  # rows it holds may be gone: only the store knows now
+            return
+        collect.files.extend(fid for fid, _ in numbered)
+        collect.add_definitions((d.name, fid) for fid, _, tags in tagged for d in tags.definitions)
+        collect.add_uses(
+            (fid, name, len(lines)) for fid, _, tags in tagged for name, lines in tags.references.items()
+        )
 
 
 _NO_RANKS: dict[str, float] = {}
@@ -328,6 +342,8 @@ class Store:
         self._readers: list[sqlite3.Connection] = []
         self._version_lock = threading.Lock()
         self._version_db: sqlite3.Connection | None = None
+        self._collecting: RankingInput | None = None
+        self._collecting_since = 0
 
     def _open(self, path: str | None) -> sqlite3.Connection:
         if path is None:
@@ -620,28 +636,38 @@ class Store:
     ) -> None:
         """Store scan results (one transaction). ``dirty`` marks content that is not on disk."""
         with self.lock:
-            write_scanned(self.db, scanned, removed, dirty, forms)
+            write_scanned(self.db, scanned, removed, dirty, forms, self._collecting)
 
-    def ranking_input(
-        self, max_definers: int
-    ) -> tuple[dict[int, str], list[tuple[int, str, int]], dict[str, set[int]]]:
-        """What ranking needs: files, who defines each name that at most ``max_definers``
-        files define (others weigh nothing), and the uses of those names. Two plain table
-        scans grouped here cost less than SQL's grouping, which sorts every definition."""
+    def collect_ranking(self) -> None:
+        """From now on, what this process writes also goes into a ranking input (see
+        :meth:`collected`): a first build ranks from it instead of reading every row back."""
         with self.lock:
-            paths = dict(self.db.execute("SELECT id, path FROM files").fetchall())
-            everyone: dict[str, set[int]] = {}
-            for name, fid in self.db.execute("SELECT name, file_id FROM defs"):
-                files = everyone.get(name)
-                if files is None:
-                    everyone[name] = {fid}
-                else:
-                    files.add(fid)
-            definers = {name: files for name, files in everyone.items() if len(files) <= max_definers}
-            references = [
-                row for row in self.db.execute("SELECT file_id, name, count FROM refs") if row[1] in definers
-            ]
-        return paths, references, definers
+            self._collecting = RankingInput()
+            self._collecting_since = self._writer_version()
+
+    def collected(self) -> RankingInput | None:
+        """Stop collecting. What was collected, when it is all the store holds: the store
+        was empty when collecting began, no write since rewrote or removed a file, and
+        no other connection (another window, a worker process) wrote meanwhile."""
+        with self.lock:
+            given, self._collecting = self._collecting, None
+            if given is None or not given.complete or self._writer_version() != self._collecting_since:
+                return None
+            return given
+
+    def _writer_version(self) -> int:
+        # Changes only when another connection commits: this one's own writes leave it.
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
+    def ranking_input(self) -> RankingInput:
+        """What ranking needs, read from the store: every file, every definition's name
+        and file, every use (plain table scans: grouping is left to the ranking's arrays)."""
+        given = RankingInput()
+        with self.lock:
+            given.files = [row[0] for row in self.db.execute("SELECT id FROM files ORDER BY id")]
+            given.add_definitions(self.db.execute("SELECT name, file_id FROM defs"))
+            given.add_uses(self.db.execute("SELECT file_id, name, count FROM refs"))
+        return given
 
     def write_ranks(self, file_ranks: dict[int, float], def_ranks: dict[tuple[int, str], float]) -> None:
         with self.lock:
