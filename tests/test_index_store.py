@@ -65,13 +65,14 @@ def test_what_is_stored_is_each_files_last_scan(batches: list[list[Scanned]]) ->
         for path, item in last.items()
         for d in (item.tags.definitions if item.tags else ())
     )
-    assert sorted(zip(map(given.names.__getitem__, given.def_name), given.def_file, strict=True)) == defined
+    names = {number: name for name, number in given.numbers.items()}
+    assert sorted(zip(map(names.__getitem__, given.def_name), given.def_file, strict=True)) == defined
     expected_uses = sorted(
         (ids[path], name, len(lines))
         for path, item in last.items()
         for name, lines in (item.tags.references.items() if item.tags else ())
     )
-    uses = zip(given.use_file, map(given.names.__getitem__, given.use_name), given.use_count, strict=True)
+    uses = zip(given.use_file, map(names.__getitem__, given.use_name), given.use_count, strict=True)
     assert sorted(uses) == expected_uses
 
 

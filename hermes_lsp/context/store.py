@@ -20,11 +20,13 @@ import contextlib
 import hashlib
 import json
 import logging
+import operator
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import platformdirs
 
@@ -258,33 +260,32 @@ def write_scanned(
             ],
         )
         tagged = [(fid, item.path, item.tags) for fid, item in numbered if item.tags is not None]
+        definitions = [
+            (
+                fid,
+                path,
+                d.name,
+                d.qualname,
+                d.kind,
+                d.start_line,
+                d.end_line,
+                d.summary,
+                old.get(path, _NO_RANKS).get(d.name, 0),
+            )
+            for fid, path, tags in tagged
+            for d in tags.definitions
+        ]
         db.executemany(
             "INSERT INTO defs(file_id, path, name, qualname, kind, start_line, end_line, summary, rank)"
             " VALUES (?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    fid,
-                    path,
-                    d.name,
-                    d.qualname,
-                    d.kind,
-                    d.start_line,
-                    d.end_line,
-                    d.summary,
-                    old.get(path, _NO_RANKS).get(d.name, 0),
-                )
-                for fid, path, tags in tagged
-                for d in tags.definitions
-            ],
+            definitions,
         )
-        db.executemany(
-            "INSERT INTO refs VALUES (?,?,?,?)",
-            [
-                (fid, name, len(lines), ",".join(map(str, lines)))
-                for fid, _, tags in tagged
-                for name, lines in tags.references.items()
-            ],
-        )
+        uses = [
+            (fid, name, len(lines), ",".join(map(str, lines)))
+            for fid, _, tags in tagged
+            for name, lines in tags.references.items()
+        ]
+        db.executemany("INSERT INTO refs VALUES (?,?,?,?)", uses)
         if forms is not None:
             db.executemany(
                 "INSERT INTO modules VALUES (?,?)",
@@ -299,13 +300,16 @@ def write_scanned(
             collect.complete = False  # rows it holds may be gone: only the store knows now
             return
         collect.files.extend(fid for fid, _ in numbered)
-        collect.add_definitions((d.name, fid) for fid, _, tags in tagged for d in tags.definitions)
-        collect.add_uses(
-            (fid, name, len(lines)) for fid, _, tags in tagged for name, lines in tags.references.items()
-        )
+        collect.add_definitions(*_columns(definitions, 2, 0))  # name, file
+        collect.add_uses(*_columns(uses, 0, 1, 2))  # file, name, lines
 
 
 _NO_RANKS: dict[str, float] = {}
+
+
+def _columns(rows: Sequence[Sequence[object]], *columns: int) -> list[Iterator[Any]]:
+    """These columns of ``rows``, each read in C."""
+    return [map(operator.itemgetter(column), rows) for column in columns]
 
 
 def _ids(db: sqlite3.Connection, paths: list[str]) -> dict[str, int]:
@@ -665,8 +669,13 @@ class Store:
         given = RankingInput()
         with self.lock:
             given.files = [row[0] for row in self.db.execute("SELECT id FROM files ORDER BY id")]
-            given.add_definitions(self.db.execute("SELECT name, file_id FROM defs"))
-            given.add_uses(self.db.execute("SELECT file_id, name, count FROM refs"))
+            for query, add in (
+                ("SELECT name, file_id FROM defs", given.add_definitions),
+                ("SELECT file_id, name, count FROM refs", given.add_uses),
+            ):
+                rows = self.db.execute(query)
+                while chunk := rows.fetchmany(65536):
+                    add(*_columns(chunk, *range(len(chunk[0]))))
         return given
 
     def write_ranks(self, file_ranks: dict[int, float], def_ranks: dict[tuple[int, str], float]) -> None:
