@@ -303,3 +303,14 @@ def test_a_piece_from_a_file_ignored_since_is_dropped_at_once() -> None:
     # The stale retrieval (the index has not caught up yet) still offers it: dropped anyway.
     shown = stable_pieces(state, [kept, other], 2048, False, lambda path: path not in ignored)
     assert shown == [other] and kept not in state.seen
+
+
+def test_line_numbers_in_the_prompt_count_every_kind_of_line_ending() -> None:
+    # A classic-Mac file (lone \r) and a Windows one: line 6 is line 6 to the model too.
+    for ending in ("\r", "\r\n"):
+        text = ending.join(f"line_{n} = {n}" for n in range(1, 11)) + ending
+        cursor = text.index("line_6") + len("line_6")
+        _, view, _, content = _prompt(None, text, cursor)
+        assert view.snapshot_line == 1 and "lines 1-11 as they read" in content
+        live_start = cursor - len(view.before)
+        assert view.live_line == text.count(ending, 0, live_start) + 1

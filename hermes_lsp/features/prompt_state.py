@@ -26,7 +26,7 @@ import attrs
 from hermes_lsp.context.retrieve import IDENTIFIER, string_literals
 from hermes_lsp.context.types import Piece
 from hermes_lsp.model.hermes import MAX_LIVE_CHARS, FileView, prompt_window
-from hermes_lsp.text import common_ends
+from hermes_lsp.text import common_ends, line_number
 
 # Lines shown before the first edited line, so the model can place the live lines.
 LIVE_LEAD_LINES = 2
@@ -171,7 +171,7 @@ def take_snapshot(text: str, offset: int, prefix_tokens: int, suffix_tokens: int
         text,
         start,
         end,
-        text.count("\n", 0, start),
+        line_number(text, start),
         text[start:end],
         (prefix_tokens, suffix_tokens),
         head=text[:start],
@@ -242,7 +242,7 @@ def _live_view(
     return FileView(
         snapshot=state.snapshot,
         snapshot_line=state.first_line + 1,
-        live_line=text.count("\n", 0, live_start) + 1,
+        live_line=line_number(text, live_start) + 1,
         before=text[live_start:offset],
         after=text[offset:live_end],
     )

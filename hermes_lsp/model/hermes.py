@@ -20,6 +20,7 @@ import attrs
 
 from hermes_lsp.context.values import Piece
 from hermes_lsp.model.window import prompt_room
+from hermes_lsp.text import line_number
 
 CURSOR = "<CURSOR>"
 
@@ -174,7 +175,7 @@ def fit_budgets(
 
 def snapshot_block(path: str, language: str, view: FileView) -> str:
     """The file snapshot, as the prompt shows it."""
-    last_line = view.snapshot_line + view.snapshot.count("\n")
+    last_line = view.snapshot_line + line_number(view.snapshot, len(view.snapshot))
     fence = _fence_for(view.snapshot)
     return (
         f"File {path} ({language}), lines {view.snapshot_line}-{last_line} as they read a moment ago:\n"
