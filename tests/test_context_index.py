@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from hermes_lsp.context import lookup
 from hermes_lsp.context import walk as walking
-from hermes_lsp.context.index import Index, nearest_first, rank_store
+from hermes_lsp.context.index import Index, nearest_first
 from hermes_lsp.context.modules import module_forms
 from hermes_lsp.context.store import Store, database_path
 
@@ -534,58 +534,3 @@ def test_a_file_name_with_a_line_break_is_one_file_to_every_lookup(tmp_path: Pat
     index.refresh()
     assert index.definers_of(["odd", "absent"], 5) == {"odd": ("we\nird.py",), "absent": ()}
     assert [d.path for d in index.by_name["odd"]] == ["we\nird.py"]
-
-
-def _ranks(root: Path) -> tuple[list[tuple[str, float]], list[tuple[str, str, float]]]:
-    with sqlite3.connect(database_path(str(root))) as db:
-        files = db.execute("SELECT path, rank FROM files ORDER BY path").fetchall()
-        defs = db.execute("SELECT path, qualname, rank FROM defs ORDER BY path, qualname").fetchall()
-    return files, defs
-
-
-def _uses_of_each_other(count: int) -> dict[str, str]:
-    # A chain of modules, each using the next two and a name two of them define.
-    return {
-        f"pkg/m{i}.py": (
-            f"from pkg import m{(i + 1) % count}\n"
-            f"def f{i}():\n    return f{(i + 1) % count}() + f{(i + 2) % count}() + shared()\n"
-            + ("def shared():\n    return 0\n" if i % 5 == 0 else "")
-        )
-        for i in range(count)
-    }
-
-
-def test_a_first_build_ranks_from_what_it_wrote_as_it_would_from_the_stored_rows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root = make(tmp_path / "ws", _uses_of_each_other(12))
-    read_back: list[bool] = []
-    original = Store.ranking_input
-    monkeypatch.setattr(Store, "ranking_input", lambda self: read_back.append(True) or original(self))
-    index = open_index(root, workers=0)
-    index.refresh()
-    assert read_back == []  # ranked from what the build collected
-    collected = _ranks(root)
-    assert any(rank > 0 for _, _, rank in collected[1])
-    rank_store(index.store)  # again, from the rows
-    assert read_back == [True]
-    again = _ranks(root)
-    assert [path for path, _ in collected[0]] == [path for path, _ in again[0]]
-    assert all(a[1] == pytest.approx(b[1], rel=1e-12) for a, b in zip(collected[0], again[0], strict=True))
-    assert all(a[2] == pytest.approx(b[2], rel=1e-12) for a, b in zip(collected[1], again[1], strict=True))
-
-
-def test_what_a_build_collected_is_not_ranked_once_another_connection_wrote(tmp_path: Path) -> None:
-    root = make(tmp_path / "ws", _uses_of_each_other(4))
-    store = Store(database_path(str(root)))
-    store.collect_ranking()
-    store.write([walking.scan_file(str(root), "pkg/m0.py", 1 << 16)])
-    assert store.collected() is not None
-    store.collect_ranking()
-    store.write([walking.scan_file(str(root), "pkg/m1.py", 1 << 16)])
-    Store(store.path).write([walking.scan_file(str(root), "pkg/m2.py", 1 << 16)])  # another window
-    assert store.collected() is None
-    store.collect_ranking()
-    store.write([walking.scan_file(str(root), "pkg/m1.py", 1 << 16)])  # written before: rewritten
-    assert store.collected() is None
-    assert store.collected() is None  # collecting has stopped

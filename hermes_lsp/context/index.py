@@ -148,16 +148,15 @@ def rank_into(database: str) -> float:
     return time.process_time() - started
 
 
-def rank_store(store: Store, given: ranking.RankingInput | None = None) -> None:
-    """Rank ``store`` from ``given`` (collected while writing it), else from its rows."""
+def rank_store(store: Store) -> None:
     with collector_paused():
-        _rank_paused(store, given)
+        _rank_paused(store)
 
 
-def _rank_paused(store: Store, given: ranking.RankingInput | None) -> None:
+def _rank_paused(store: Store) -> None:
     # Its own frame: what ranking reads is freed before the collector resumes, which
     # would otherwise walk every one of its objects at its next pass.
-    file_ranks, def_ranks = ranking.rank(given if given is not None else store.ranking_input())
+    file_ranks, def_ranks = ranking.rank(store.ranking_input())
     store.write_ranks(file_ranks, def_ranks)
 
 
@@ -298,18 +297,14 @@ class Index:
             if removed:
                 self.store.write([], removed)
             first = False
-            given: ranking.RankingInput | None = None
             try:
                 if digests:
                     say(f"Indexing 0/{_format_count(len(digests))} files", 0)
                     # May wait for another process's write: said first.
                     first = self.store.start_bulk(self.lookups_while_building)
-                    if first:
-                        self.store.collect_ranking()
                     self._scan(digests, say, report, cancelled, hot)
             finally:
                 if first:
-                    given = self.store.collected()
                     say("Indexing names", None)
                 # Every time: also makes what a first build stopped before its end left out.
                 self.store.finish_bulk()
@@ -317,8 +312,7 @@ class Index:
             return
         if digests or removed or not self.store.ranked():
             say("Ranking definitions", None)
-            report.cpu_s += self._rank(given)
-        del given  # half a million rows on a large tree: not kept past the ranking
+            report.cpu_s += self._rank()
         self.views.forget_all(self.store.data_version())
         self._count(report)
         if walked.undecodable:
@@ -371,8 +365,6 @@ class Index:
             scan_here(first)
         workers = self.workers if len(pending) >= POOL_THRESHOLD and self.store.path is not None else 0
         report.workers = workers
-        if workers > 0:
-            self.store.collected()  # workers write through their own connections: nothing to collect
         if workers <= 0:
             scan_here(pending)
             return
@@ -420,11 +412,10 @@ class Index:
                 for future in running:
                     future.cancel()
 
-    def _rank(self, given: ranking.RankingInput | None = None) -> float:
-        """Rank every definition (from ``given`` when the build collected it); the
-        processor time spent in a worker (0 when in-process)."""
-        if given is not None or self.store.path is None or self.workers <= 0:
-            rank_store(self.store, given)
+    def _rank(self) -> float:
+        """Rank every definition; the processor time spent in a worker (0 when in-process)."""
+        if self.store.path is None or self.workers <= 0:
+            rank_store(self.store)
             return 0.0
         # PageRank is pure Python: in a worker it does not slow the server's event loop.
         with concurrent.futures.ProcessPoolExecutor(1, mp_context=_pool_context()) as pool:

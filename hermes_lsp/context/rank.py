@@ -51,8 +51,8 @@ class RankingInput:
     how often, the names numbered as they arrive and the rows in flat arrays, so that the
     ranking runs as array operations with no grouping of rows in Python first.
 
-    Rows are added a column at a time (``map`` over the rows of a write or a query): the
-    loop then runs in C, where a loop of ours cost half a microsecond a row."""
+    Rows are added a column at a time (``map`` over the rows of a query): the loop then
+    runs in C, where a loop of ours cost half a microsecond a row."""
 
     files: list[int] = attrs.Factory(list)
     """Every file's id (a node, whether or not it defines or uses anything)."""
@@ -64,9 +64,6 @@ class RankingInput:
     use_file: array.array[int] = attrs.Factory(lambda: array.array("q"))
     use_name: array.array[int] = attrs.Factory(lambda: array.array("q"))
     use_count: array.array[int] = attrs.Factory(lambda: array.array("q"))
-    complete: bool = True
-    """False once something was left out (a file rewritten or removed while collecting):
-    this input no longer describes the store and must not be ranked."""
     _counter: Iterator[int] = attrs.Factory(itertools.count)
 
     def _numbered(self, names: Iterable[str]) -> Iterator[int]:

@@ -210,21 +210,17 @@ def write_scanned(
     removed: Iterable[str] = (),
     dirty: bool = False,
     forms: ModuleForms | None = None,
-    collect: RankingInput | None = None,
 ) -> None:
     """Store scan results in one transaction. ``dirty`` marks content that is not on disk.
 
     A file written again keeps the ranks of the definitions it still has: they stay
     about right until the next ranking, where zero would drop them from every context.
-    Rows go in one statement per table for the whole batch. ``collect`` also gets the
-    new files' definitions and uses, or is marked incomplete when the batch rewrites or
-    removes a file it may already hold.
+    Rows go in one statement per table for the whole batch.
     """
     latest = {item.path: item for item in scanned}  # a path given twice: its last scan
-    removed = list(removed)
     db.execute("BEGIN IMMEDIATE")
     try:
-        for fid in _ids(db, removed).values():
+        for fid in _ids(db, list(removed)).values():
             _remove(db, fid)
         db.executemany(
             "UPDATE files SET size=?, mtime_ns=? WHERE path=?",
@@ -260,32 +256,33 @@ def write_scanned(
             ],
         )
         tagged = [(fid, item.path, item.tags) for fid, item in numbered if item.tags is not None]
-        definitions = [
-            (
-                fid,
-                path,
-                d.name,
-                d.qualname,
-                d.kind,
-                d.start_line,
-                d.end_line,
-                d.summary,
-                old.get(path, _NO_RANKS).get(d.name, 0),
-            )
-            for fid, path, tags in tagged
-            for d in tags.definitions
-        ]
         db.executemany(
             "INSERT INTO defs(file_id, path, name, qualname, kind, start_line, end_line, summary, rank)"
             " VALUES (?,?,?,?,?,?,?,?,?)",
-            definitions,
+            [
+                (
+                    fid,
+                    path,
+                    d.name,
+                    d.qualname,
+                    d.kind,
+                    d.start_line,
+                    d.end_line,
+                    d.summary,
+                    old.get(path, _NO_RANKS).get(d.name, 0),
+                )
+                for fid, path, tags in tagged
+                for d in tags.definitions
+            ],
         )
-        uses = [
-            (fid, name, len(lines), ",".join(map(str, lines)))
-            for fid, _, tags in tagged
-            for name, lines in tags.references.items()
-        ]
-        db.executemany("INSERT INTO refs VALUES (?,?,?,?)", uses)
+        db.executemany(
+            "INSERT INTO refs VALUES (?,?,?,?)",
+            [
+                (fid, name, len(lines), ",".join(map(str, lines)))
+                for fid, _, tags in tagged
+                for name, lines in tags.references.items()
+            ],
+        )
         if forms is not None:
             db.executemany(
                 "INSERT INTO modules VALUES (?,?)",
@@ -295,13 +292,6 @@ def write_scanned(
     except BaseException:
         db.execute("ROLLBACK")
         raise
-    if collect is not None and collect.complete:
-        if removed or old or dirty or len(changed) != len(latest):
-            collect.complete = False  # rows it holds may be gone: only the store knows now
-            return
-        collect.files.extend(fid for fid, _ in numbered)
-        collect.add_definitions(*_columns(definitions, 2, 0))  # name, file
-        collect.add_uses(*_columns(uses, 0, 1, 2))  # file, name, lines
 
 
 _NO_RANKS: dict[str, float] = {}
@@ -346,8 +336,6 @@ class Store:
         self._readers: list[sqlite3.Connection] = []
         self._version_lock = threading.Lock()
         self._version_db: sqlite3.Connection | None = None
-        self._collecting: RankingInput | None = None
-        self._collecting_since = 0
 
     def _open(self, path: str | None) -> sqlite3.Connection:
         if path is None:
@@ -640,28 +628,7 @@ class Store:
     ) -> None:
         """Store scan results (one transaction). ``dirty`` marks content that is not on disk."""
         with self.lock:
-            write_scanned(self.db, scanned, removed, dirty, forms, self._collecting)
-
-    def collect_ranking(self) -> None:
-        """From now on, what this process writes also goes into a ranking input (see
-        :meth:`collected`): a first build ranks from it instead of reading every row back."""
-        with self.lock:
-            self._collecting = RankingInput()
-            self._collecting_since = self._writer_version()
-
-    def collected(self) -> RankingInput | None:
-        """Stop collecting. What was collected, when it is all the store holds: the store
-        was empty when collecting began, no write since rewrote or removed a file, and
-        no other connection (another window, a worker process) wrote meanwhile."""
-        with self.lock:
-            given, self._collecting = self._collecting, None
-            if given is None or not given.complete or self._writer_version() != self._collecting_since:
-                return None
-            return given
-
-    def _writer_version(self) -> int:
-        # Changes only when another connection commits: this one's own writes leave it.
-        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+            write_scanned(self.db, scanned, removed, dirty, forms)
 
     def ranking_input(self) -> RankingInput:
         """What ranking needs, read from the store: every file, every definition's name
