@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,28 @@ def test_synthetic_tree_is_copies_under_other_names(tmp_path: Path) -> None:
     files = sorted(str(p.relative_to(made.root)) for p in Path(made.root).rglob("*.py"))
     assert len(files) == 12 and files[0] == os.path.join("copy0000", "pkg0", "m0.py")
     assert {f.split(os.sep)[0] for f in files} == {"copy0000", "copy0001", "copy0002"}
+
+
+def test_repeated_runs_give_medians_and_the_spread_of_each_pairs_ratio(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "tree", 8)
+    command = [sys.executable, "-m", "hermes_lsp", "bench", "context", "--scale", str(root)]
+    result = subprocess.run(
+        [*command, "--synthetic", "0", "--positions", "5", "--repeat", "3", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)["rows"]
+    assert len(row["ratios"]["wall"]) == len(row["ratios"]["cpu"]) == 3
+    assert all(ratio > 0 for ratio in row["ratios"]["wall"] + row["ratios"]["cpu"])
+    assert row["cold"]["files"] == row["floor"]["files"] == 8
+    assert row["warm"]["rescanned"] == 0  # the last cold run's cache, complete
+    table = subprocess.run(
+        [*command, "--synthetic", "0", "--positions", "5", "--repeat", "2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert table.returncode == 0, table.stderr
+    assert re.search(r"\d\.\d\dx \(\d\.\d\d-\d\.\d\d\)", table.stdout), table.stdout

@@ -76,6 +76,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="worker processes for the cold index (default 1; with --scale, what `hermes-lsp index`"
         " chooses for the CPUs it may use)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="with --scale, floor and cold index runs per tree, alternating: medians, and each cold"
+        " run's ratio to the floor run before it (median and range)",
+    )
     parser.add_argument("--positions", type=int, default=300, help="cursor positions for the latency figure")
     parser.add_argument("--samples", type=int, default=300, help="hidden lines for the recall figure")
     parser.add_argument(
@@ -377,7 +384,9 @@ def run(args: argparse.Namespace) -> int:
             else scale.interpreter_trees()
         )
         positions, budget = args.positions, args.budget
-        return scale.run_curve(trees, args.synthetic, args.cpus, positions, budget, args.workers, args.json)
+        return scale.run_curve(
+            trees, args.synthetic, args.cpus, positions, budget, args.workers, args.json, args.repeat
+        )
     if not args.root:
         print("hermes-lsp: bench context needs ROOT (or --scale)", file=sys.stderr)
         return 2

@@ -31,6 +31,7 @@ import random
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import sysconfig
@@ -218,32 +219,65 @@ def _probe(kind: str, *args: str, env: dict[str, str], cpus: str | None) -> dict
     return {**json.loads(out.strip().splitlines()[-1]), "process_wall_s": wall, "process_cpu_s": cpu}
 
 
-def measure(tree: Tree, cpus: str | None, positions: int, budget: int, workers: int | None) -> dict[str, Any]:
+def measure(
+    tree: Tree, cpus: str | None, positions: int, budget: int, workers: int | None, repeat: int = 1
+) -> dict[str, Any]:
     """Floor, cold, ready, warm, context p99 and memory of one tree (``workers``: the index
-    command's ``--workers``; None: what it chooses for ``cpus``)."""
+    command's ``--workers``; None: what it chooses for ``cpus``).
+
+    With ``repeat`` above 1, floor and cold run that many times, one after the other, each
+    cold index on a fresh cache: ``floor`` and ``cold`` are then the medians, and
+    ``ratios`` each cold run over the floor run just before it. Drift in the machine's
+    speed over minutes moves both runs of a pair alike, so the spread of the ratios is
+    what a change to the index must beat."""
     excludes = json.dumps(list(tree.exclude))
-    with tempfile.TemporaryDirectory(prefix="hermes-scale-") as cache:
-        env = {**os.environ, "HERMES_LSP_CACHE_DIR": cache}
+    with tempfile.TemporaryDirectory(prefix="hermes-scale-") as folder:
         row: dict[str, Any] = {"tree": tree.label, "root": tree.root}
-        row["floor"] = _probe("floor", tree.root, excludes, env=env, cpus=cpus)
-        command = [sys.executable, "-m", "hermes_lsp", "index", tree.root, "--json"]
-        if workers is not None:
-            command += ["--workers", str(workers)]
-        for pattern in tree.exclude:
-            command += ["--exclude", pattern]
-        wall, cpu, out = _child(command, env, cpus)
-        report = json.loads(out)
-        row["cold"] = {
-            "wall_s": wall,
-            "cpu_s": cpu,
-            "files": report["files"],
-            "defs": report["definitions"],
-            "workers": report["workers"],
-        }
+        floors: list[dict[str, Any]] = []
+        colds: list[dict[str, Any]] = []
+        cache = folder
+        for attempt in range(max(1, repeat)):
+            cache = os.path.join(folder, str(attempt))
+            env = {**os.environ, "HERMES_LSP_CACHE_DIR": cache}
+            floors.append(_probe("floor", tree.root, excludes, env=env, cpus=cpus))
+            colds.append(_cold(tree, workers, env, cpus))
+        row["floor"] = _median_run(floors, "process_wall_s")
+        row["cold"] = _median_run(colds, "wall_s")
+        if len(colds) > 1:
+            row["ratios"] = {
+                "wall": [c["wall_s"] / f["process_wall_s"] for f, c in zip(floors, colds, strict=True)],
+                "cpu": [c["cpu_s"] / f["process_cpu_s"] for f, c in zip(floors, colds, strict=True)],
+            }
+        env = {**os.environ, "HERMES_LSP_CACHE_DIR": cache}
         row["warm"] = _probe(
             "warm", tree.root, cache, excludes, str(positions), str(budget), env=env, cpus=cpus
         )
     return row
+
+
+def _cold(tree: Tree, workers: int | None, env: dict[str, str], cpus: str | None) -> dict[str, Any]:
+    """``hermes-lsp index`` on the cache ``env`` names (fresh): its time and report."""
+    command = [sys.executable, "-m", "hermes_lsp", "index", tree.root, "--json"]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    for pattern in tree.exclude:
+        command += ["--exclude", pattern]
+    wall, cpu, out = _child(command, env, cpus)
+    report = json.loads(out)
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "files": report["files"],
+        "defs": report["definitions"],
+        "workers": report["workers"],
+    }
+
+
+def _median_run(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """The run whose ``key`` is the median (the lower of the middle two), with every
+    figure of that one run, so that they stay consistent with each other."""
+    ordered = sorted(runs, key=lambda run: run[key])
+    return ordered[(len(ordered) - 1) // 2]
 
 
 def synthetic_tree(folder: str, files: int, source: Tree) -> Tree:
@@ -271,6 +305,15 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "-"
 
 
+def _ratios(row: dict[str, Any], kind: str) -> str:
+    """Median of the pairs' ratios and their range (empty for a single pair)."""
+    ratios = sorted(row.get("ratios", {}).get(kind, ()))
+    if len(ratios) < 2:
+        return ""
+    middle = statistics.median(ratios)
+    return f"{middle:.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f})"
+
+
 def print_curve(rows: Sequence[dict[str, Any]], cpus: str | None) -> None:
     print(f"one core: cpus {cpus}" if cpus else "all cores")
     print(
@@ -289,10 +332,10 @@ def print_curve(rows: Sequence[dict[str, Any]], cpus: str | None) -> None:
             str(cold.get("workers", "-")),
             f"{floor_s:.1f} s",
             f"{cold['wall_s']:.1f} s",
-            _ratio(cold["wall_s"], floor_s),
+            _ratios(row, "wall") or _ratio(cold["wall_s"], floor_s),
             f"{floor_cpu:.1f} s",
             f"{cold['cpu_s']:.1f} s",
-            _ratio(cold["cpu_s"], floor_cpu),
+            _ratios(row, "cpu") or _ratio(cold["cpu_s"], floor_cpu),
             f"{w['ready_s'] * 1000:.0f} ms",
             f"{w['warm_s']:.2f} s",
             f"{w['context_p99_ms']:.2f} ms",
@@ -313,11 +356,12 @@ def run_curve(
     budget: int,
     workers: int | None,
     as_json: bool,
+    repeat: int = 1,
 ) -> int:
     rows: list[dict[str, Any]] = []
 
     def add(tree: Tree) -> None:
-        rows.append(measure(tree, cpus, positions, budget, workers))
+        rows.append(measure(tree, cpus, positions, budget, workers, repeat))
         # A long curve shows each row as it comes (the last tree can take many minutes).
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
 
