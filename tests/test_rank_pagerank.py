@@ -9,7 +9,18 @@ from collections import defaultdict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hermes_lsp.context.rank import DAMPING, ITERATIONS, name_weight, pagerank
+from hermes_lsp.context.rank import DAMPING, ITERATIONS, RankingInput, name_weight, rank
+
+
+def pagerank(
+    files: list[int], references: list[tuple[int, str, int]], definers: dict[str, set[int]]
+) -> tuple[dict[int, float], dict[tuple[int, str], float]]:
+    """:func:`rank` of plain rows, as the store would give them."""
+    given = RankingInput(list(files))
+    rows = [(name, file) for name, defining in definers.items() for file in defining]
+    given.add_definitions([name for name, _ in rows], [file for _, file in rows])
+    given.add_uses([r[0] for r in references], [r[1] for r in references], [r[2] for r in references])
+    return rank(given)
 
 
 def reference(

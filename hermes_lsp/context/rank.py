@@ -82,20 +82,6 @@ class RankingInput:
         self.use_count.extend(counts)
 
 
-def pagerank(
-    files: Iterable[int],
-    references: Iterable[tuple[int, str, int]],
-    definers: Mapping[str, Iterable[int]],
-) -> tuple[dict[int, float], dict[tuple[int, str], float]]:
-    """:func:`rank` of files, (file, name, uses) rows and name -> files defining it."""
-    given = RankingInput(list(files))
-    rows = [(name, file) for name, defining in definers.items() for file in defining]
-    given.add_definitions((name for name, _ in rows), (file for _, file in rows))
-    uses = list(references)
-    given.add_uses((row[0] for row in uses), (row[1] for row in uses), (row[2] for row in uses))
-    return rank(given)
-
-
 def rank(given: RankingInput) -> tuple[dict[int, float], dict[tuple[int, str], float]]:
     """File ranks and (file, name) definition ranks, both averaging 1 over the files.
 
@@ -304,7 +290,7 @@ def local_push(
 
 def file_edges(uses: Mapping[str, int], definers: Callable[[str], Sequence[str]], source: str) -> FileEdges:
     """The edges of a file that uses ``uses`` (name -> count): to each file defining a name,
-    weighted as :func:`pagerank` weighs them (square root of the uses, shared among the definers)."""
+    weighted as :func:`rank` weighs them (square root of the uses, shared among the definers)."""
     by_target: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for name, count in uses.items():
         targets = definers(name)
