@@ -235,7 +235,6 @@ def measure(
         row: dict[str, Any] = {"tree": tree.label, "root": tree.root}
         floors: list[dict[str, Any]] = []
         colds: list[dict[str, Any]] = []
-        cache = folder
         for attempt in range(max(1, repeat)):
             cache = os.path.join(folder, str(attempt))
             env = {**os.environ, "HERMES_LSP_CACHE_DIR": cache}
@@ -248,7 +247,7 @@ def measure(
                 "wall": [c["wall_s"] / f["process_wall_s"] for f, c in zip(floors, colds, strict=True)],
                 "cpu": [c["cpu_s"] / f["process_cpu_s"] for f, c in zip(floors, colds, strict=True)],
             }
-        env = {**os.environ, "HERMES_LSP_CACHE_DIR": cache}
+        # The warm process opens the last cold run's cache.
         row["warm"] = _probe(
             "warm", tree.root, cache, excludes, str(positions), str(budget), env=env, cpus=cpus
         )
