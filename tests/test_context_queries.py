@@ -20,9 +20,16 @@ from hermes_lsp.context.languages import (
     scan_query,
     without_subsumed,
 )
+from hermes_lsp.context.tags import FileTags, extract
 from hermes_lsp.context.walk import tag_bytes
 
 SNIPPETS = Path(__file__).parent / "data" / "context" / "snippets"
+
+
+def python_tags(language: str, data: bytes) -> FileTags:
+    """The Python pass (what documents open in the editor get, and the reference for the C one)."""
+    return extract(language, parser(language).parse(data), data.decode("utf-8", "replace"), data)
+
 
 # file -> (a definition: qualified name, kind, first line), a name the file uses, an import line
 CASES = {
@@ -95,9 +102,9 @@ def test_tags_read_a_slice_at_a_time_are_the_same(name: str, monkeypatch: pytest
     spec = language_for_path(name)
     assert spec is not None
     data = (SNIPPETS / name).read_bytes()
-    whole = tag_bytes(spec.name, data)
+    whole = python_tags(spec.name, data)
     monkeypatch.setattr(tags, "CAPTURE_SLICE_BYTES", 8)
-    assert tag_bytes(spec.name, data) == whole
+    assert python_tags(spec.name, data) == whole
 
 
 @pytest.mark.parametrize("spec", LANGUAGES, ids=lambda spec: spec.name)
@@ -143,11 +150,11 @@ def test_tags_are_the_same_whatever_the_slices(source: bytes, slice_bytes: int) 
     """A large tree is queried a slice at a time; where the slices fall never changes what is found."""
     from hermes_lsp.context import tags
 
-    whole = tag_bytes("python", source)
+    whole = python_tags("python", source)
     original = tags.CAPTURE_SLICE_BYTES
     tags.CAPTURE_SLICE_BYTES = slice_bytes
     try:
-        sliced = tag_bytes("python", source)
+        sliced = python_tags("python", source)
     finally:
         tags.CAPTURE_SLICE_BYTES = original
     assert sliced == whole

@@ -154,11 +154,16 @@ def by_name(name: str) -> LanguageSpec | None:
     return _BY_NAME.get(name)
 
 
+def language_capsule(name: str) -> object:
+    """The grammar package's handle on its language (a capsule holding the C pointer)."""
+    spec = _BY_NAME[name]
+    return getattr(importlib.import_module(spec.module), spec.function)()
+
+
 @functools.cache
 def grammar(name: str) -> tree_sitter.Language:
     """The compiled tree-sitter language (loaded once per process)."""
-    spec = _BY_NAME[name]
-    return tree_sitter.Language(getattr(importlib.import_module(spec.module), spec.function)())
+    return tree_sitter.Language(language_capsule(name))
 
 
 def query_source(name: str) -> str:
@@ -219,6 +224,12 @@ _REFERENCE_CAPTURE = re.compile(r"\s*@reference\.[\w.]+")
 
 @functools.cache
 def scan_query(name: str) -> tree_sitter.Query:
+    """:func:`scan_query_source`, compiled."""
+    return tree_sitter.Query(grammar(name), scan_query_source(name))
+
+
+@functools.cache
+def scan_query_source(name: str) -> str:
     """The tags query rewritten for one ``captures()`` pass over the tree.
 
     ``matches()`` would pair each name with its definition but builds a dictionary per
@@ -233,7 +244,7 @@ def scan_query(name: str) -> tree_sitter.Query:
         if "@definition." in pattern:
             pattern = re.sub(r"@name\b", "@definition_name", pattern)
         patterns.append(_REFERENCE_CAPTURE.sub("", pattern))
-    return tree_sitter.Query(grammar(name), "\n".join(without_subsumed(patterns)))
+    return "\n".join(without_subsumed(patterns))
 
 
 def _only_a_name(pattern: str) -> bool:

@@ -23,7 +23,7 @@ import attrs
 import pathspec
 
 from hermes_lsp.context import tags as tagging
-from hermes_lsp.context.languages import language_for_path, parser
+from hermes_lsp.context.languages import language_for_path
 from hermes_lsp.text import lf_breaks_bytes
 
 log = logging.getLogger(__name__)
@@ -324,9 +324,7 @@ def scan_file(
 def tag_bytes(language: str, data: bytes) -> tagging.FileTags:
     # Tree-sitter counts rows at \n only: a file with classic-Mac endings is given with each
     # lone \r a \n (same length), so that the index's lines are the protocol's.
-    data = lf_breaks_bytes(data)
-    tree = parser(language).parse(data)
-    return tagging.extract(language, tree, data.decode("utf-8", "replace"), data)
+    return tagging.extract_bytes(language, lf_breaks_bytes(data))
 
 
 def scan_batch(root: str, batch: list[tuple[str, str | None]], max_bytes: int) -> list[Scanned]:
