@@ -88,14 +88,14 @@ def test_bad_files_are_skipped_with_a_reason(tmp_path: Path) -> None:
 
 def test_unreadable_file_is_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = make(tmp_path / "ws", {"a.py": "def a():\n    pass\n", "secret.py": "def s():\n    pass\n"})
-    real_open = open
+    real_open = walking._open_checked
 
-    def guarded(path: str, *args: object, **kwargs: object) -> object:
+    def guarded(path: str, *args: object) -> int:
         if str(path).endswith("secret.py"):
             raise PermissionError(13, "Permission denied", str(path))
-        return real_open(path, *args, **kwargs)  # type: ignore[call-overload]
+        return real_open(path, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(walking, "open", guarded, raising=False)
+    monkeypatch.setattr(walking, "_open_checked", guarded)
     index = open_index(root)
     index.refresh()
     assert set(index.by_path) == {"a.py"}

@@ -57,6 +57,32 @@ def test_scanning_a_path_through_a_link_out_of_the_workspace_reads_nothing(linke
     assert scan_file(str(linked), "alias.py", 1 << 20).tags is not None
 
 
+def test_a_file_swapped_for_a_link_out_after_its_check_is_not_read(
+    linked: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The check and the open are two steps: a file replaced by a link to a secret between
+    them is refused when opened, not followed."""
+    (linked / "real.py").unlink()
+    (linked / "real.py").symlink_to(linked.parent / "outside" / "secret.py")
+    monkeypatch.setattr(Containment, "inside", lambda self, full: True)  # said before the swap
+    scanned = scan_file(str(linked), "real.py", 1 << 20)
+    assert scanned.skipped == "outside" and scanned.tags is None
+    # A link that still resolves inside is followed, as the walk allows.
+    (linked / "inner.py").write_text("def inner():\n    pass\n")
+    (linked / "alias.py").unlink()
+    (linked / "alias.py").symlink_to(linked / "inner.py")
+    assert [d.name for d in scan_file(str(linked), "alias.py", 1 << 20).tags.definitions] == ["inner"]
+
+
+def test_a_fifo_among_the_files_never_blocks_the_scan(tmp_path: Path):
+    """A named pipe with no writer would block a plain open() for ever."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    os.mkfifo(root / "pipe.py")
+    scanned = scan_file(str(root), "pipe.py", 1 << 20)
+    assert scanned.skipped == "unreadable" and scanned.tags is None
+
+
 def test_contained_resolves_links_on_both_sides(linked: Path, tmp_path: Path):
     assert contained(str(linked), "alias.py") == "real.py"
     assert contained(str(linked), "leak.py") is None
