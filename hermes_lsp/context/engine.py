@@ -11,7 +11,6 @@ Index writes happen on one background thread, in order; the event loop only read
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import logging
 import os
@@ -19,6 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 import tree_sitter
@@ -37,6 +37,9 @@ from hermes_lsp.context.types import Piece, ProgressCallback, Purpose, Symbol, e
 from hermes_lsp.context.walk import IGNORE_FILES, Scanned, contained, is_ignored
 from hermes_lsp.text import Changed, lf_breaks
 from hermes_lsp.uris import document_key, relative, to_path
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +141,7 @@ class WorkspaceContext:
         self._warmer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hermes-warm")
         self._cancelled = threading.Event()
         self._build: concurrent.futures.Future[IndexReport | None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # set by start()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._parse_timers: dict[str, asyncio.TimerHandle] = {}
         self._scratch: Document | None = None
@@ -160,6 +163,8 @@ class WorkspaceContext:
 
     async def start(self, root: str | None, progress: ProgressCallback) -> None:
         """Start indexing ``root`` in the background and return at once."""
+        import asyncio  # here: `hermes-lsp index` has no event loop, and asyncio costs 25 ms to load
+
         self._loop = asyncio.get_running_loop()
         if root is not None:
             self.root = os.path.abspath(root)  # ignore rules apply even without an index
@@ -216,6 +221,8 @@ class WorkspaceContext:
     async def wait_ready(self) -> None:
         """Wait for the background build (tests, commands)."""
         if self._build is not None:
+            import asyncio
+
             await asyncio.wrap_future(self._build)
 
     async def stop(self) -> None:
@@ -223,6 +230,8 @@ class WorkspaceContext:
         for timer in self._timers.values():
             timer.cancel()
         if self._build is not None:
+            import asyncio
+
             try:
                 await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._build)), 5)
             except (TimeoutError, Exception):

@@ -10,7 +10,6 @@ incrementally from the known tree.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -91,6 +90,8 @@ class Syntax:
         if spec is None or len(text) <= THREAD_CHARS:
             return self.definitions(rel, text)
         self.pin(spec.name, text)
+        import asyncio  # here: the command line's index never comes this way
+
         return await asyncio.to_thread(self.detached().definitions, rel, text)
 
     def _live(self, language: str, text: str) -> Document | None:
