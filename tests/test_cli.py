@@ -40,6 +40,14 @@ def test_doctor_passes_against_a_working_server(scripted: ScriptedServer):
     result = hermes("doctor", HERMES_LSP_ENDPOINT=scripted.url)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "hermes-4-14b" in result.stdout and "Everything is in place." in result.stdout
+    assert "the index reads files with its C tags pass" in result.stdout
+
+
+def test_doctor_notes_an_index_read_in_python_without_failing(scripted: ScriptedServer):
+    scripted.script(Reply(text="ok"))
+    result = hermes("doctor", HERMES_LSP_ENDPOINT=scripted.url, HERMES_LSP_NATIVE_TAGS="0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "note  the index reads files in Python (HERMES_LSP_NATIVE_TAGS=0)" in result.stdout
 
 
 def test_doctor_says_what_to_do_when_the_server_is_down():

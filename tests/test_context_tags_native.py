@@ -48,7 +48,7 @@ def same(language: str, data: bytes) -> None:
 
 
 def test_the_c_pass_is_built_and_serves_every_language() -> None:
-    # install.sh builds it; without it the index is tagged in Python, a third slower.
+    # install.sh builds it; without it the index is tagged in Python, about a tenth slower.
     assert tags._tagscan is not None, "hermes_lsp.context._tagscan is not built"
     for spec in LANGUAGES:
         assert tags.native_scanner(spec.name) is not None, spec.name
