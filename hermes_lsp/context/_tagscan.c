@@ -588,6 +588,18 @@ static uint64_t hash_bytes(const char *p, uint32_t n) {
     return h;
 }
 
+/* n in decimal at out (no terminator); its length */
+static size_t write_number(char *out, unsigned long n) {
+    char digits[20];
+    size_t count = 0;
+    do {
+        digits[count++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    for (size_t i = 0; i < count; i++) out[i] = digits[count - 1 - i];
+    return count;
+}
+
 static int by_row(const void *a, const void *b) {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : (x > y);
@@ -601,7 +613,8 @@ static PyObject *uses(const char *data, const NameNode *names, size_t count, con
     while (slots < count * 2) slots *= 2;
     int64_t *table = malloc(slots * sizeof(int64_t));
     Word *words = NULL;
-    size_t word_count = 0, word_cap = 0;
+    size_t word_count = 0, word_cap = 0, text_cap = 0;
+    char *text = NULL;
     if (table == NULL) goto nomem;
     for (size_t i = 0; i < slots; i++) table[i] = -1;
     for (size_t i = 0; i < count; i++) {
@@ -633,21 +646,25 @@ static PyObject *uses(const char *data, const NameNode *names, size_t count, con
         size_t distinct = 0;
         for (size_t r = 0; r < w->rows.len; r++)
             if (r == 0 || w->rows.at[r] != w->rows.at[r - 1]) w->rows.at[distinct++] = w->rows.at[r];
-        PyObject *lines = PyList_New((Py_ssize_t)distinct);
+        /* "3,17,20": at most 10 digits and a comma per line */
+        if (distinct * 11 > text_cap) {
+            size_t wanted = distinct * 11;
+            char *grown = realloc(text, wanted);
+            if (grown == NULL) goto nomem;
+            text = grown;
+            text_cap = wanted;
+        }
+        size_t at = 0;
+        for (size_t r = 0; r < distinct; r++) {
+            if (r) text[at++] = ',';
+            at += write_number(text + at, w->rows.at[r] + 1UL);
+        }
+        PyObject *lines = PyUnicode_FromStringAndSize(text, (Py_ssize_t)at);
         PyObject *key = PyUnicode_DecodeUTF8(data + w->start, w->end - w->start, "replace");
         if (lines == NULL || key == NULL) {
             Py_XDECREF(lines);
             Py_XDECREF(key);
             goto error;
-        }
-        for (size_t r = 0; r < distinct; r++) {
-            PyObject *line = PyLong_FromUnsignedLong(w->rows.at[r] + 1UL);
-            if (line == NULL) {
-                Py_DECREF(lines);
-                Py_DECREF(key);
-                goto error;
-            }
-            PyList_SET_ITEM(lines, (Py_ssize_t)r, line);
         }
         int failed = PyDict_SetItem(result, key, lines) < 0;
         Py_DECREF(lines);
@@ -657,6 +674,7 @@ static PyObject *uses(const char *data, const NameNode *names, size_t count, con
     for (size_t i = 0; i < word_count; i++) free(words[i].rows.at);
     free(words);
     free(table);
+    free(text);
     return result;
 nomem:
     PyErr_NoMemory();
@@ -664,6 +682,7 @@ error:
     for (size_t i = 0; i < word_count; i++) free(words[i].rows.at);
     free(words);
     free(table);
+    free(text);
     Py_DECREF(result);
     return NULL;
 }

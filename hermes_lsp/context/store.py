@@ -281,12 +281,9 @@ def write_scanned(
             ],
         )
         db.executemany(
-            "INSERT INTO refs VALUES (?,?,?,?)",
-            [
-                (fid, name, len(lines), ",".join(map(str, lines)))
-                for fid, _, tags in tagged
-                for name, lines in tags.references.items()
-            ],
+            # The count of lines is the count of commas and one, taken by SQLite.
+            "INSERT INTO refs VALUES (?1, ?2, length(?3) - length(replace(?3, ',', '')) + 1, ?3)",
+            [(fid, name, lines) for fid, _, tags in tagged for name, lines in tags.references.items()],
         )
         if forms is not None:
             db.executemany(

@@ -63,8 +63,9 @@ if _tagscan is not None:
 @attrs.frozen
 class FileTags:
     definitions: list[Definition]
-    references: dict[str, list[int]]
-    """Name -> 1-based lines where it is used."""
+    references: dict[str, str]
+    """Name -> the 1-based lines where it is used, ascending and comma-separated
+    (``"3,17,20"``): the form the index stores, made once where the lines are found."""
     imports: list[tuple[int, int]]
     """Spans (1-based, inclusive) of import statements."""
 
@@ -246,8 +247,8 @@ def _named(captures: dict[str, list[tree_sitter.Node]], data: bytes) -> Named:
     return found
 
 
-def _uses(names: list[tree_sitter.Node], found: Named, data: bytes) -> dict[str, list[int]]:
-    """Name -> the 1-based lines that use it. This runs for every identifier of every
+def _uses(names: list[tree_sitter.Node], found: Named, data: bytes) -> dict[str, str]:
+    """Name -> the 1-based lines that use it (``"3,17"``). This runs for every identifier of every
     file: each node's positions are read in one pass per field (a comprehension calls the
     getters without a Python loop around them), words stay bytes and rows stay unsorted
     (captures come in no particular order) until the end, once per name."""
@@ -266,9 +267,9 @@ def _uses(names: list[tree_sitter.Node], found: Named, data: bytes) -> dict[str,
         else:
             lines.append(row)
     return {
-        word.decode("utf-8", "replace"): [lines[0] + 1]
+        word.decode("utf-8", "replace"): str(lines[0] + 1)
         if len(lines) == 1
-        else [r + 1 for r in sorted(set(lines))]
+        else ",".join([str(r + 1) for r in sorted(set(lines))])
         for word, lines in seen.items()
     }
 
