@@ -87,7 +87,11 @@ def runtime_source(version: str) -> Path:
             members = [m for m in tar.getmembers() if m.name.startswith(prefix) and (m.isfile() or m.isdir())]
             for member in members:
                 member.name = member.name[len(prefix) :]
-            tar.extractall(lib, members=members, filter="data")
+            # Unpacked beside, then moved in whole: an interrupted build leaves no half tree.
+            partial = Path(scratch) / "lib"
+            tar.extractall(partial, members=members, filter="data")
+        target.mkdir(parents=True, exist_ok=True)
+        os.replace(partial, lib)
     return lib
 
 

@@ -47,6 +47,7 @@ OPEN_WAIT_S = 2.0
 WRITE_WAIT_S = 60.0
 """How long a write waits for another process's write to finish (each one is short)."""
 PAGE_BYTES = 8192
+"""SQLite's page size for a new database (see :func:`connect`)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);

@@ -178,8 +178,8 @@ def native_scanner(language: str) -> object | None:
 
 
 def extract_bytes(language: str, data: bytes) -> FileTags:
-    """The tags of a file's bytes (line breaks already ``\n``): parsed and read by the C
-    pass where it is built, else by :func:`extract`. Both give the same result; the C
+    """The tags of a file's bytes (every line break already a line feed): parsed and read
+    by the C pass where it is built, else by :func:`extract`. Both give the same result; the C
     pass makes no object per captured node (a file has thousands)."""
     scanner = native_scanner(language)
     if scanner is not None:

@@ -321,11 +321,12 @@ def scan_file(
     spec = language_for_path(rel)
     language = spec.name if spec else ""
     full = os.path.join(root, rel)
-    if not (containment or Containment(root)).inside(full):
+    containment = containment or Containment(root)
+    if not containment.inside(full):
         # A link (of the file or a folder above it) that leads out of the workspace.
         return Scanned(rel, 0, 0, "", language, skipped="outside")
     try:
-        with open(_open_checked(full, containment or Containment(root)), "rb") as fh:
+        with open(_open_checked(full, containment), "rb") as fh:
             st = os.fstat(fh.fileno())
             if not stat.S_ISREG(st.st_mode):
                 return Scanned(rel, 0, 0, "", language, skipped="unreadable")
