@@ -43,6 +43,12 @@ fi
 step "installing hermes-lsp (editable) with its dev tools"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[dev]'
+if ! .venv/bin/python -c 'import hermes_lsp.context._tagscan' 2>/dev/null; then
+  # pip -q hides the build's reason; the server works without the pass, more slowly.
+  echo "   note: the index's C tags pass was not built (it needs a C compiler, Python's headers and" \
+    "PyPI for tree-sitter's source): files are indexed in Python, about a tenth slower." \
+    "Install gcc and python3-dev and run ./install.sh again; 'pip install -v -e .' shows why." >&2
+fi
 
 if [ "$want_test" = 1 ]; then
   step "llama.cpp's OpenAI-compatible server (the first build takes 10-20 minutes on 2 cores; pip caches the wheel)"
