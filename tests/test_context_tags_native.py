@@ -34,7 +34,7 @@ def python_tags(language: str, data: bytes) -> tags.FileTags:
 def native_tags(language: str, data: bytes) -> tags.FileTags:
     scanner = tags.native_scanner(language)
     assert scanner is not None, f"no C tags pass for {language}"
-    definitions, references, imports = scanner.tags(data)  # type: ignore[attr-defined]
+    definitions, references, imports = scanner.tags(data)
     return tags.FileTags(definitions, references, imports)
 
 
@@ -139,12 +139,12 @@ def test_tagging_leaks_nothing() -> None:
     scanner = tags.native_scanner("python")
     assert scanner is not None
     for _ in range(20):
-        scanner.tags(data)  # type: ignore[attr-defined]
+        scanner.tags(data)
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
         for _ in range(300):
-            scanner.tags(data)  # type: ignore[attr-defined]
+            scanner.tags(data)
         grown = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()

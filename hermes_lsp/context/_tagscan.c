@@ -306,8 +306,28 @@ static int satisfied(const Scanner *self, const TSQueryMatch *match, const char 
     return 1;
 }
 
-/* 0 on success, -1 when out of memory, -2 when the parser gave up. */
+/* Keeps one capture's node in the list its role reads; 0 when out of memory. */
+static int keep(Captured *out, uint8_t role, TSQueryCapture cap, uint32_t length) {
+    TSNode node = cap.node;
+    uint32_t start = ts_node_start_byte(node), end = ts_node_end_byte(node);
+    if (end < start || end > length) return 1; /* never: nodes lie in the text */
+    if (role == R_DEF) {
+        DefNode d = {start, end, ts_node_start_point(node).row, last_row(node), cap.index, (uint32_t)out->defs.len};
+        return VEC_PUSH(out->defs, d);
+    }
+    if (role == R_NAME) {
+        NameNode n = {start, end, ts_node_start_point(node).row};
+        return VEC_PUSH(out->names, n);
+    }
+    if (role == R_IMPORT) {
+        Rows r = {ts_node_start_point(node).row, last_row(node)};
+        return VEC_PUSH(out->imports, r);
+    }
+    Span s = {start, end};
+    return role == R_DEFNAME ? VEC_PUSH(out->def_names, s) : VEC_PUSH(out->scopes, s);
+}
 
+/* Parses and runs the query: 0 on success, -1 when out of memory, -2 when the parser gave up. */
 static int capture(Scanner *self, const char *data, uint32_t length, Captured *out) {
     TSTree *tree = ts_parser_parse_string(self->parser, NULL, data, length);
     if (tree == NULL) return -2;
@@ -317,41 +337,11 @@ static int capture(Scanner *self, const char *data, uint32_t length, Captured *o
     while (ok && ts_query_cursor_next_match(self->cursor, &match)) {
         if (self->predicates[match.pattern_index].count && !satisfied(self, &match, data)) continue;
         for (uint16_t index = 0; ok && index < match.capture_count; index++) {
-        TSQueryCapture cap = match.captures[index];
-        uint8_t role = self->role[cap.index];
-        if (role == R_IGNORE) continue;
-        if (out->first_seen[cap.index] == UINT32_MAX) out->first_seen[cap.index] = out->seen++;
-        TSNode node = cap.node;
-        uint32_t start = ts_node_start_byte(node), end = ts_node_end_byte(node);
-        if (end < start || end > length) continue; /* never: nodes lie in the text */
-        switch (role) {
-            case R_DEF: {
-                DefNode d = {start, end, ts_node_start_point(node).row, last_row(node), cap.index,
-                             (uint32_t)out->defs.len};
-                ok = VEC_PUSH(out->defs, d);
-                break;
-            }
-            case R_DEFNAME: {
-                Span s = {start, end};
-                ok = VEC_PUSH(out->def_names, s);
-                break;
-            }
-            case R_NAME: {
-                NameNode n = {start, end, ts_node_start_point(node).row};
-                ok = VEC_PUSH(out->names, n);
-                break;
-            }
-            case R_SCOPE: {
-                Span s = {start, end};
-                ok = VEC_PUSH(out->scopes, s);
-                break;
-            }
-            case R_IMPORT: {
-                Rows r = {ts_node_start_point(node).row, last_row(node)};
-                ok = VEC_PUSH(out->imports, r);
-                break;
-            }
-        }
+            TSQueryCapture cap = match.captures[index];
+            uint8_t role = self->role[cap.index];
+            if (role == R_IGNORE) continue;
+            if (out->first_seen[cap.index] == UINT32_MAX) out->first_seen[cap.index] = out->seen++;
+            ok = keep(out, role, cap, length);
         }
     }
     ts_tree_delete(tree);
@@ -507,7 +497,7 @@ static PyObject *summarize(Lines *lines, uint32_t start, uint32_t end, const uin
     if (out == NULL) return NULL;
     if (header_end(lines, start, end, &head) < 0 || append_rows(lines, out, start, head) < 0) goto fail;
     /* body: rows head+1 .. end */
-    PyObject *indent = NULL; /* borrowed from a line, or a new reference below */
+    PyObject *indent = NULL; /* the first line with text, borrowed from the lines */
     Py_ssize_t indent_length = 0;
     int64_t first = -1;
     for (uint32_t row = head + 1; row <= end; row++) {
@@ -828,7 +818,7 @@ static PyObject *definitions(Scanner *self, const char *data, uint32_t length, C
             owners[i] = owner->index;
             member_counts[owner->index]++;
             members_total++;
-            if (PyUnicode_CompareWithASCIIString(kind, "function") == 0) kind = METHOD;
+            if (PyUnicode_Compare(kind, FUNCTION) == 0) kind = METHOD;
         }
         kinds[i] = kind;
         stack[depth++] = (Open){f->end, qualnames[i], kind, (uint32_t)i};

@@ -19,7 +19,7 @@ import bisect
 import logging
 import os
 import threading
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import attrs
 import tree_sitter
@@ -159,15 +159,21 @@ NATIVE_ENV = "HERMES_LSP_NATIVE_TAGS"
 _scanners = threading.local()
 
 
-def native_scanner(language: str) -> object | None:
+class Scanner(Protocol):
+    """The C pass for one language (``_tagscan.Scanner``)."""
+
+    def tags(self, data: bytes) -> tuple[list[Definition], dict[str, str], list[tuple[int, int]]]: ...
+
+
+def native_scanner(language: str) -> Scanner | None:
     """This thread's C tags pass for ``language``, or None where it is not built, turned
     off, or cannot run the language's query (then :func:`extract` serves)."""
-    cache: dict[str, object | None] | None = getattr(_scanners, "by_language", None)
+    cache: dict[str, Scanner | None] | None = getattr(_scanners, "by_language", None)
     if cache is None:
         cache = _scanners.by_language = {}
     if language in cache:
         return cache[language]
-    scanner = None
+    scanner: Scanner | None = None
     if _tagscan is not None and os.environ.get(NATIVE_ENV, "1") != "0":
         try:
             scanner = _tagscan.Scanner(language_capsule(language), scan_query_source(language))
@@ -183,7 +189,7 @@ def extract_bytes(language: str, data: bytes) -> FileTags:
     pass makes no object per captured node (a file has thousands)."""
     scanner = native_scanner(language)
     if scanner is not None:
-        definitions, references, imports = scanner.tags(data)  # type: ignore[attr-defined]
+        definitions, references, imports = scanner.tags(data)
         return FileTags(definitions, references, imports)
     tree = parser(language).parse(data)
     return extract(language, tree, data.decode("utf-8", "replace"), data)
